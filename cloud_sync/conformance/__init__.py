@@ -1,0 +1,44 @@
+"""The single behavioural suite every provider must pass.
+
+Each provider contributes a *target* in ``cloud_sync/conformance/targets/<key>.py``:
+a function ``open_target(tmp_path)`` used as a context manager that starts the
+provider's local server(s) and yields a :class:`Target`. The suite
+(``cloud_sync.conformance.suite``) is run by ``tests/test_conformance.py``,
+parametrised over every target present, with the provider key as test id.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..providers import REGISTRY
+from ..providers.base import Item, Provider
+
+
+@dataclass
+class Target:
+    key: str
+    emulator: object  # cloud_sync.emulators.base.Emulator (or a wrapper with .faults)
+    # a provider bound to a fresh, empty root folder; kwargs go to the constructor
+    new_provider: Callable[..., Provider]
+    # the content of an item read through a second, independent path (raw SDK / HTTP)
+    read_direct: Callable[[Item], bytes]
+    # make every cursor handed out so far expired
+    expire_cursors: Callable[[], None]
+    extra: dict = field(default_factory=dict)
+
+
+def target_keys() -> list[str]:
+    """Provider keys that have a conformance target in this checkout."""
+    return [
+        key for key in REGISTRY
+        if importlib.util.find_spec(f"cloud_sync.conformance.targets.{key}") is not None
+    ]
+
+
+def open_target(key: str, tmp_path):
+    module = importlib.import_module(f"cloud_sync.conformance.targets.{key}")
+    return module.open_target(tmp_path)

@@ -1,0 +1,1 @@
+"""One module per provider key: ``open_target(tmp_path)`` (see the package docstring)."""

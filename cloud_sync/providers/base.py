@@ -1,0 +1,270 @@
+"""The provider contract: one abstract class and its value objects.
+
+A provider instance is bound to one connection (credentials and options) and to one
+root folder, the connection's root: the change feed reports what happens beneath it.
+Every item is addressed by a stable remote id (for S3 and WebDAV: the key or path).
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import io
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, BinaryIO, ClassVar
+
+from ..naming import NameRules, sanitize
+from ..retry import RetryPolicy
+from .errors import NameTaken, NotFound, ReauthRequired
+
+
+class Kind(str, enum.Enum):
+    FOLDER = "folder"
+    FILE = "file"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One remote file or folder as the provider reports it."""
+
+    id: str
+    name: str
+    kind: Kind
+    parent_id: str | None = None
+    size: int = 0
+    version: str | None = None  # etag / rev / cTag / headRevisionId: changes on every edit
+    hash_type: str | None = None  # see cloud_sync.hashing.ALGORITHMS
+    content_hash: str | None = None
+    modified: datetime | None = None
+    web_url: str | None = None
+    mime_type: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def is_folder(self) -> bool:
+        return self.kind == Kind.FOLDER
+
+    def evolve(self, **changes) -> Item:
+        return replace(self, **changes)
+
+
+class ChangeType(str, enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"  # content changed
+    RENAMED = "renamed"
+    MOVED = "moved"  # parent changed (possibly renamed too)
+    DELETED = "deleted"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of the change feed. For deletions ``item`` may carry only id and kind."""
+
+    type: ChangeType
+    item: Item
+    old_parent_id: str | None = None
+    old_name: str | None = None
+
+
+TokenCallback = Callable[[dict], None]
+
+
+class Provider(abc.ABC):
+    """Abstract provider. Subclasses implement the ``_``-less abstract operations.
+
+    Constructor arguments:
+    ``config``: the connection's options and credentials (provider-specific keys; always
+    ``root``, the id/path of the connection's root folder, or empty for the drive root);
+    ``retry``: the :class:`RetryPolicy` (one policy object for all providers);
+    ``on_token_refresh``: called with the new credentials after a refresh, so the Odoo
+    side persists them.
+    """
+
+    key: ClassVar[str]
+    name_rules: ClassVar[NameRules] = NameRules()
+    hash_type: ClassVar[str | None] = None
+    chunk_threshold: ClassVar[int] = 8 * 1024 * 1024
+    download_chunk_size: ClassVar[int] = 1024 * 1024
+
+    def __init__(
+        self,
+        config: dict,
+        *,
+        retry: RetryPolicy | None = None,
+        on_token_refresh: TokenCallback | None = None,
+    ):
+        self.config = dict(config)
+        self.retry = retry or RetryPolicy()
+        self.on_token_refresh = on_token_refresh
+
+    # -- helpers shared by every provider -------------------------------------------
+    def safe_name(self, name: str) -> str:
+        """``name`` made acceptable to this provider (the one place rules are applied)."""
+        return sanitize(name, self.name_rules)
+
+    def call(self, fn: Callable[[], Any], *, idempotent: bool = True) -> Any:
+        """Run one remote operation under the retry policy and the token-refresh hook.
+
+        ``fn`` must raise typed errors (see :meth:`translate`). An expired token is
+        refreshed once through :meth:`refresh_token` and the operation retried once.
+        """
+
+        def attempt():
+            try:
+                return self._translated(fn)
+            except ReauthRequired:
+                if not self.refresh_token():
+                    raise
+                return self._translated(fn)
+
+        return self.retry.run(attempt, idempotent=idempotent)
+
+    def _translated(self, fn):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - translated to a typed error below
+            typed = self.translate(exc)
+            if typed is exc:
+                raise
+            raise typed from exc
+
+    def translate(self, exc: Exception) -> Exception:
+        """Map an SDK exception to a :mod:`errors` type (default: unchanged)."""
+        return exc
+
+    def refresh_token(self) -> bool:
+        """Refresh the access token; return True if a retry makes sense.
+
+        Providers with OAuth override this and call :attr:`on_token_refresh` with the
+        new credentials. The default has nothing to refresh.
+        """
+        return False
+
+    def notify_token(self, credentials: dict) -> None:
+        if self.on_token_refresh:
+            self.on_token_refresh(dict(credentials))
+
+    # -- the contract ---------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def root_id(self) -> str:
+        """Remote id of the connection's root folder."""
+
+    @abc.abstractmethod
+    def create_folder(self, parent_id: str, name: str) -> Item:
+        """Create a folder; raise :class:`NameTaken` if the name is taken (unique-name
+        providers)."""
+
+    def ensure_folder(self, parent_id: str, name: str) -> Item:
+        """Get or create the folder ``name`` under ``parent_id``.
+
+        Crash safety: a sync that created a folder remotely but died before committing
+        locally finds it again here instead of creating a twin.
+        """
+        existing = self.find_child(parent_id, name, kind=Kind.FOLDER)
+        if existing:
+            return existing
+        try:
+            return self.create_folder(parent_id, name)
+        except NameTaken:
+            found = self.find_child(parent_id, name, kind=Kind.FOLDER)
+            if found:
+                return found
+            raise
+
+    def find_child(self, parent_id: str, name: str, kind: Kind | None = None) -> Item | None:
+        """The child of ``parent_id`` named ``name`` (after sanitising), if any."""
+        wanted = self.name_rules.key(self.safe_name(name))
+        for child in self.list_children(parent_id):
+            if self.name_rules.key(child.name) == wanted and (kind is None or child.kind == kind):
+                return child
+        return None
+
+    @abc.abstractmethod
+    def upload(
+        self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None
+    ) -> Item:
+        """Create a new file from ``stream`` (read in chunks; resumable above
+        :attr:`chunk_threshold`). Raise :class:`NameTaken` if a sibling has the name
+        and the provider enforces unique names."""
+
+    @abc.abstractmethod
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+        """Replace the content of an existing file, keeping its id where possible."""
+
+    @abc.abstractmethod
+    def download(self, item_id: str) -> Iterator[bytes]:
+        """Stream the content in chunks of at most :attr:`download_chunk_size`."""
+
+    @abc.abstractmethod
+    def rename(self, item_id: str, new_name: str) -> Item:
+        """Rename in place. Returns the item (with its possibly new id)."""
+
+    @abc.abstractmethod
+    def move(self, item_id: str, new_parent_id: str, new_name: str | None = None) -> Item:
+        """Move under another folder, optionally renaming."""
+
+    @abc.abstractmethod
+    def delete(self, item_id: str) -> None:
+        """Delete (to the trash where the provider has one). Missing items raise NotFound."""
+
+    @abc.abstractmethod
+    def list_children(self, folder_id: str) -> Iterator[Item]:
+        """Every child of the folder, across all pages."""
+
+    @abc.abstractmethod
+    def metadata(self, item_id: str) -> Item:
+        """The item, or :class:`NotFound`."""
+
+    @abc.abstractmethod
+    def link(self, item_id: str, public: bool = False) -> str:
+        """A URL to the item: internal (for users with access) or shared/public."""
+
+    @abc.abstractmethod
+    def initial_cursor(self) -> str:
+        """A change-feed cursor for "now", without enumerating where the provider can."""
+
+    @abc.abstractmethod
+    def changes(self, cursor: str) -> tuple[list[Change], str]:
+        """Changes beneath the root since ``cursor`` and the cursor to use next.
+
+        Raise :class:`CursorExpired` when the provider says the cursor is no longer
+        valid; the caller then walks the tree and asks for a new initial cursor.
+        """
+
+    # -- conveniences built on the contract -----------------------------------------
+    def read_bytes(self, item_id: str) -> bytes:
+        return b"".join(self.download(item_id))
+
+    def upload_bytes(self, parent_id: str, name: str, data: bytes) -> Item:
+        return self.upload(parent_id, name, io.BytesIO(data), len(data))
+
+    def walk(self, folder_id: str | None = None) -> Iterator[Item]:
+        """Every item beneath ``folder_id`` (default: the root), depth first."""
+        stack = [folder_id or self.root_id]
+        while stack:
+            for child in self.list_children(stack.pop()):
+                yield child
+                if child.is_folder:
+                    stack.append(child.id)
+
+    def exists(self, item_id: str) -> bool:
+        try:
+            self.metadata(item_id)
+        except NotFound:
+            return False
+        return True
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release sessions and connections."""
+
+
+def iter_chunks(stream: BinaryIO, chunk_size: int) -> Iterable[bytes]:
+    """Read ``stream`` in chunks of ``chunk_size`` until EOF."""
+    while True:
+        chunk = stream.read(chunk_size)
+        if not chunk:
+            return
+        yield chunk

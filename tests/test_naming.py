@@ -1,0 +1,38 @@
+from cloud_sync.naming import ODOO_FORBIDDEN, ODOO_RULES, NameRules, sanitize, unique_name
+
+
+def test_every_forbidden_character_becomes_dash():
+    for char in ODOO_FORBIDDEN:
+        assert sanitize(f"a{char}b") == "a-b"
+
+
+def test_control_characters_and_empty_names():
+    assert sanitize("a\x00b\x1fc") == "a-b-c"
+    assert sanitize("   ") == "-"
+    assert sanitize("..") == "-"
+
+
+def test_length_is_capped_and_extension_kept():
+    long = "x" * 300
+    assert len(sanitize(long)) == ODOO_RULES.max_length
+    name = sanitize("y" * 300 + ".pdf")
+    assert name.endswith(".pdf") and len(name) == ODOO_RULES.max_length
+
+
+def test_unicode_emoji_and_rtl_survive():
+    for name in ("Проект 🚀", "مجلد العميل", "日本語のフォルダ"):
+        assert sanitize(name) == name
+
+
+def test_unique_name_is_stable_and_case_aware():
+    assert unique_name("Docs", ["Docs", "Docs (2)"]) == "Docs (3)"
+    assert unique_name("a.pdf", ["a.pdf"]) == "a (2).pdf"
+    insensitive = NameRules(case_sensitive=False)
+    assert unique_name("docs", ["DOCS"], insensitive) == "docs (2)"
+    assert unique_name("docs", ["DOCS"]) == "docs"
+
+
+def test_reserved_names_get_a_suffix():
+    rules = NameRules(reserved_names=frozenset({"CON", "desktop.ini"}))
+    assert sanitize("con", rules) == "con-"
+    assert sanitize("desktop.ini", rules) == "desktop.ini-"

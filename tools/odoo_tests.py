@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Run every addon's Odoo tests in a throwaway database, or say why not.
+
+Used by ``make test``. When ``odoo`` (18.0) is importable by this Python, creates a
+fresh database (PostgreSQL from PGHOST/PGPORT/PGUSER/PGPASSWORD, default
+127.0.0.1:5432), installs every addon of the suite with demo data and tests enabled,
+and fails on any failed, errored or skipped Odoo test. The last line printed is
+``odoo: N passed, N failed, N skipped`` or ``odoo: not run (odoo not importable)``.
+
+This script runs Odoo; it never installs it (see README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SUMMARY = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
+SKIPPED = re.compile(r"\bINFO \S+ \S+: skipped ")
+PROBLEM = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
+
+
+def suite_addons() -> list[str]:
+    """Every addon directory of the repository (has a ``__manifest__.py``)."""
+    return sorted(p.parent.name for p in ROOT.glob("*/__manifest__.py"))
+
+
+def odoo_version() -> str | None:
+    probe = "import odoo.release as r; print(r.version_info[0])"
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+            cwd="/",
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def db_args() -> list[str]:
+    env = os.environ
+    args = [
+        f"--db_host={env.get('PGHOST', '127.0.0.1')}",
+        f"--db_port={env.get('PGPORT', '5432')}",
+    ]
+    if env.get("PGUSER"):
+        args.append(f"--db_user={env['PGUSER']}")
+    if env.get("PGPASSWORD"):
+        args.append(f"--db_password={env['PGPASSWORD']}")
+    return args
+
+
+def odoo_addons_path() -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", "import odoo.addons, os; print(os.pathsep.join(odoo.addons.__path__))"],
+        capture_output=True, text=True, check=True, cwd="/",
+    )
+    paths = [p for p in out.stdout.strip().split(os.pathsep) if p]
+    return ",".join([str(ROOT), *paths])
+
+
+def drop_db(name: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "odoo", "db", *db_args(), "drop", name],
+        capture_output=True, cwd="/",
+    )
+    subprocess.run(["dropdb", "--if-exists", name], capture_output=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--addons", help="comma-separated addons (default: all of the suite)")
+    parser.add_argument("--tags", help="Odoo --test-tags (default: every test of the addons)")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument("--log", default=str(ROOT / ".odoo-test.log"), help="full Odoo log")
+    args = parser.parse_args()
+
+    version = odoo_version()
+    if version is None:
+        print("odoo: not run (odoo not importable)")
+        return 0
+    if version != "18":
+        print(f"odoo: not run (odoo {version} is importable, the suite needs 18.0)")
+        return 0
+
+    addons = args.addons.split(",") if args.addons else suite_addons()
+    tags = args.tags or ",".join(f"/{a}" for a in addons)
+    dbname = f"cloud_test_{uuid.uuid4().hex[:8]}"
+    cmd = [
+        sys.executable, "-m", "odoo", *db_args(),
+        f"--database={dbname}", f"--addons-path={odoo_addons_path()}",
+        f"--init={','.join(addons)}", "--test-enable", f"--test-tags={tags}",
+        "--stop-after-init", "--log-level=info", "--max-cron-threads=0",
+        f"--http-port={free_port()}", f"--gevent-port={free_port()}",
+        "--without-demo=", "--data-dir", str(ROOT / ".odoo-data"),
+    ]
+    print(f"odoo {version}: installing {', '.join(addons)} in {dbname} with tests", flush=True)
+    started = time.monotonic()
+    summary = None
+    skipped = problems = 0
+    with open(args.log, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
+        )
+        for line in proc.stdout:
+            log.write(line)
+            if match := SUMMARY.search(line):
+                summary = tuple(int(g) for g in match.groups())
+            if SKIPPED.search(line):
+                skipped += 1
+                print(line, end="")
+            elif PROBLEM.search(line) or " FAIL:" in line:
+                problems += 1
+                print(line, end="")
+        rc = proc.wait()
+    if not args.keep_db:
+        drop_db(dbname)
+    elapsed = time.monotonic() - started
+    if summary is None:
+        print(f"Odoo ended (exit {rc}) without a test summary; see {args.log}")
+        print("odoo: 0 passed, 1 failed")
+        return 1
+    failed, errors, total = summary
+    passed = total - failed - errors - skipped
+    bad = failed + errors
+    print(f"Odoo tests took {elapsed:.0f}s; full log in {args.log}")
+    if total == 0:
+        print("no Odoo test ran: that is a failure")
+    if problems and not bad:
+        print(f"{problems} error lines in the Odoo log count as a failure")
+    ok = rc == 0 and total > 0 and bad == 0 and skipped == 0 and problems == 0
+    print(f"odoo: {passed} passed, {bad or int(not ok)} failed, {skipped} skipped")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
