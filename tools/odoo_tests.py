@@ -66,7 +66,8 @@ def db_args() -> list[str]:
 
 def odoo_addons_path() -> str:
     out = subprocess.run(
-        [sys.executable, "-c", "import odoo.addons, os; print(os.pathsep.join(odoo.addons.__path__))"],
+        [sys.executable, "-c",
+         "import odoo.addons, os; print(os.pathsep.join(odoo.addons.__path__))"],
         capture_output=True, text=True, check=True, cwd="/",
     )
     paths = [p for p in out.stdout.strip().split(os.pathsep) if p]
@@ -106,7 +107,7 @@ def main() -> int:
         f"--init={','.join(addons)}", "--test-enable", f"--test-tags={tags}",
         "--stop-after-init", "--log-level=info", "--max-cron-threads=0",
         f"--http-port={free_port()}", f"--gevent-port={free_port()}",
-        "--without-demo=", "--data-dir", str(ROOT / ".odoo-data"),
+        "--data-dir", str(ROOT / ".odoo-data"),
     ]
     print(f"odoo {version}: installing {', '.join(addons)} in {dbname} with tests", flush=True)
     started = time.monotonic()
