@@ -1,0 +1,5 @@
+from . import test_folders
+from . import test_tags_attachments
+from . import test_access
+from . import test_rules
+from . import test_rules_apply
