@@ -25,7 +25,7 @@ test: install
 	$(PYTHON) tools/run_tests.py
 
 demo: install
-	$(PYTHON) tools/demo.py
+	$(PYTHON) tools/demo.py $(if $(DB),--db $(DB))
 
 bench: install
 	$(PYTHON) tools/run_bench.py $(B)

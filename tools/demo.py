@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""`make demo`: a fresh Odoo 18 database with the suite and its demo data, then serve it.
+
+Without Odoo 18 importable by this Python it says what is needed and how to get it.
+The database (default ``cloud_storage_demo``) is recreated on every run, but only if an
+earlier ``make demo`` made it: any other database of that name is left alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from odoo_tests import ROOT, db_args, odoo_addons_path, odoo_version, suite_addons  # noqa: E402
+
+MARKER = "cloud_base.demo_database"
+NO_ODOO = """\
+Odoo 18 is needed for the demo, and `import odoo` fails for {python}.
+
+Install Odoo 18.0 Community as Odoo documents it (Installing Odoo > Source install):
+  git clone --branch 18.0 --depth 1 https://github.com/odoo/odoo.git
+  pip install -r odoo/requirements.txt && pip install -e odoo
+then, from this repository: pip install -r requirements.txt && make demo
+(PostgreSQL must be reachable: PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432.)"""
+
+
+def psql(sql: str, db: str = "postgres") -> str:
+    env = os.environ
+    cmd = ["psql", "-h", env.get("PGHOST", "127.0.0.1"), "-p", env.get("PGPORT", "5432"),
+           "-d", db, "-tAc", sql]
+    if env.get("PGUSER"):
+        cmd[1:1] = ["-U", env["PGUSER"]]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def prepare_database(name: str) -> bool:
+    """Drop a database made by an earlier demo; refuse to touch any other."""
+    exists = psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") == "1"
+    if not exists:
+        return True
+    if psql(f"SELECT value FROM ir_config_parameter WHERE key = '{MARKER}'", name) != "1":
+        print(f"A database named {name!r} exists and was not made by `make demo`: "
+              f"left alone. Choose another name: make demo DB=<name>")
+        return False
+    subprocess.run([sys.executable, "-m", "odoo", "db", *db_args(), "drop", name],
+                   capture_output=True, cwd="/")
+    subprocess.run(["dropdb", "--if-exists", name], capture_output=True)
+    return True
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default=os.environ.get("DB", "cloud_storage_demo"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8069")))
+    args = parser.parse_args()
+
+    if odoo_version() != "18":
+        print(NO_ODOO.format(python=sys.executable))
+        return 2
+    if not prepare_database(args.db):
+        return 1
+    base = [sys.executable, "-m", "odoo", *db_args(), f"--database={args.db}",
+            f"--addons-path={odoo_addons_path()}", "--data-dir", str(ROOT / ".demo")]
+    addons = ",".join(suite_addons())
+    print(f"Creating {args.db} with demo data and {addons} (a minute or two)...", flush=True)
+    init = subprocess.run([*base, f"--init={addons}", "--stop-after-init",
+                           "--log-level=warn", "--max-cron-threads=0"], cwd=str(ROOT))
+    if init.returncode:
+        print("Installing the addons failed: see the log above.")
+        return 1
+    psql(f"INSERT INTO ir_config_parameter (key, value) VALUES ('{MARKER}', '1')", args.db)
+    url = f"http://127.0.0.1:{args.port}"
+    server = subprocess.Popen([*base, f"--http-port={args.port}", "--log-level=warn"],
+                              cwd=str(ROOT))
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{url}/web/login", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None:
+                return server.returncode or 1
+            time.sleep(1)
+    print(f"\nCloud Storage demo is running: {url}/odoo  (login: admin, password: admin)\n"
+          "Press Ctrl-C to stop.", flush=True)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait(timeout=30)
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
