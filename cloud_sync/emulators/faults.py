@@ -63,6 +63,7 @@ class FaultInjector:
         self._lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.log: list[str] = []
+        self.body_sizes: list[int] = []  # Content-Length of each request (0 if none)
         self.injected: Counter[str] = Counter()
         self._random: tuple[float, random.Random, tuple[str, ...]] | None = None
 
@@ -108,6 +109,7 @@ class FaultInjector:
         with self._lock:
             self.counts.clear()
             self.log.clear()
+            self.body_sizes.clear()
             self.injected.clear()
 
     def total(self, match: str | None = None) -> int:
@@ -149,6 +151,7 @@ class FaultInjector:
         with self._lock:
             self.counts[endpoint] += 1
             self.log.append(line)
+            self.body_sizes.append(_content_length(environ))
         fault = self._take(line)
         if fault is None:
             return self.app(environ, start_response)
@@ -168,15 +171,19 @@ class FaultInjector:
         return [body]
 
 
+def _content_length(environ) -> int:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 def _drain(environ) -> None:
     """Read the request body so the connection stays usable for the next request."""
     stream = environ.get("wsgi.input")
     if stream is None:
         return
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
+    length = _content_length(environ)
     while length > 0:
         chunk = stream.read(min(length, 1 << 16))
         if not chunk:

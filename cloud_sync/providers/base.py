@@ -66,6 +66,7 @@ class Change:
     item: Item
     old_parent_id: str | None = None
     old_name: str | None = None
+    old_id: str | None = None  # for renames/moves where the id changes (S3 keys, paths)
 
 
 TokenCallback = Callable[[dict], None]
@@ -87,6 +88,12 @@ class Provider(abc.ABC):
     hash_type: ClassVar[str | None] = None
     chunk_threshold: ClassVar[int] = 8 * 1024 * 1024
     download_chunk_size: ClassVar[int] = 1024 * 1024
+    # Provider differences the conformance suite reads (never ``if key == ...``):
+    unique_names: ClassVar[bool] = True  # a sibling's name (same kind) raises NameTaken
+    resumable_upload: ClassVar[bool] = True  # above chunk_threshold no request carries it all
+    has_public_links: ClassVar[bool] = False  # link(public=True) works (else a CloudError)
+    public_link_is_content: ClassVar[bool] = False  # a plain GET of the public link = bytes
+    refreshes_tokens: ClassVar[bool] = False  # an expired token is refreshed (refresh_token)
 
     def __init__(
         self,
