@@ -1,0 +1,466 @@
+"""Box on the official SDK (boxsdk 10, package ``box_sdk_gen``).
+
+Item ids are ``folder:<box id>`` / ``file:<box id>``: Box keeps files and folders in
+separate endpoints, and knowing the kind from the id saves a probe call on every
+rename, move, delete and metadata. ``config["root"]`` takes either form or a bare
+folder id (``0`` is "All Files").
+
+Auth: OAuth 2 (``access_token`` + ``refresh_token``; refresh tokens are single-use and
+rotate, so every new pair is handed to ``on_token_refresh`` the moment the SDK stores
+it) or the client credentials grant (``auth: ccg`` with ``enterprise_id`` or
+``user_id``). The SDK's own retry strategy is replaced by one that only refreshes an
+expired token once and polls a chunked-upload commit that answers 202: throttling,
+5xx and timeouts surface as typed errors and the suite's one RetryPolicy decides.
+
+Change feed: the ``changes`` event stream (``stream_position``), filtered to items
+beneath the root by their path; events may repeat and are de-duplicated by
+``event_id``. An item moved out of the root is reported as deleted.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from typing import BinaryIO, ClassVar
+
+import requests
+from box_sdk_gen import (
+    AccessToken,
+    BoxAPIError,
+    BoxCCGAuth,
+    BoxClient,
+    BoxOAuth,
+    BoxSDKError,
+    CCGConfig,
+    NetworkSession,
+    OAuthConfig,
+    TokenStorage,
+)
+from box_sdk_gen.managers.events import GetEventsStreamType
+from box_sdk_gen.managers.files import UpdateFileByIdParent
+from box_sdk_gen.managers.folders import CreateFolderParent, UpdateFolderByIdParent
+from box_sdk_gen.managers.shared_links_files import (
+    AddShareLinkToFileSharedLink,
+    AddShareLinkToFileSharedLinkAccessField,
+)
+from box_sdk_gen.managers.shared_links_folders import (
+    AddShareLinkToFolderSharedLink,
+    AddShareLinkToFolderSharedLinkAccessField,
+)
+from box_sdk_gen.managers.uploads import (
+    UploadFileAttributes,
+    UploadFileAttributesParentField,
+    UploadFileVersionAttributes,
+)
+from box_sdk_gen.networking.base_urls import BaseUrls
+from box_sdk_gen.networking.box_network_client import BoxNetworkClient
+from box_sdk_gen.networking.retries import RetryStrategy
+from box_sdk_gen.networking.timeout_config import TimeoutConfig
+
+from ..naming import NameRules
+from .base import Change, ChangeType, Item, Kind, Provider
+from .errors import (
+    CursorExpired,
+    Fatal,
+    NameTaken,
+    NotFound,
+    QuotaExceeded,
+    ReauthRequired,
+    RetryLater,
+)
+
+FIELDS = ["type", "id", "name", "size", "sha1", "etag", "sequence_id", "parent",
+          "modified_at", "path_collection", "version_number", "item_status", "shared_link"]
+EVENT_PAGE = 500
+_EVENT_TYPES = {
+    "ITEM_CREATE": ChangeType.CREATED,
+    "ITEM_UNDELETE_VIA_TRASH": ChangeType.CREATED,
+    "ITEM_COPY": ChangeType.CREATED,
+    "ITEM_RENAME": ChangeType.RENAMED,
+    "ITEM_MOVE": ChangeType.MOVED,
+    "ITEM_TRASH": ChangeType.DELETED,
+}
+
+
+def box_id(item_id: str) -> tuple[str, str]:
+    """``folder:12`` -> ("folder", "12"); a bare id is a folder (the root setting)."""
+    kind, sep, raw = item_id.partition(":")
+    if not sep:
+        return "folder", item_id
+    if kind not in ("file", "folder"):
+        raise NotFound(f"not a Box item id: {item_id!r}")
+    return kind, raw
+
+
+class _OnlyRefresh(RetryStrategy):
+    """The SDK retries nothing but an expired token (once) and a pending commit (202)."""
+
+    def should_retry(self, fetch_options, fetch_response, attempt_number) -> bool:
+        status = fetch_response.status
+        if status == 202 and "retry-after" in fetch_response.headers:
+            return attempt_number < 60
+        if status == 401 and fetch_options.auth is not None and attempt_number == 1:
+            fetch_options.auth.refresh_token(network_session=fetch_options.network_session)
+            return True
+        return False
+
+    def retry_after(self, fetch_options, fetch_response, attempt_number) -> float:
+        if fetch_response.status == 202:
+            return float(fetch_response.headers.get("retry-after") or 1)
+        return 0.0
+
+
+class _NotifyingTokenStorage(TokenStorage):
+    """Keeps the current token pair and reports every new one at once (rotation)."""
+
+    def __init__(self, token: AccessToken | None, on_store):
+        self._token = token
+        self._on_store = on_store
+
+    def store(self, token: AccessToken) -> None:
+        self._token = token
+        self._on_store(token)
+
+    def get(self) -> AccessToken | None:
+        return self._token
+
+    def clear(self) -> None:
+        self._token = None
+
+
+class BoxProvider(Provider):
+    key = "box"
+    name_rules: ClassVar[NameRules] = NameRules(
+        forbidden_chars="/\\", reserved_names=frozenset({".", ".."}), max_length=255,
+        case_sensitive=False, strip_trailing=" ",
+    )
+    hash_type = "sha1"
+    chunk_threshold = 20_000_000  # Box accepts upload sessions from 20,000,000 bytes
+    has_public_links = True
+    public_link_is_content = False  # a shared link opens Box's page; see public_download_url
+    refreshes_tokens = True
+
+    def __init__(self, config: dict, **kwargs):
+        super().__init__(config, **kwargs)
+        session = requests.Session()
+        session.verify = config.get("ca_bundle") or True
+        timeout_ms = int(float(config.get("timeout") or 60) * 1000)
+        api_url = (config.get("api_url") or "https://api.box.com").rstrip("/")
+        self.web_url = (config.get("web_url") or "https://app.box.com").rstrip("/")
+        self.network = NetworkSession(
+            network_client=BoxNetworkClient(session),
+            retry_strategy=_OnlyRefresh(),
+            base_urls=BaseUrls(
+                base_url=api_url,
+                upload_url=(config.get("upload_url") or "https://upload.box.com/api").rstrip("/"),
+                oauth_2_url=(config.get("oauth_url")
+                             or "https://account.box.com/api/oauth2").rstrip("/"),
+            ),
+            timeout_config=TimeoutConfig(connection_timeout_ms=timeout_ms,
+                                         read_timeout_ms=timeout_ms),
+        )
+        if config.get("auth") == "ccg":
+            self.auth = BoxCCGAuth(CCGConfig(
+                client_id=config["client_id"], client_secret=config["client_secret"],
+                enterprise_id=config.get("enterprise_id") or None,
+                user_id=config.get("user_id") or None,
+            ))
+        else:
+            token = AccessToken(access_token=config.get("access_token"),
+                                refresh_token=config.get("refresh_token"), token_type="bearer")
+            storage = _NotifyingTokenStorage(token, self._token_stored)
+            self.auth = BoxOAuth(OAuthConfig(client_id=config["client_id"],
+                                             client_secret=config["client_secret"],
+                                             token_storage=storage))
+        self.client = BoxClient(auth=self.auth, network_session=self.network)
+        root = str(config.get("root") or "0")
+        self._root = root if ":" in root else f"folder:{root}"
+
+    # -- plumbing -----------------------------------------------------------------------
+    def _token_stored(self, token: AccessToken) -> None:
+        self.notify_token({"access_token": token.access_token,
+                           "refresh_token": token.refresh_token,
+                           "expires_in": token.expires_in})
+
+    def refresh_token(self) -> bool:
+        try:
+            self.auth.refresh_token(network_session=self.network)
+        except BoxSDKError:
+            return False
+        return True
+
+    def translate(self, exc: Exception) -> Exception:
+        if isinstance(exc, BoxAPIError):
+            info = exc.response_info
+            status = info.status_code
+            body = info.body if isinstance(info.body, dict) else {}
+            code = info.code or body.get("code") or body.get("error") or ""
+            message = info.message if hasattr(info, "message") else str(code)
+            message = f"Box {status} {code}: {body.get('message') or message}"
+            headers = {k.lower(): v for k, v in (info.headers or {}).items()}
+            if "/oauth2/token" in (exc.request_info.url or ""):
+                if status >= 500 or status == 429:
+                    return RetryLater(message, retry_after=_seconds(headers), status=status)
+                return ReauthRequired(message, status=status)
+            if status == 429 or status >= 500:
+                return RetryLater(message, retry_after=_seconds(headers), status=status)
+            if status == 401:
+                return ReauthRequired(message, status=status)
+            if status == 404:
+                return NotFound(message, status=status)
+            if code == "invalid_stream_position":
+                return CursorExpired(message, status=status)
+            if status == 409 and code == "item_name_in_use":
+                conflicts = (info.context_info or {}).get("conflicts") or []
+                if isinstance(conflicts, dict):
+                    conflicts = [conflicts]
+                existing = (f"{conflicts[0]['type']}:{conflicts[0]['id']}" if conflicts
+                            else None)
+                return NameTaken(message, existing_id=existing, status=status)
+            if code in ("storage_limit_exceeded", "file_size_limit_exceeded") or status == 507:
+                return QuotaExceeded(message, status=status)
+            return Fatal(message, status=status)
+        if isinstance(exc, BoxSDKError):
+            if isinstance(exc.error, requests.RequestException):
+                return RetryLater(f"Box unreachable: {exc.error}")
+            return Fatal(f"Box SDK: {exc.message}")
+        if isinstance(exc, requests.RequestException):
+            return RetryLater(f"Box unreachable: {exc}")
+        return exc
+
+    def _item(self, obj) -> Item:
+        data = obj if isinstance(obj, dict) else obj.to_dict()
+        kind = Kind.FOLDER if data.get("type") == "folder" else Kind.FILE
+        parent = data.get("parent") or {}
+        return Item(
+            id=f"{data['type']}:{data['id']}",
+            name=data.get("name", ""),
+            kind=kind,
+            parent_id=f"folder:{parent['id']}" if parent.get("id") else None,
+            size=int(data.get("size") or 0),
+            version=data.get("etag") or data.get("sequence_id"),
+            hash_type="sha1" if kind == Kind.FILE else None,
+            content_hash=data.get("sha1") if kind == Kind.FILE else None,
+            modified=_parse_time(data.get("modified_at")),
+            web_url=f"{self.web_url}/{data['type']}/{data['id']}",
+            extra={"path_ids": [e["id"] for e in (data.get("path_collection") or {})
+                                .get("entries", [])],
+                   "version_number": data.get("version_number")},
+        )
+
+    @staticmethod
+    def _rewinding(stream: BinaryIO):
+        """A seekable stream and its start, so a retried upload sends the same bytes."""
+        if not stream.seekable():
+            spooled = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
+            for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+                spooled.write(chunk)
+            spooled.seek(0)
+            stream = spooled
+        return stream, stream.tell()
+
+    @staticmethod
+    def _size(stream: BinaryIO, start: int) -> int:
+        end = stream.seek(0, io.SEEK_END)
+        stream.seek(start)
+        return end - start
+
+    # -- the contract -------------------------------------------------------------------
+    @property
+    def root_id(self) -> str:
+        return self._root
+
+    def create_folder(self, parent_id: str, name: str) -> Item:
+        _, parent = box_id(parent_id)
+        folder = self.call(lambda: self.client.folders.create_folder(
+            self.safe_name(name), CreateFolderParent(id=parent), fields=FIELDS),
+            idempotent=False)
+        return self._item(folder)
+
+    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None) -> Item:
+        _, parent = box_id(parent_id)
+        stream, start = self._rewinding(stream)
+        size = self._size(stream, start) if size is None else size
+        name = self.safe_name(name)
+
+        def send():
+            stream.seek(start)
+            if size >= self.chunk_threshold:
+                return self.client.chunked_uploads.upload_big_file(stream, name, size, parent)
+            files = self.client.uploads.upload_file(
+                UploadFileAttributes(name=name, parent=UploadFileAttributesParentField(id=parent)),
+                stream, file_file_name=name, fields=FIELDS)
+            return files.entries[0]
+
+        return self._item(self.call(send, idempotent=False))
+
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+        kind, file_id = box_id(item_id)
+        if kind != "file":
+            raise Fatal(f"cannot replace the content of a folder ({item_id})")
+        current = self.metadata(item_id)
+        stream, start = self._rewinding(stream)
+        size = self._size(stream, start) if size is None else size
+
+        def send():
+            stream.seek(start)
+            if size >= self.chunk_threshold:
+                return self.client.chunked_uploads.upload_big_file_version(
+                    file_id, stream, size, file_name=current.name)
+            files = self.client.uploads.upload_file_version(
+                file_id, UploadFileVersionAttributes(name=current.name), stream,
+                file_file_name=current.name, fields=FIELDS)
+            return files.entries[0]
+
+        return self._item(self.call(send, idempotent=False))
+
+    def download(self, item_id: str) -> Iterator[bytes]:
+        _, file_id = box_id(item_id)
+        body = self.call(lambda: self.client.downloads.download_file(file_id))
+        chunk_size = self.download_chunk_size
+        try:
+            while True:
+                chunk = body.read(chunk_size)
+                if not chunk:
+                    return
+                yield chunk
+        except requests.RequestException as exc:
+            raise RetryLater(f"Box download interrupted: {exc}") from exc
+
+    def _update(self, item_id: str, name: str | None, parent_id: str | None) -> Item:
+        kind, raw = box_id(item_id)
+        name = self.safe_name(name) if name is not None else None
+        if kind == "file":
+            parent = UpdateFileByIdParent(id=box_id(parent_id)[1]) if parent_id else None
+            return self._item(self.call(lambda: self.client.files.update_file_by_id(
+                raw, name=name, parent=parent, fields=FIELDS)))
+        parent = UpdateFolderByIdParent(id=box_id(parent_id)[1]) if parent_id else None
+        return self._item(self.call(lambda: self.client.folders.update_folder_by_id(
+            raw, name=name, parent=parent, fields=FIELDS)))
+
+    def rename(self, item_id: str, new_name: str) -> Item:
+        return self._update(item_id, new_name, None)
+
+    def move(self, item_id: str, new_parent_id: str, new_name: str | None = None) -> Item:
+        return self._update(item_id, new_name, new_parent_id)
+
+    def delete(self, item_id: str) -> None:
+        kind, raw = box_id(item_id)
+        if kind == "file":
+            self.call(lambda: self.client.files.delete_file_by_id(raw))
+        else:
+            self.call(lambda: self.client.folders.delete_folder_by_id(raw, recursive=True))
+
+    def list_children(self, folder_id: str) -> Iterator[Item]:
+        _, raw = box_id(folder_id)
+        marker = None
+        while True:
+            page = self.call(lambda m=marker: self.client.folders.get_folder_items(
+                raw, fields=FIELDS, usemarker=True, marker=m, limit=1000))
+            for entry in page.entries or []:
+                if entry.to_dict().get("type") in ("file", "folder"):
+                    yield self._item(entry)
+            marker = page.next_marker
+            if not marker:
+                return
+
+    def metadata(self, item_id: str) -> Item:
+        kind, raw = box_id(item_id)
+        if kind == "file":
+            return self._item(self.call(lambda: self.client.files.get_file_by_id(
+                raw, fields=FIELDS)))
+        return self._item(self.call(lambda: self.client.folders.get_folder_by_id(
+            raw, fields=FIELDS)))
+
+    def link(self, item_id: str, public: bool = False) -> str:
+        kind, raw = box_id(item_id)
+        if not public:
+            return f"{self.web_url}/{kind}/{raw}"
+        company = self.config.get("shared_link_access") == "company"
+        if kind == "file":
+            access = (AddShareLinkToFileSharedLinkAccessField.COMPANY if company
+                      else AddShareLinkToFileSharedLinkAccessField.OPEN)
+            item = self.call(lambda: self.client.shared_links_files.add_share_link_to_file(
+                raw, "shared_link", shared_link=AddShareLinkToFileSharedLink(access=access)))
+        else:
+            access = (AddShareLinkToFolderSharedLinkAccessField.COMPANY if company
+                      else AddShareLinkToFolderSharedLinkAccessField.OPEN)
+            item = self.call(lambda: self.client.shared_links_folders.add_share_link_to_folder(
+                raw, "shared_link", shared_link=AddShareLinkToFolderSharedLink(access=access)))
+        return item.shared_link.url
+
+    def public_download_url(self, item_id: str) -> str | None:
+        """The shared link's direct download URL (files only), creating the link if needed."""
+        kind, raw = box_id(item_id)
+        if kind != "file":
+            return None
+        self.link(item_id, public=True)
+        item = self.call(lambda: self.client.shared_links_files.get_shared_link_for_file(
+            raw, "shared_link"))
+        return item.shared_link.download_url
+
+    # -- change feed ------------------------------------------------------------------
+    def initial_cursor(self) -> str:
+        events = self.call(lambda: self.client.events.get_events(
+            stream_type=GetEventsStreamType.CHANGES, stream_position="now"))
+        return str(events.next_stream_position)
+
+    def changes(self, cursor: str) -> tuple[list[Change], str]:
+        if not str(cursor).isdigit():
+            raise CursorExpired(f"not a Box stream position: {cursor!r}")
+        root = box_id(self._root)[1]
+        seen: set[str] = set()
+        out: list[Change] = []
+        position = str(cursor)
+        while True:
+            page = self.call(lambda p=position: self.client.events.get_events(
+                stream_type=GetEventsStreamType.CHANGES, stream_position=p, limit=EVENT_PAGE))
+            for event in page.entries or []:
+                if event.event_id in seen:
+                    continue
+                seen.add(event.event_id)
+                change = self._change(event.to_dict(), root)
+                if change:
+                    out.append(change)
+            position = str(page.next_stream_position)
+            if (page.chunk_size or 0) < EVENT_PAGE:
+                return out, position
+
+    def _change(self, event: dict, root: str) -> Change | None:
+        source = event.get("source") or {}
+        if source.get("type") not in ("file", "folder"):
+            return None
+        event_type = event.get("event_type")
+        if event_type == "ITEM_UPLOAD":
+            change_type = (ChangeType.CREATED if str(source.get("version_number") or "1") == "1"
+                           else ChangeType.UPDATED)
+        else:
+            change_type = _EVENT_TYPES.get(event_type)
+        if change_type is None or source.get("id") == root:
+            return None
+        item = self._item(source)
+        beneath = root == "0" or root in item.extra["path_ids"]
+        if not beneath:
+            if change_type != ChangeType.MOVED:
+                return None
+            change_type = ChangeType.DELETED  # moved out of the root
+        return Change(change_type, item)
+
+
+def _parse_time(value) -> datetime | None:
+    if isinstance(value, datetime) or not value:
+        return value or None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _seconds(headers: dict) -> float | None:
+    value = headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
