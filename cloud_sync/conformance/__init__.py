@@ -5,6 +5,19 @@ a function ``open_target(tmp_path)`` used as a context manager that starts the
 provider's local server(s) and yields a :class:`Target`. The suite
 (``cloud_sync.conformance.suite``) is run by ``tests/test_conformance.py``,
 parametrised over every target present, with the provider key as test id.
+
+``Target.new_provider(config=None, **kwargs)``: ``config`` entries override the
+target's own config (the suite sets ``{"timeout": seconds}``, a key every provider
+honours); the other kwargs go to the provider's constructor (``retry``,
+``on_token_refresh``).
+
+Optional hooks in ``Target.extra``:
+
+- ``"seed_files"(parent_id, files)``: create ``files`` (a list of ``(name, bytes)``)
+  under the folder ``parent_id`` by a fast direct path (the 1,050-children test);
+- ``"bare_upload"(folder_name, files)``: the benchmark baseline (``bench/upload.py``):
+  upload ``files`` with the raw SDK, one file after the other, into a fresh folder
+  ``folder_name`` on the same server, the way a plain SDK user would.
 """
 
 from __future__ import annotations
@@ -22,7 +35,7 @@ from ..providers.base import Item, Provider
 class Target:
     key: str
     emulator: object  # cloud_sync.emulators.base.Emulator (or a wrapper with .faults)
-    # a provider bound to a fresh, empty root folder; kwargs go to the constructor
+    # a provider bound to a fresh, empty root folder: new_provider(config=None, **kwargs)
     new_provider: Callable[..., Provider]
     # the content of an item read through a second, independent path (raw SDK / HTTP)
     read_direct: Callable[[Item], bytes]

@@ -1,0 +1,467 @@
+"""The conformance suite: the behaviour every provider must show against its local server.
+
+Run by ``tests/test_conformance.py``, which provides two fixtures: ``target`` (a
+:class:`cloud_sync.conformance.Target`, one per provider key and module) and
+``provider`` (``target.new_provider(retry=fast_retry())``: a provider bound to a fresh,
+empty root folder). Test ids carry the provider key, e.g. ``test_rename_file[s3]``.
+
+What a target must offer (see :mod:`cloud_sync.conformance`):
+
+- ``new_provider(config=None, **kwargs)``: ``config`` entries override the target's
+  own (the suite sets ``{"timeout": seconds}``), the other kwargs go to the provider's
+  constructor (``retry``, ``on_token_refresh``).
+- ``read_direct(item)``: the bytes through an independent path (raw SDK or plain HTTP).
+- ``expire_cursors()``: every change-feed cursor handed out so far becomes expired.
+- ``emulator.faults``: the shared :class:`~cloud_sync.emulators.faults.FaultInjector`.
+- optional ``extra["seed_files"](parent_id, [(name, bytes), ...])``: a fast direct way to
+  create many files for the pagination test (else the provider uploads them).
+
+What every provider must honour:
+
+- config key ``timeout``: seconds before a request with no answer fails (a timeout is
+  then :class:`RetryLater`, retried by the policy for idempotent operations);
+- ``changes(cursor)`` returns every change available now (it follows the provider's
+  pages itself); asking again with the returned cursor gives none;
+- the class attributes of :class:`~cloud_sync.providers.base.Provider` that declare
+  differences: ``unique_names``, ``name_rules`` (case sensitivity), ``resumable_upload``,
+  ``has_public_links``, ``public_link_is_content``, ``hash_type``, ``refreshes_tokens``.
+  The suite never tests ``if key == ...``.
+
+Faults are injected into "the next request", so each fault test first prepares its
+data, then plans the fault, then runs one read (``list_children``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from collections import defaultdict
+
+import pytest
+import requests
+
+from ..emulators.tls import ca_bundle
+from ..hashing import hash_bytes
+from ..providers.base import ChangeType, Kind
+from ..providers.errors import CloudError, CursorExpired, NameTaken, NotFound, ReauthRequired
+from ..retry import RetryPolicy
+
+LARGE_SIZE = 25 * 1024 * 1024 + 123  # 25 MB, not a multiple of any chunk size
+MANY = 1050
+
+
+def fast_retry() -> RetryPolicy:
+    """Short backoff so fault tests stay fast; Retry-After is still honoured in full."""
+    return RetryPolicy(max_attempts=6, initial_delay=0.01, max_delay=0.1, max_total=30)
+
+
+def _children(provider, folder_id) -> dict:
+    return {child.name: child for child in provider.list_children(folder_id)}
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _faults(target):
+    faults = target.emulator.faults
+    faults.clear()
+    faults.reset_counts()
+    return faults
+
+
+# -- folders ------------------------------------------------------------------------------
+def test_create_folder(provider):
+    folder = provider.create_folder(provider.root_id, "Folder A")
+    assert folder.kind == Kind.FOLDER and folder.name == "Folder A"
+    assert folder.parent_id == provider.root_id
+    listed = _children(provider, provider.root_id)
+    assert listed["Folder A"].id == folder.id and listed["Folder A"].is_folder
+    assert provider.metadata(folder.id).is_folder
+    assert list(provider.list_children(folder.id)) == []
+
+
+def test_ensure_folder_twice_returns_the_same_folder(provider):
+    first = provider.ensure_folder(provider.root_id, "Invoices")
+    second = provider.ensure_folder(provider.root_id, "Invoices")
+    assert first.id == second.id
+    assert [c.name for c in provider.list_children(provider.root_id)] == ["Invoices"]
+
+
+def test_ensure_folder_after_crash_makes_no_twin(provider):
+    # a sync created the folder remotely, then died before committing locally
+    created = provider.create_folder(provider.root_id, "Orders")
+    again = provider.ensure_folder(provider.root_id, "Orders")
+    assert again.id == created.id
+    assert [c.name for c in provider.list_children(provider.root_id)] == ["Orders"]
+
+
+def test_list_children_returns_every_page(target, provider):
+    folder = provider.create_folder(provider.root_id, "many")
+    files = [(f"file-{i:04d}.txt", b"%d" % i) for i in range(MANY)]
+    seed = target.extra.get("seed_files")
+    if seed:
+        seed(folder.id, files)
+    else:
+        for name, data in files:
+            provider.upload_bytes(folder.id, name, data)
+    listed = list(provider.list_children(folder.id))
+    assert len(listed) == MANY
+    assert sorted(item.name for item in listed) == [name for name, _ in files]
+    assert len({item.id for item in listed}) == MANY
+    assert all(item.parent_id == folder.id for item in listed)
+
+
+# -- upload and download ------------------------------------------------------------------
+def test_large_file_takes_the_chunked_path_and_reads_back(target, provider):
+    data = hashlib.sha256(b"seed").digest() * (LARGE_SIZE // 32) + b"tail" * 1000
+    data = data[:LARGE_SIZE]
+    faults = _faults(target)
+    item = provider.upload(provider.root_id, "large.bin", io.BytesIO(data), len(data))
+    assert item.size == LARGE_SIZE
+    if provider.resumable_upload:
+        assert provider.chunk_threshold < LARGE_SIZE
+        assert max(faults.body_sizes) < LARGE_SIZE, "one request carried the whole file"
+        assert sum(faults.body_sizes) >= LARGE_SIZE
+    assert _digest(target.read_direct(item)) == _digest(data)
+    if item.content_hash is not None:
+        assert item.content_hash == hash_bytes(item.hash_type, data)
+    chunks = list(provider.download(item.id))
+    assert len(chunks) > 1
+    assert max(len(chunk) for chunk in chunks) <= provider.download_chunk_size
+    assert _digest(b"".join(chunks)) == _digest(data)
+
+
+def test_empty_file(target, provider):
+    item = provider.upload_bytes(provider.root_id, "empty.txt", b"")
+    assert item.size == 0 and item.kind == Kind.FILE
+    assert target.read_direct(item) == b""
+    assert provider.read_bytes(item.id) == b""
+    assert provider.metadata(item.id).size == 0
+
+
+def test_download_is_streamed_in_bounded_chunks(provider):
+    size = provider.download_chunk_size * 2 + 17
+    data = bytes(range(256)) * (size // 256 + 1)
+    item = provider.upload_bytes(provider.root_id, "stream.bin", data[:size])
+    chunks = list(provider.download(item.id))
+    assert len(chunks) >= 3
+    assert all(len(chunk) <= provider.download_chunk_size for chunk in chunks)
+    assert b"".join(chunks) == data[:size]
+
+
+# -- names --------------------------------------------------------------------------------
+UNICODE_NAMES = [
+    "Résumé naïve café.txt",
+    "日本語のファイル.txt",
+    "emoji 😀🎉 party.txt",
+    "שלום עולם.txt",  # right-to-left
+    "مرحبا بالعالم.pdf",
+]
+
+
+def test_unicode_emoji_and_rtl_names(target, provider):
+    folder = provider.create_folder(provider.root_id, "Dossier 📁 ملف")
+    assert folder.name == "Dossier 📁 ملف"
+    items = {name: provider.upload_bytes(folder.id, name, name.encode()) for name in UNICODE_NAMES}
+    listed = _children(provider, folder.id)
+    assert sorted(listed) == sorted(UNICODE_NAMES)
+    for name, item in items.items():
+        assert item.name == name
+        assert provider.metadata(item.id).name == name
+        assert target.read_direct(item) == name.encode()
+    assert _children(provider, provider.root_id)["Dossier 📁 ملف"].id == folder.id
+
+
+def test_names_are_sanitised_with_the_provider_rules(target, provider):
+    raw = "a/b\\c " + provider.name_rules.forbidden_chars + "d.txt  "
+    expected = provider.safe_name(raw)
+    assert expected != raw and "/" not in expected
+    item = provider.upload_bytes(provider.root_id, raw, b"sanitised")
+    assert item.name == expected
+    assert expected in _children(provider, provider.root_id)
+    assert target.read_direct(item) == b"sanitised"
+    folder = provider.create_folder(provider.root_id, "x/y")
+    assert folder.name == provider.safe_name("x/y")
+    assert provider.metadata(folder.id).name == folder.name
+
+
+def test_name_clash_among_siblings(target, provider):
+    first = provider.upload_bytes(provider.root_id, "same.txt", b"first")
+    if provider.unique_names:
+        with pytest.raises(NameTaken):
+            provider.upload_bytes(provider.root_id, "same.txt", b"second")
+        assert target.read_direct(first) == b"first", "a refused upload changed the file"
+        provider.create_folder(provider.root_id, "Same folder")
+        with pytest.raises(NameTaken):
+            provider.create_folder(provider.root_id, "Same folder")
+        if not provider.name_rules.case_sensitive:
+            with pytest.raises(NameTaken):
+                provider.upload_bytes(provider.root_id, "SAME.TXT", b"third")
+    else:
+        second = provider.upload_bytes(provider.root_id, "same.txt", b"second")
+        assert second.id != first.id
+        named = [c for c in provider.list_children(provider.root_id) if c.name == "same.txt"]
+        assert len(named) == 2
+        assert target.read_direct(first) == b"first"
+
+
+# -- update, rename, move, delete ---------------------------------------------------------
+def test_update_replaces_content(target, provider):
+    item = provider.upload_bytes(provider.root_id, "notes.txt", b"version one")
+    new = provider.update(item.id, io.BytesIO(b"version two, longer"), 19)
+    assert new.id == item.id
+    assert new.version and new.version != item.version
+    assert new.size == 19
+    assert target.read_direct(new) == b"version two, longer"
+    assert provider.metadata(item.id).size == 19
+    if provider.hash_type:
+        assert new.content_hash == hash_bytes(provider.hash_type, b"version two, longer")
+
+
+def test_rename_file(target, provider):
+    item = provider.upload_bytes(provider.root_id, "before.txt", b"rename me")
+    renamed = provider.rename(item.id, "after.txt")
+    assert renamed.name == "after.txt" and renamed.parent_id == provider.root_id
+    assert provider.metadata(renamed.id).name == "after.txt"
+    names = _children(provider, provider.root_id)
+    assert "after.txt" in names and "before.txt" not in names
+    assert target.read_direct(renamed) == b"rename me"
+    if renamed.id != item.id:
+        assert not provider.exists(item.id)
+
+
+def test_rename_folder_keeps_children(target, provider):
+    folder = provider.create_folder(provider.root_id, "Old name")
+    child = provider.upload_bytes(folder.id, "child.txt", b"child")
+    renamed = provider.rename(folder.id, "New name")
+    assert renamed.name == "New name" and renamed.is_folder
+    names = _children(provider, provider.root_id)
+    assert "New name" in names and "Old name" not in names
+    moved_child = _children(provider, renamed.id)["child.txt"]
+    assert moved_child.parent_id == renamed.id
+    assert target.read_direct(moved_child) == b"child"
+    if moved_child.id != child.id:
+        assert not provider.exists(child.id)
+
+
+def test_move_file(target, provider):
+    a = provider.create_folder(provider.root_id, "A")
+    b = provider.create_folder(provider.root_id, "B")
+    item = provider.upload_bytes(a.id, "moving.txt", b"moving")
+    moved = provider.move(item.id, b.id)
+    assert moved.parent_id == b.id and moved.name == "moving.txt"
+    assert "moving.txt" not in _children(provider, a.id)
+    assert _children(provider, b.id)["moving.txt"].id == moved.id
+    assert target.read_direct(moved) == b"moving"
+    both = provider.move(moved.id, a.id, "moved and renamed.txt")
+    assert both.parent_id == a.id and both.name == "moved and renamed.txt"
+    assert target.read_direct(both) == b"moving"
+
+
+def test_move_folder_keeps_its_tree(target, provider):
+    outer = provider.create_folder(provider.root_id, "Outer")
+    inner = provider.create_folder(outer.id, "Inner")
+    provider.upload_bytes(inner.id, "deep.txt", b"deep")
+    dest = provider.create_folder(provider.root_id, "Destination")
+    moved = provider.move(outer.id, dest.id)
+    assert moved.parent_id == dest.id and moved.name == "Outer"
+    assert "Outer" not in _children(provider, provider.root_id)
+    below = {item.name: item for item in provider.walk(moved.id)}
+    assert set(below) == {"Inner", "deep.txt"}
+    assert below["deep.txt"].parent_id == below["Inner"].id
+    assert target.read_direct(below["deep.txt"]) == b"deep"
+
+
+def test_delete_file(provider):
+    item = provider.upload_bytes(provider.root_id, "doomed.txt", b"bye")
+    provider.delete(item.id)
+    with pytest.raises(NotFound):
+        provider.metadata(item.id)
+    assert "doomed.txt" not in _children(provider, provider.root_id)
+    with pytest.raises(NotFound):
+        provider.delete(item.id)
+
+
+def test_delete_folder_with_content(provider):
+    folder = provider.create_folder(provider.root_id, "Doomed folder")
+    provider.upload_bytes(folder.id, "inside.txt", b"inside")
+    provider.delete(folder.id)
+    with pytest.raises(NotFound):
+        provider.metadata(folder.id)
+    assert "Doomed folder" not in _children(provider, provider.root_id)
+
+
+# -- metadata, links, hashes --------------------------------------------------------------
+def test_metadata(provider):
+    folder = provider.create_folder(provider.root_id, "Meta")
+    item = provider.upload_bytes(folder.id, "meta.txt", b"metadata!")
+    meta = provider.metadata(item.id)
+    assert (meta.id, meta.name, meta.kind, meta.parent_id) == (
+        item.id, "meta.txt", Kind.FILE, folder.id)
+    assert meta.size == 9 and meta.version
+    folder_meta = provider.metadata(folder.id)
+    assert (folder_meta.name, folder_meta.kind, folder_meta.parent_id) == (
+        "Meta", Kind.FOLDER, provider.root_id)
+
+
+def test_internal_link(provider):
+    item = provider.upload_bytes(provider.root_id, "linked.txt", b"link")
+    url = provider.link(item.id)
+    assert url.startswith(("http://", "https://"))
+
+
+def test_public_link(provider):
+    data = b"public content"
+    item = provider.upload_bytes(provider.root_id, "public.txt", data)
+    if not provider.has_public_links:
+        with pytest.raises(CloudError):
+            provider.link(item.id, public=True)
+        return
+    url = provider.link(item.id, public=True)
+    assert url.startswith(("http://", "https://"))
+    if provider.public_link_is_content:
+        answer = requests.get(url, timeout=10,
+                              verify=ca_bundle() if url.startswith("https") else True)
+        assert answer.status_code == 200 and answer.content == data
+
+
+def test_content_hashes(provider):
+    data = b"hash me " * 1000
+    item = provider.upload_bytes(provider.root_id, "hashed.txt", data)
+    listed = _children(provider, provider.root_id)["hashed.txt"]
+    meta = provider.metadata(item.id)
+    if provider.hash_type is None:
+        assert item.content_hash is None and meta.content_hash is None
+        return
+    expected = hash_bytes(provider.hash_type, data)
+    for seen in (item, listed, meta):
+        assert seen.hash_type == provider.hash_type
+        assert seen.content_hash == expected
+
+
+# -- change feed --------------------------------------------------------------------------
+def test_change_feed_reports_each_kind_once(provider):
+    root = provider.root_id
+    sub = provider.create_folder(root, "target folder")
+    b = provider.upload_bytes(root, "b.txt", b"b: to be updated")
+    c = provider.upload_bytes(root, "c.txt", b"c: to be renamed")
+    d = provider.upload_bytes(root, "d.txt", b"d: to be moved")
+    e = provider.upload_bytes(root, "e.txt", b"e: to be deleted")
+    cursor = provider.initial_cursor()
+    a = provider.upload_bytes(root, "a.txt", b"a: created")
+    provider.update(b.id, io.BytesIO(b"b: updated!"), 11)
+    c2 = provider.rename(c.id, "c renamed.txt")
+    d2 = provider.move(d.id, sub.id)
+    provider.delete(e.id)
+    changes, _ = provider.changes(cursor)
+
+    expected = {a.id: ChangeType.CREATED, b.id: ChangeType.UPDATED,
+                c2.id: ChangeType.RENAMED, d2.id: ChangeType.MOVED, e.id: ChangeType.DELETED}
+    seen = defaultdict(list)
+    for change in changes:
+        if change.item.id in expected:
+            seen[change.item.id].append(change.type)
+        elif not (change.item.is_folder and change.type == ChangeType.UPDATED):
+            pytest.fail(f"unexpected change {change}")
+    assert dict(seen) == {item_id: [kind] for item_id, kind in expected.items()}
+    by_id = {change.item.id: change for change in changes}
+    assert by_id[c2.id].item.name == "c renamed.txt"
+    assert by_id[d2.id].item.parent_id == sub.id
+
+
+def _keys(changes):
+    return sorted((change.type.value, change.item.id) for change in changes)
+
+
+def test_change_feed_cursor_resumes(provider):
+    cursor = provider.initial_cursor()
+    item = provider.upload_bytes(provider.root_id, "new.txt", b"new")
+    first, next_cursor = provider.changes(cursor)
+    assert ("created", item.id) in _keys(first)
+    again, _ = provider.changes(cursor)
+    assert _keys(again) == _keys(first)
+    assert provider.changes(next_cursor)[0] == []
+
+
+def test_expired_cursor_raises_and_a_full_listing_recovers(target, provider):
+    before = provider.upload_bytes(provider.root_id, "before.txt", b"before")
+    cursor = provider.initial_cursor()
+    during = provider.upload_bytes(provider.root_id, "during.txt", b"during")
+    target.expire_cursors()
+    with pytest.raises(CursorExpired):
+        provider.changes(cursor)
+    # recovery: list everything again, then follow a fresh cursor
+    assert {before.id, during.id} <= {item.id for item in provider.walk()}
+    fresh = provider.initial_cursor()
+    after = provider.upload_bytes(provider.root_id, "after.txt", b"after")
+    changes, _ = provider.changes(fresh)
+    assert _keys(changes) == [("created", after.id)]
+
+
+# -- faults -------------------------------------------------------------------------------
+def _listing_after_fault(target, provider, plan) -> tuple[float, set]:
+    provider.upload_bytes(provider.root_id, "present.txt", b"present")
+    faults = _faults(target)
+    plan(faults)
+    start = time.monotonic()
+    names = {item.name for item in provider.list_children(provider.root_id)}
+    return time.monotonic() - start, names
+
+
+def test_throttling_429_honours_retry_after(target, provider):
+    elapsed, names = _listing_after_fault(
+        target, provider, lambda faults: faults.throttle(retry_after=1, count=1))
+    assert "present.txt" in names
+    assert target.emulator.faults.injected["status"] == 1
+    assert elapsed >= 1.0, f"Retry-After: 1 not honoured (retried after {elapsed:.2f} s)"
+
+
+def test_server_errors_are_retried(target, provider):
+    _, names = _listing_after_fault(
+        target, provider, lambda faults: faults.inject(503, count=2))
+    assert "present.txt" in names
+    assert target.emulator.faults.injected["status"] == 2
+
+
+def test_timeouts_are_retried(target):
+    provider = target.new_provider(config={"timeout": 0.5}, retry=fast_retry())
+    try:
+        elapsed, names = _listing_after_fault(
+            target, provider, lambda faults: faults.inject_timeout(3, count=1))
+    finally:
+        provider.close()
+    assert "present.txt" in names
+    assert target.emulator.faults.injected["timeout"] == 1
+    assert elapsed < 2.5, "the client waited for the server instead of timing out"
+
+
+def test_expired_token_is_refreshed(target):
+    refreshed = []
+    provider = target.new_provider(retry=fast_retry(), on_token_refresh=refreshed.append)
+    try:
+        if not provider.refreshes_tokens:
+            pytest.skip("not applicable: this provider's credentials cannot be refreshed; "
+                        "see test_rejected_credentials_raise_reauth_required")
+        _, names = _listing_after_fault(
+            target, provider, lambda faults: faults.expire_token(count=1))
+    finally:
+        provider.close()
+    assert "present.txt" in names
+    assert target.emulator.faults.injected["expired_token"] == 1
+    assert len(refreshed) == 1 and refreshed[0]
+
+
+def test_rejected_credentials_raise_reauth_required(target, provider):
+    provider.upload_bytes(provider.root_id, "present.txt", b"present")
+    faults = _faults(target)
+    faults.expire_token(count=50)  # every attempt, refreshes included, is refused
+    with pytest.raises(ReauthRequired):
+        list(provider.list_children(provider.root_id))
+    assert faults.injected["expired_token"] < 50, "no bound on re-authentication attempts"
+    faults.clear()
+    assert "present.txt" in _children(provider, provider.root_id)
+
+
+__all__ = [name for name in dir() if name.startswith("test_")]

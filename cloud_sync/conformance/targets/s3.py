@@ -1,0 +1,63 @@
+"""Conformance target for S3: moto in server mode behind the fault injector.
+
+``read_direct`` and the ``extra`` hooks use a bare boto3 client against the same server.
+``new_provider`` gives the provider a ``refresh_credentials`` callback handing out new
+temporary credentials (moto accepts any), so an ``ExpiredToken`` answer is refreshed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from ...emulators.s3 import S3Emulator
+from ...providers.s3 import S3Provider
+from .. import Target
+
+
+@contextlib.contextmanager
+def open_target(tmp_path):
+    emulator = S3Emulator(data_dir=str(tmp_path)).start()
+    client = emulator.client()
+    bucket = emulator.bucket
+    sessions = itertools.count(1)
+
+    def new_credentials() -> dict:
+        n = next(sessions)
+        return {"access_key": f"ASIA-TEST-{n}", "secret_key": f"secret-{n}",
+                "session_token": f"session-{n}"}
+
+    def new_provider(config: dict | None = None, **kwargs) -> S3Provider:
+        root = f"conformance/{uuid.uuid4().hex[:12]}/"
+        client.put_object(Bucket=bucket, Key=root, Body=b"")
+        kwargs.setdefault("refresh_credentials", new_credentials)
+        return S3Provider({**emulator.provider_config(root), **(config or {})}, **kwargs)
+
+    def read_direct(item) -> bytes:
+        return client.get_object(Bucket=bucket, Key=item.id)["Body"].read()
+
+    def put_all(prefix: str, files) -> None:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda f: client.put_object(Bucket=bucket, Key=prefix + f[0],
+                                                      Body=f[1]), files))
+
+    def bare_upload(folder_name: str, files) -> None:
+        """The benchmark's baseline: one plain PutObject per file, in order."""
+        prefix = f"bench/{folder_name}/"
+        client.put_object(Bucket=bucket, Key=prefix, Body=b"")
+        for name, data in files:
+            client.put_object(Bucket=bucket, Key=prefix + name, Body=data)
+
+    try:
+        yield Target(
+            key="s3",
+            emulator=emulator,
+            new_provider=new_provider,
+            read_direct=read_direct,
+            expire_cursors=emulator.expire_cursors,
+            extra={"bare_upload": bare_upload, "seed_files": put_all},
+        )
+    finally:
+        emulator.stop()
