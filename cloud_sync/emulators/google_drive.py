@@ -37,6 +37,7 @@ UPLOAD_QUANTUM = 256 * 1024  # non-final resumable chunks are multiples of 256 K
 MAX_NAME = 32767
 DEFAULT_FILE_FIELDS = "kind,id,name,mimeType"
 SCOPE = "https://www.googleapis.com/auth/drive"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 _STATUS = {200: "OK", 204: "No Content", 302: "Found", 308: "Permanent Redirect",
            400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -408,7 +409,8 @@ class GoogleDriveEmulator(Emulator):
             claims = json.loads(base64.urlsafe_b64decode(payload_b64 + "=="))
         except ValueError:
             return "Invalid JWT"
-        if claims.get("aud") != self.token_uri:
+        # google-auth signs for Google's token URI whatever token_uri says
+        if claims.get("aud") not in (self.token_uri, GOOGLE_TOKEN_URI):
             return "Invalid JWT: audience"
         if not claims.get("iss") or float(claims.get("exp", 0)) < time.time():
             return "Invalid JWT: Token must be a short-lived token and in a reasonable timeframe"

@@ -1,0 +1,341 @@
+"""Google Drive specifics: API calls per operation, resumable uploads, the change feed's
+scope and pages, shared drives, service accounts, OAuth endpoints, exports, Drive errors.
+
+Everything goes through the real google-api-python-client against the local Drive
+emulator over HTTPS; ``bare`` is the plain SDK used to act "from elsewhere".
+"""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from googleapiclient.errors import HttpError
+
+from cloud_sync.conformance.targets.google_drive import bare_service, provider_config
+from cloud_sync.emulators.google_drive import FOLDER, GoogleDriveEmulator
+from cloud_sync.emulators.tls import ca_bundle
+from cloud_sync.providers import (
+    ChangeType,
+    CursorExpired,
+    Fatal,
+    QuotaExceeded,
+    ReauthRequired,
+)
+from cloud_sync.providers.google_drive import GoogleDriveProvider, export_format
+from cloud_sync.retry import RetryPolicy
+
+FAST = RetryPolicy(initial_delay=0.01, max_delay=0.05)
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ODT = "application/vnd.oasis.opendocument.text"
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with GoogleDriveEmulator() as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def bare(emulator):
+    return bare_service(emulator)
+
+
+@pytest.fixture
+def provider(emulator, bare):
+    root = bare.files().create(body={"name": "t", "mimeType": FOLDER}, fields="id").execute()
+    stored = []
+    prov = GoogleDriveProvider(provider_config(emulator, root["id"]), retry=FAST,
+                               on_token_refresh=stored.append)
+    prov.stored_tokens = stored
+    yield prov
+    emulator.faults.clear()
+    prov.close()
+
+
+# -- API calls per operation ------------------------------------------------------------
+def test_one_api_call_per_folder_and_small_file(emulator, provider):
+    emulator.faults.reset_counts()
+    folder = provider.create_folder(provider.root_id, "Invoices")
+    provider.upload(folder.id, "a.pdf", io.BytesIO(b"%PDF-1.4 tiny"))
+    assert emulator.faults.total() == 2
+    assert emulator.faults.total(r"^POST /drive/v3/files$") == 1
+    assert emulator.faults.total(r"^POST /upload/drive/v3/files$") == 1
+    assert "uploadType=multipart" in emulator.faults.log[-1]
+
+
+def test_steady_state_change_poll_costs_one_call(emulator, provider):
+    cursor = provider.initial_cursor()
+    for n in range(5):
+        provider.create_folder(provider.root_id, f"f{n}")
+    changes, cursor = provider.changes(cursor)
+    assert sorted(c.item.name for c in changes) == [f"f{n}" for n in range(5)]
+    emulator.faults.reset_counts()
+    changes, same = provider.changes(cursor)
+    assert changes == [] and same == cursor
+    assert emulator.faults.total() == 1
+
+
+def test_change_feed_follows_pages_until_new_start_token(emulator, provider):
+    cursor = provider.initial_cursor()
+    for n in range(1005):
+        emulator.seed_file(provider.root_id, f"n{n}", b"x")
+    emulator.faults.reset_counts()
+    changes, _ = provider.changes(cursor)
+    assert len(changes) == 1005 and {c.type for c in changes} == {ChangeType.CREATED}
+    assert emulator.faults.total(r"^GET /drive/v3/changes$") == 2  # 1000 per page at most
+
+
+# -- uploads ----------------------------------------------------------------------------
+def test_resumable_upload_survives_a_failed_chunk(emulator, provider, bare):
+    data = os.urandom(3 * provider.chunk_size + 1234)
+    emulator.faults.reset_counts()
+    emulator.faults.inject(503, match=r"^PUT /upload/drive/v3/files\?.*upload_id", count=1)
+    item = provider.upload_bytes(provider.root_id, "big.bin", data)
+    assert bare.files().get_media(fileId=item.id).execute() == data
+    assert emulator.faults.injected["status"] == 1
+    assert emulator.faults.total(r"^POST /upload/drive/v3/files$") == 1  # one session
+    # the failed chunk is sent again after a status query, never the whole file
+    assert sum(emulator.faults.body_sizes) < len(data) + 2 * provider.chunk_size
+
+
+def test_update_of_a_large_file_is_resumable_and_keeps_the_id(emulator, provider, bare):
+    item = provider.upload_bytes(provider.root_id, "grow.bin", b"small")
+    data = os.urandom(provider.chunk_threshold + 10)
+    emulator.faults.reset_counts()
+    updated = provider.update(item.id, io.BytesIO(data))
+    assert updated.id == item.id and updated.size == len(data)
+    assert emulator.faults.total(r"^PATCH /upload/drive/v3/files/") == 1
+    assert emulator.faults.total(r"^PUT /upload/drive/v3/files/") >= 1
+    assert bare.files().get_media(fileId=item.id).execute() == data
+
+
+def test_unseekable_stream_is_spooled(provider, bare):
+    class Pipe(io.RawIOBase):
+        def __init__(self, data):
+            self._data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            chunk = self._data.read(len(buffer))
+            buffer[:len(chunk)] = chunk
+            return len(chunk)
+
+    data = os.urandom(provider.chunk_threshold + 99)
+    item = provider.upload(provider.root_id, "piped.bin", Pipe(data))
+    assert item.size == len(data)
+    assert bare.files().get_media(fileId=item.id).execute() == data
+
+
+# -- change feed scope ------------------------------------------------------------------
+def test_change_feed_keeps_to_the_root(emulator, provider, bare):
+    outside = bare.files().create(body={"name": "elsewhere", "mimeType": FOLDER},
+                                  fields="id").execute()["id"]
+    stray = emulator.seed_file(outside, "stray.txt", b"not ours")
+    cursor = provider.initial_cursor()
+    sub = provider.create_folder(provider.root_id, "sub")
+    deep = emulator.seed_file(sub.id, "deep.txt", b"deep")  # parent known from the batch
+    emulator.seed_file(outside, "outside.txt", b"outside")
+    bare.files().update(fileId=stray, addParents=provider.root_id, removeParents=outside,
+                        fields="id").execute()  # moved in: created from the root's view
+    emulator.faults.reset_counts()
+    changes, cursor = provider.changes(cursor)
+    assert sorted((c.type, c.item.name) for c in changes) == [
+        (ChangeType.CREATED, "deep.txt"), (ChangeType.CREATED, "stray.txt"),
+        (ChangeType.CREATED, "sub")]
+    # the poll, then one look-up per unknown ancestor ("elsewhere" and My Drive's root)
+    assert emulator.faults.total() == 3
+    emulator.seed_file(outside, "outside 2.txt", b"outside")
+    emulator.faults.reset_counts()
+    assert provider.changes(cursor) == ([], str(int(cursor) + 1))
+    assert emulator.faults.total() == 1  # ancestors are remembered
+    cursor = str(int(cursor) + 1)
+    bare.files().update(fileId=deep, addParents=outside, removeParents=sub.id,
+                        fields="id").execute()  # moved out: gone from the root's view
+    bare.files().delete(fileId=stray).execute()  # permanent deletion: "removed"
+    changes, _ = provider.changes(cursor)
+    assert sorted((c.type, c.item.id) for c in changes) == sorted(
+        [(ChangeType.DELETED, deep), (ChangeType.DELETED, stray)])
+
+
+def test_garbage_cursor_is_expired(provider):
+    with pytest.raises(CursorExpired):
+        provider.changes("not-a-token")
+
+
+# -- shared drives ----------------------------------------------------------------------
+def test_shared_drive(emulator):
+    drive_id = emulator.create_shared_drive("Team")
+    shared = GoogleDriveProvider({**provider_config(emulator), "drive_id": drive_id},
+                                 retry=FAST)
+    mine = GoogleDriveProvider(provider_config(emulator), retry=FAST)
+    assert shared.root_id == drive_id
+    cursor, my_cursor = shared.initial_cursor(), mine.initial_cursor()
+    folder = shared.create_folder(shared.root_id, "Projects")
+    item = shared.upload_bytes(folder.id, "plan.txt", b"plan")
+    assert item.extra["drive_id"] == drive_id
+    assert [c.name for c in shared.list_children(folder.id)] == ["plan.txt"]
+    assert shared.read_bytes(item.id) == b"plan"
+    changes, _ = shared.changes(cursor)
+    assert sorted(c.item.name for c in changes) == ["Projects", "plan.txt"]
+    assert mine.changes(my_cursor)[0] == []  # My Drive's feed does not see the team's
+    # without supportsAllDrives the real SDK gets Drive's 404 for shared-drive items
+    bare = bare_service(emulator)
+    with pytest.raises(HttpError, match="File not found"):
+        bare.files().get(fileId=item.id).execute()
+
+
+# -- credentials ------------------------------------------------------------------------
+def test_first_call_refreshes_and_reports_the_new_token(emulator, bare):
+    stored = []
+    config = emulator.provider_config()
+    prov = GoogleDriveProvider(config, retry=FAST, on_token_refresh=stored.append)
+    assert prov.metadata(prov.root_id).is_folder
+    assert len(stored) == 1
+    assert stored[0]["refresh_token"] == config["refresh_token"]
+    assert stored[0]["access_token"] in emulator.access_tokens
+
+
+def test_revoked_refresh_token_raises_reauth_required(emulator):
+    prov = GoogleDriveProvider(emulator.provider_config(), retry=FAST)
+    emulator.revoke_refresh_tokens()
+    try:
+        with pytest.raises(ReauthRequired, match="expired or revoked"):
+            prov.metadata("root")
+    finally:
+        emulator.refresh_token = emulator.issue_refresh_token()
+
+
+def _service_account(emulator, register: bool = True):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    email = "sync@project.iam.gserviceaccount.com"
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    if register:
+        emulator.service_accounts[email] = key.public_key()
+    return {"type": "service_account", "client_email": email, "private_key": pem,
+            "private_key_id": "k1", "token_uri": "https://oauth2.googleapis.com/token"}
+
+
+def test_service_account_gets_a_token_with_a_signed_jwt(emulator):
+    info = _service_account(emulator)
+    drive_id = emulator.create_shared_drive("Service drive")
+    prov = GoogleDriveProvider({"api_url": emulator.url + "/", "token_uri": emulator.token_uri,
+                                "ca_bundle": ca_bundle(), "drive_id": drive_id,
+                                "service_account_info": json.dumps(info)}, retry=FAST)
+    folder = prov.create_folder(prov.root_id, "by service account")
+    assert folder.extra["drive_id"] == drive_id
+    emulator.service_accounts[info["client_email"]] = rsa.generate_private_key(
+        public_exponent=65537, key_size=2048).public_key()  # the key was rotated
+    emulator.faults.expire_token()
+    with pytest.raises(ReauthRequired, match="Signature"):
+        prov.metadata(folder.id)
+
+
+def test_authorize_and_code_exchange(emulator):
+    redirect = "https://odoo.example.com/google_drive/callback"
+    params = {"client_id": emulator.client_id, "redirect_uri": redirect, "state": "s-123",
+              "response_type": "code", "access_type": "offline"}
+    answer = requests.get(emulator.url + "/o/oauth2/auth", params=params, verify=ca_bundle(),
+                          allow_redirects=False, timeout=10)
+    assert answer.status_code == 302
+    location = urlparse(answer.headers["Location"])
+    query = parse_qs(location.query)
+    assert location.netloc == "odoo.example.com" and query["state"] == ["s-123"]
+    exchange = {"grant_type": "authorization_code", "code": query["code"][0],
+                "redirect_uri": redirect, "client_id": emulator.client_id,
+                "client_secret": emulator.client_secret}
+    tokens = requests.post(emulator.token_uri, data=exchange, verify=ca_bundle(),
+                           timeout=10).json()
+    assert tokens["refresh_token"] and tokens["access_token"]
+    replay = requests.post(emulator.token_uri, data=exchange, verify=ca_bundle(), timeout=10)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    prov = GoogleDriveProvider({**emulator.provider_config(),
+                                "refresh_token": tokens["refresh_token"]}, retry=FAST)
+    assert prov.root_id
+    emulator.deny = True
+    try:
+        denied = requests.get(emulator.url + "/o/oauth2/auth", params=params,
+                              verify=ca_bundle(), allow_redirects=False, timeout=10)
+    finally:
+        emulator.deny = False
+    query = parse_qs(urlparse(denied.headers["Location"]).query)
+    assert query == {"error": ["access_denied"], "state": ["s-123"]}
+
+
+# -- links, exports, errors -------------------------------------------------------------
+def test_public_link_is_an_anyone_permission(emulator, provider, bare):
+    item = provider.upload_bytes(provider.root_id, "shared.txt", b"shared")
+    internal = provider.link(item.id)
+    closed = requests.get(internal, verify=ca_bundle(), allow_redirects=False, timeout=10)
+    assert closed.status_code == 302  # to the sign-in page
+    public = provider.link(item.id, public=True)
+    perms = bare.permissions()
+    listed = perms.list(fileId=item.id, fields="permissions(type,role)").execute()
+    assert {"type": "anyone", "role": "reader"} in listed["permissions"]
+    assert requests.get(public, verify=ca_bundle(), timeout=10).status_code == 200
+
+
+def test_export_of_native_documents(emulator, provider):
+    doc = emulator.seed_native(provider.root_id, "Report", "application/vnd.google-apps.document",
+                               {DOCX: b"PK docx bytes", ODT: b"PK odt bytes"})
+    assert export_format("application/vnd.google-apps.document") == (DOCX, "docx")
+    assert export_format("application/vnd.google-apps.document", odf=True) == (ODT, "odt")
+    assert export_format("application/vnd.google-apps.drawing")[1] == "pdf"
+    assert b"".join(provider.export(doc, "docx")) == b"PK docx bytes"
+    assert b"".join(provider.export(doc, ODT)) == b"PK odt bytes"
+    item = provider.metadata(doc)
+    assert item.mime_type == "application/vnd.google-apps.document" and item.content_hash is None
+    with pytest.raises(Fatal, match="fileNotDownloadable"):
+        provider.read_bytes(doc)
+    with pytest.raises(Fatal):
+        export_format("application/pdf")
+
+
+def test_403_rate_limit_is_retried(emulator, provider):
+    emulator.faults.inject(403, count=1)  # plain 403 is not throttling...
+    with pytest.raises(Fatal):
+        provider.metadata(provider.root_id)
+
+    def rate_limited(status, retry_after):
+        body = json.dumps({"error": {"code": 403, "message": "User Rate Limit Exceeded",
+                                     "errors": [{"reason": "userRateLimitExceeded"}]}})
+        return "403 Forbidden", [("Content-Type", "application/json")], body.encode()
+
+    default = emulator.faults.error_answer
+    emulator.faults.error_answer = rate_limited
+    try:
+        emulator.faults.inject(403, count=2)
+        assert provider.metadata(provider.root_id).is_folder
+        assert emulator.faults.injected["status"] == 3
+    finally:
+        emulator.faults.error_answer = default
+
+
+def test_storage_quota(emulator, provider):
+    emulator.quota_bytes = sum(len(c) for c in emulator.contents.values()) + 10
+    try:
+        with pytest.raises(QuotaExceeded):
+            provider.upload_bytes(provider.root_id, "too big.bin", b"x" * 11)
+    finally:
+        emulator.quota_bytes = None
+
+
+def test_cli_prints_a_working_config():
+    proc = subprocess.Popen([sys.executable, "-m", "cloud_sync.emulators", "google_drive"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+        prov = GoogleDriveProvider(info["config"], retry=FAST)
+        assert prov.metadata(prov.root_id).name == "My Drive"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
