@@ -178,6 +178,8 @@ def test_shared_drive(emulator):
                                  retry=FAST)
     mine = GoogleDriveProvider(provider_config(emulator), retry=FAST)
     assert shared.root_id == drive_id
+    assert {"id": drive_id, "name": "Team"} in mine.shared_drives()
+    assert mine.account()["user"]["emailAddress"] == "user@example.com"
     cursor, my_cursor = shared.initial_cursor(), mine.initial_cursor()
     folder = shared.create_folder(shared.root_id, "Projects")
     item = shared.upload_bytes(folder.id, "plan.txt", b"plan")
@@ -292,6 +294,8 @@ def test_export_of_native_documents(emulator, provider):
     assert export_format("application/vnd.google-apps.drawing")[1] == "pdf"
     assert b"".join(provider.export(doc, "docx")) == b"PK docx bytes"
     assert b"".join(provider.export(doc, ODT)) == b"PK odt bytes"
+    with pytest.raises(Fatal, match="conversion is not supported"):
+        list(provider.export(doc, "xlsx"))
     item = provider.metadata(doc)
     assert item.mime_type == "application/vnd.google-apps.document" and item.content_hash is None
     with pytest.raises(Fatal, match="fileNotDownloadable"):

@@ -250,10 +250,14 @@ class GoogleDriveEmulator(Emulator):
             self.access_tokens[token] = time.time() + (lifetime or self.token_lifetime)
         return token
 
-    def revoke_refresh_tokens(self) -> None:
-        """Every refresh token handed out so far becomes invalid (revoked or expired)."""
+    def revoke_refresh_tokens(self, token: str | None = None) -> None:
+        """``token`` (default: every refresh token so far) becomes invalid, as Google
+        answers for a revoked or expired grant."""
         with self._lock:
-            self.refresh_tokens.clear()
+            if token is None:
+                self.refresh_tokens.clear()
+            else:
+                self.refresh_tokens.pop(token, None)
 
     def expire_access_tokens(self) -> None:
         with self._lock:
@@ -691,8 +695,8 @@ class GoogleDriveEmulator(Emulator):
 
     def export(self, request: Request, file_id: str) -> Response:
         mime = request.args.get("mimeType", "")
-        with self._lock:
-            item = self._file(file_id, self._all_drives(request))
+        with self._lock:  # files.export has no supportsAllDrives parameter
+            item = self._file(file_id, True)
             renditions = self.native_exports.get(item["id"])
             if renditions is None:
                 raise DriveError(403, "Export only supports Docs Editors files.",
