@@ -2,12 +2,12 @@
 
 import pytest
 
-from cloud_sync.conformance import open_target, target_keys
+from cloud_sync.conformance import open_target, target_ids
 from cloud_sync.conformance.suite import *  # noqa: F403 - the suite's test functions
 from cloud_sync.conformance.suite import fast_retry
 
 
-@pytest.fixture(scope="module", params=target_keys())
+@pytest.fixture(scope="module", params=target_ids())
 def target(request, tmp_path_factory):
     """One local server per provider key, started once for the whole suite."""
     with open_target(request.param, tmp_path_factory.mktemp(request.param)) as opened:

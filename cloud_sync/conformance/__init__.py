@@ -5,6 +5,9 @@ a function ``open_target(tmp_path)`` used as a context manager that starts the
 provider's local server(s) and yields a :class:`Target`. The suite
 (``cloud_sync.conformance.suite``) is run by ``tests/test_conformance.py``,
 parametrised over every target present, with the provider key as test id.
+A provider tested against several servers lists them in its module's ``VARIANTS``
+(the first is the default, used by benchmarks) and takes ``open_target(tmp_path,
+variant)``; its conformance ids are then ``<key>-<variant>`` (see :func:`target_ids`).
 
 ``Target.new_provider(config=None, **kwargs)``: ``config`` entries override the
 target's own config (the suite sets ``{"timeout": seconds}``, a key every provider
@@ -52,6 +55,22 @@ def target_keys() -> list[str]:
     ]
 
 
-def open_target(key: str, tmp_path):
+def target_ids() -> list[str]:
+    """Conformance ids: the provider key, or ``<key>-<variant>`` per server variant."""
+    ids = []
+    for key in target_keys():
+        module = importlib.import_module(f"cloud_sync.conformance.targets.{key}")
+        variants = getattr(module, "VARIANTS", None)
+        ids += [f"{key}-{variant}" for variant in variants] if variants else [key]
+    return ids
+
+
+def open_target(target_id: str, tmp_path):
+    """Open the target of a provider key (its default variant) or of a target id."""
+    key, variant = target_id, None
+    if key not in REGISTRY:
+        key, _, variant = target_id.partition("-")
     module = importlib.import_module(f"cloud_sync.conformance.targets.{key}")
-    return module.open_target(tmp_path)
+    if variant is None:
+        return module.open_target(tmp_path)
+    return module.open_target(tmp_path, variant)
