@@ -1,0 +1,524 @@
+"""Dropbox on the official ``dropbox`` SDK.
+
+Hosts come from the connection's config (``api_host``, ``content_host``, ``notify_host``,
+``web_host``; a bare ``host[:port]`` or an ``https://`` URL). The SDK reads its hosts from
+environment variables once, at import, and binds the refresh call's host as a default
+argument; instead of that process-wide setting, :class:`SDKClient` (a subclass of
+``dropbox.Dropbox``) replaces the client's host map after construction and sends token
+refreshes to the configured API host, so every connection can talk to its own hosts.
+
+The SDK's own retry loops are switched off (``max_retries_on_error=0``,
+``max_retries_on_rate_limit=0``): :meth:`Provider.call` runs the one retry policy. The
+SDK still refreshes the access token by itself (before expiry and once on a 401
+``expired_access_token``); every refresh reaches :meth:`Provider.notify_token`.
+
+Ids: Dropbox ``id:...`` (the API takes ids where it takes read paths). Dropbox metadata
+has no parent id and writes (create folder, move target) need a path, so the provider
+keeps a map id <-> path from every answer it sees, and the change-feed cursor carries
+the map of the items beneath the root (``dbx1.`` + compressed JSON): Dropbox reports a
+deletion by path only, and the map turns it back into ids. An item the map never saw
+(neither this provider instance nor the feed since the cursor) cannot be reported when it
+is deleted, so a full walk (``walk``) before :meth:`initial_cursor` in the same instance
+seeds the map. Paths cached for a parent that was moved elsewhere without this instance
+seeing it (neither through its own calls nor through the feed) are stale: one process
+should read the feed before writing under folders others may move.
+
+Deletions of the root of the drive: the drive root (config ``root`` empty) has the id
+``""``, as Dropbox addresses it with the empty path.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import zlib
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import BinaryIO
+from urllib.parse import quote
+
+import dropbox
+import requests
+from dropbox import exceptions, files
+from dropbox.session import HOST_API, HOST_CONTENT, HOST_NOTIFY
+from dropbox.stone_base import Struct, Union
+
+from ..naming import NameRules
+from .base import Change, ChangeType, Item, Kind, Provider, iter_chunks
+from .errors import (
+    CloudError,
+    CursorExpired,
+    Fatal,
+    NameTaken,
+    NotFound,
+    QuotaExceeded,
+    ReauthRequired,
+    RetryLater,
+)
+
+DEFAULT_HOSTS = {"api_host": "api.dropboxapi.com", "content_host": "content.dropboxapi.com",
+                 "notify_host": "notify.dropboxapi.com", "web_host": "www.dropbox.com"}
+# Names the Dropbox apps refuse to sync ("ignored files") and the API refuses to write.
+RESERVED_NAMES = frozenset({"desktop.ini", "thumbs.db", ".ds_store", "icon\r", ".dropbox",
+                            ".dropbox.attr"})
+CURSOR_PREFIX = "dbx1."
+
+
+def config_host(config: dict, key: str) -> str:
+    """``host[:port]`` for one of the four Dropbox hosts (the SDK is HTTPS only)."""
+    value = (config.get(key) or DEFAULT_HOSTS[key]).strip().rstrip("/")
+    if value.startswith("http://"):
+        raise ValueError(f"Dropbox speaks HTTPS only; {key}={value!r}")
+    return value.removeprefix("https://")
+
+
+class _ConfiguredHosts:
+    """Per-connection hosts and a hook on every token refresh (see the module docstring)."""
+
+    on_refresh = None
+
+    def use_hosts(self, hosts: dict, on_refresh=None):
+        self._host_map = dict(hosts)
+        self.on_refresh = on_refresh
+        return self
+
+    def refresh_access_token(self, host=None, scope=None):
+        before = self._oauth2_access_token
+        super().refresh_access_token(host=host or self._host_map[HOST_API], scope=scope)
+        if self.on_refresh and self._oauth2_access_token != before:
+            self.on_refresh(self.credentials())
+
+    def credentials(self) -> dict:
+        expires = self._oauth2_access_token_expiration
+        return {"access_token": self._oauth2_access_token,
+                "refresh_token": self._oauth2_refresh_token,
+                "access_token_expires_at": int(
+                    expires.replace(tzinfo=timezone.utc).timestamp()) if expires else None}
+
+
+class SDKClient(_ConfiguredHosts, dropbox.Dropbox):
+    """``dropbox.Dropbox`` bound to the connection's hosts."""
+
+
+class SDKTeam(_ConfiguredHosts, dropbox.DropboxTeam):
+    """``dropbox.DropboxTeam`` bound to the connection's hosts."""
+
+    def as_user(self, team_member_id):
+        # The SDK builds a plain Dropbox (Select-User header set); keep our hosts on it.
+        user = super().as_user(team_member_id)
+        client = SDKClient.__new__(SDKClient)
+        client.__dict__.update(user.__dict__)
+        return client.use_hosts(self._host_map, self.on_refresh)
+
+
+def dropbox_client(config: dict, on_refresh=None) -> SDKClient:
+    """The SDK client for ``config`` (credentials, hosts, TLS trust, timeout, team member)."""
+    hosts = {HOST_API: config_host(config, "api_host"),
+             HOST_CONTENT: config_host(config, "content_host"),
+             HOST_NOTIFY: config_host(config, "notify_host")}
+    expires = config.get("access_token_expires_at")
+    team_member = config.get("team_member_id")
+    cls = SDKTeam if team_member else SDKClient
+    client = cls(
+        oauth2_access_token=config.get("access_token") or None,
+        oauth2_refresh_token=config.get("refresh_token") or None,
+        oauth2_access_token_expiration=datetime.fromtimestamp(
+            float(expires), timezone.utc).replace(tzinfo=None) if expires else None,
+        app_key=config.get("app_key") or None,
+        app_secret=config.get("app_secret") or None,
+        max_retries_on_error=0,
+        max_retries_on_rate_limit=0,
+        timeout=float(config.get("timeout") or 100),
+        ca_certs=config.get("ca_bundle") or None,
+        user_agent="cloud-sync",
+    ).use_hosts(hosts, on_refresh)
+    return client.as_user(team_member) if team_member else client
+
+
+def _tags(value) -> Iterator[str]:
+    """Every union tag inside an SDK error value (``path/conflict/folder`` -> 3 tags)."""
+    if isinstance(value, Union):
+        yield value._tag
+        yield from _tags(value._value)
+    elif isinstance(value, Struct):
+        for name in value._all_field_names_:
+            yield from _tags(getattr(value, name, None))
+
+
+def _parent(path_lower: str) -> str:
+    return path_lower.rpartition("/")[0]
+
+
+class DropboxProvider(Provider):
+    key = "dropbox"
+    name_rules = NameRules(forbidden_chars='/\\<>:"|?*', reserved_names=RESERVED_NAMES,
+                           max_length=255, case_sensitive=False, strip_trailing=" .")
+    hash_type = "dropbox"
+    chunk_threshold = 8 * 1024 * 1024  # files_upload below, an upload session above
+    upload_chunk_size = 8 * 1024 * 1024  # a multiple of 4 MiB, as Dropbox asks
+    has_public_links = True
+    refreshes_tokens = True
+
+    def __init__(self, config: dict, **kwargs):
+        super().__init__(config, **kwargs)
+        self.link_mode = self.config.get("link_mode") or "internal"
+        if self.link_mode not in ("internal", "shared"):
+            raise ValueError(f"link_mode must be 'internal' or 'shared', not {self.link_mode!r}")
+        self.web_host = config_host(self.config, "web_host")
+        self.client = dropbox_client(self.config, self.notify_token)
+        self._root = self.config.get("root") or ""
+        self._known: dict[str, tuple[str, str | None]] = {}  # id -> (path_display, rev)
+        self._ids: dict[str, str] = {}  # path_lower -> id
+        self._root_path: str | None = "" if not self._root else None
+        self._not_before = 0.0  # longpoll backoff
+
+    # -- errors and tokens -----------------------------------------------------------
+    def translate(self, exc: Exception) -> Exception:
+        if isinstance(exc, CloudError):
+            return exc
+        if isinstance(exc, exceptions.RateLimitError):
+            return RetryLater(str(exc), retry_after=exc.backoff, status=429)
+        if isinstance(exc, exceptions.HttpError) and exc.status_code >= 500:
+            return RetryLater(f"Dropbox answered {exc.status_code}", status=exc.status_code)
+        if isinstance(exc, exceptions.AuthError):
+            return ReauthRequired(f"Dropbox refused the token: {exc.error}", status=401)
+        if isinstance(exc, exceptions.ApiError):
+            tags = set(_tags(exc.error))
+            message = f"Dropbox: {'/'.join(_tags(exc.error))}"
+            if "reset" in tags:
+                return CursorExpired(message, status=409)
+            if "not_found" in tags:
+                return NotFound(message, status=409)
+            if "conflict" in tags:
+                return NameTaken(message, status=409)
+            if tags & {"insufficient_space", "insufficient_quota"}:
+                return QuotaExceeded(message, status=409)
+            if "too_many_write_operations" in tags:
+                return RetryLater(message, status=409)
+            return Fatal(message, status=409)
+        if isinstance(exc, (exceptions.BadInputError, exceptions.HttpError)):
+            return Fatal(f"Dropbox refused the request: {exc}", status=exc.status_code
+                         if isinstance(exc, exceptions.HttpError) else 400)
+        if isinstance(exc, requests.exceptions.SSLError):
+            return Fatal(f"TLS with Dropbox failed (check ca_bundle): {exc}")
+        if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
+            return RetryLater(f"Dropbox unreachable: {exc}")
+        return exc
+
+    def refresh_token(self) -> bool:
+        if not (self.config.get("refresh_token") and self.config.get("app_key")):
+            return False
+        try:
+            self._translated(self.client.refresh_access_token)
+        except ReauthRequired:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- the id <-> path map -----------------------------------------------------------
+    def _remember(self, item_id: str, display: str, rev: str | None) -> None:
+        old = self._known.get(item_id)
+        if old and self._ids.get(old[0].lower()) == item_id:
+            del self._ids[old[0].lower()]
+        self._known[item_id] = (display, rev)
+        self._ids[display.lower()] = item_id
+
+    def _forget(self, item_id: str) -> None:
+        """Forget an item and everything the map has beneath it."""
+        old = self._known.pop(item_id, None)
+        if not old:
+            return
+        prefix = old[0].lower()
+        self._ids.pop(prefix, None)
+        for other, (display, _rev) in list(self._known.items()):
+            if display.lower().startswith(prefix + "/"):
+                del self._known[other]
+                self._ids.pop(display.lower(), None)
+
+    def _seen(self, meta):
+        """Record ``meta`` in the map (a moved folder takes its descendants along)."""
+        if not isinstance(meta, files.DeletedMetadata):
+            state = (meta.path_display, getattr(meta, "rev", None))
+            old = self._known.get(meta.id)
+            if old and isinstance(meta, files.FolderMetadata) and old[0] != state[0]:
+                prefix = old[0].lower() + "/"  # a moved folder: rebase what lies beneath
+                for other, (display, rev) in list(self._known.items()):
+                    if display.lower().startswith(prefix):
+                        self._remember(other, state[0] + display[len(prefix) - 1:], rev)
+            self._remember(meta.id, *state)
+        return meta
+
+    def _get_metadata(self, path: str):
+        return self._seen(self.call(lambda: self.client.files_get_metadata(path)))
+
+    def _path_of(self, item_id: str) -> str:
+        """The display path of ``item_id`` (one metadata call when not known)."""
+        if item_id == self._root and self._root_path is not None:
+            return self._root_path
+        if item_id not in self._known:
+            self._get_metadata(item_id)
+        return self._known[item_id][0]
+
+    def _root_lower(self) -> str:
+        if self._root_path is None:
+            self._root_path = self._path_of(self.root_id)
+        return self._root_path.lower()
+
+    def _parent_id(self, path_lower: str) -> str:
+        parent = _parent(path_lower)
+        if parent == self._root_lower():
+            return self.root_id
+        if parent not in self._ids:
+            self._get_metadata(parent)
+        return self._ids[parent]
+
+    def _item(self, meta, parent_id: str | None = None) -> Item:
+        if parent_id is None:
+            parent_id = None if meta.id == self.root_id else self._parent_id(meta.path_lower)
+        if isinstance(meta, files.FolderMetadata):
+            return Item(id=meta.id, name=meta.name, kind=Kind.FOLDER, parent_id=parent_id,
+                        web_url=self._internal_url(meta.path_display, True),
+                        extra={"path_display": meta.path_display})
+        return Item(id=meta.id, name=meta.name, kind=Kind.FILE, parent_id=parent_id,
+                    size=meta.size, version=meta.rev, hash_type=self.hash_type,
+                    content_hash=meta.content_hash,
+                    modified=meta.server_modified.replace(tzinfo=timezone.utc),
+                    web_url=self._internal_url(meta.path_display, False),
+                    extra={"path_display": meta.path_display})
+
+    def _internal_url(self, path_display: str, is_folder: bool) -> str:
+        if is_folder:
+            return f"https://{self.web_host}/home{quote(path_display)}"
+        folder, _, name = path_display.rpartition("/")
+        return f"https://{self.web_host}/home{quote(folder)}?preview={quote(name)}"
+
+    def _child_path(self, parent_id: str, name: str) -> str:
+        return f"{self._path_of(parent_id)}/{self.safe_name(name)}"
+
+    # -- the contract ------------------------------------------------------------------
+    @property
+    def root_id(self) -> str:
+        if self._root.startswith("/"):  # a root given as a path: resolve it once
+            meta = self._get_metadata(self._root)
+            self._root, self._root_path = meta.id, meta.path_display
+        return self._root
+
+    def create_folder(self, parent_id: str, name: str) -> Item:
+        path = self._child_path(parent_id, name)
+        result = self.call(lambda: self.client.files_create_folder_v2(path), idempotent=False)
+        return self._item(self._seen(result.metadata), parent_id)
+
+    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None
+               ) -> Item:
+        path = self._child_path(parent_id, name)
+        mode = files.WriteMode.add
+        return self._item(self._send(stream, path, mode, idempotent=False), parent_id)
+
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+        meta = self._send(stream, item_id, files.WriteMode.overwrite, idempotent=True)
+        return self._item(meta)
+
+    def _send(self, stream: BinaryIO, path: str, mode, idempotent: bool):
+        """Write ``stream`` to ``path``: one call up to the threshold, a session above."""
+        first = stream.read(self.chunk_threshold)
+        more = stream.read(self.upload_chunk_size) if len(first) == self.chunk_threshold else b""
+        if not more:
+            meta = self.call(lambda: self.client.files_upload(
+                first, path, mode=mode, strict_conflict=True), idempotent=idempotent)
+            return self._seen(meta)
+        start = self.call(lambda: self.client.files_upload_session_start(first))
+        offset, pending = len(first), more
+        for chunk in iter_chunks(stream, self.upload_chunk_size):
+            self.call(lambda o=offset, c=pending: self._append(start.session_id, o, c))
+            offset, pending = offset + len(pending), chunk
+        cursor = files.UploadSessionCursor(start.session_id, offset)
+        commit = files.CommitInfo(path, mode=mode, strict_conflict=True)
+        meta = self.call(lambda: self.client.files_upload_session_finish(
+            pending, cursor, commit), idempotent=False)
+        return self._seen(meta)
+
+    def _append(self, session_id: str, offset: int, chunk: bytes) -> None:
+        try:
+            self.client.files_upload_session_append_v2(
+                chunk, files.UploadSessionCursor(session_id, offset))
+        except exceptions.ApiError as exc:  # a retry of a chunk that did arrive is fine
+            error = exc.error
+            if not (error.is_incorrect_offset()
+                    and error.get_incorrect_offset().correct_offset == offset + len(chunk)):
+                raise
+
+    def download(self, item_id: str) -> Iterator[bytes]:
+        _meta, response = self.call(lambda: self.client.files_download(item_id))
+        return self._body(response)
+
+    def _body(self, response) -> Iterator[bytes]:
+        try:
+            yield from response.iter_content(self.download_chunk_size)
+        except requests.RequestException as exc:
+            raise RetryLater(f"Dropbox download interrupted: {exc}") from exc
+        finally:
+            response.close()
+
+    def rename(self, item_id: str, new_name: str) -> Item:
+        folder = _parent(self._path_of(item_id))
+        return self._relocate(item_id, f"{folder}/{self.safe_name(new_name)}")
+
+    def move(self, item_id: str, new_parent_id: str, new_name: str | None = None) -> Item:
+        name = new_name or self._path_of(item_id).rpartition("/")[2]
+        return self._relocate(item_id, self._child_path(new_parent_id, name))
+
+    def _relocate(self, item_id: str, to_path: str) -> Item:
+        result = self.call(lambda: self.client.files_move_v2(item_id, to_path),
+                           idempotent=False)
+        return self._item(self._seen(result.metadata))
+
+    def delete(self, item_id: str) -> None:
+        self.call(lambda: self.client.files_delete_v2(item_id))
+        self._forget(item_id)
+
+    def list_children(self, folder_id: str) -> Iterator[Item]:
+        result = self.call(lambda: self.client.files_list_folder(folder_id))
+        while True:
+            for entry in result.entries:
+                yield self._item(self._seen(entry), folder_id)
+            if not result.has_more:
+                return
+            cursor = result.cursor
+            result = self.call(lambda c=cursor: self.client.files_list_folder_continue(c))
+
+    def metadata(self, item_id: str) -> Item:
+        if item_id == "" and self.root_id == "":
+            return Item(id="", name="", kind=Kind.FOLDER, web_url=f"https://{self.web_host}/home")
+        return self._item(self._get_metadata(item_id))
+
+    def link(self, item_id: str, public: bool = False) -> str:
+        if not (public or self.link_mode == "shared"):
+            meta = self.metadata(item_id)
+            return meta.web_url
+        return self.call(lambda: self._shared_link(item_id))
+
+    def _shared_link(self, item_id: str) -> str:
+        try:
+            return self.client.sharing_create_shared_link_with_settings(item_id).url
+        except exceptions.ApiError as exc:
+            error = exc.error
+            if not error.is_shared_link_already_exists():
+                raise
+            existing = error.get_shared_link_already_exists()
+            if existing is not None and existing.is_metadata():
+                return existing.get_metadata().url
+        links = self.client.sharing_list_shared_links(path=item_id, direct_only=True).links
+        if not links:
+            raise NotFound(f"no shared link for {item_id}")
+        return links[0].url
+
+    # -- the change feed ---------------------------------------------------------------
+    def initial_cursor(self) -> str:
+        root = self.root_id
+        result = self.call(lambda: self.client.files_list_folder_get_latest_cursor(
+            root, recursive=True, include_deleted=True))
+        if self._known:
+            self._root_lower()
+        return self._encode(result.cursor, self._known)
+
+    def _encode(self, cursor: str, known: dict) -> str:
+        """The SDK cursor plus the root's path and the map id -> (path, rev) of the items
+        beneath the root as of that cursor."""
+        blob = json.dumps({"c": cursor, "r": self._root_path, "k": known},
+                          separators=(",", ":")).encode()
+        return CURSOR_PREFIX + base64.urlsafe_b64encode(zlib.compress(blob)).decode()
+
+    def _decode(self, cursor: str) -> tuple[str, dict]:
+        if not cursor.startswith(CURSOR_PREFIX):
+            raise CursorExpired("not a cursor of this provider")
+        try:
+            state = json.loads(zlib.decompress(base64.urlsafe_b64decode(
+                cursor[len(CURSOR_PREFIX):])))
+        except (ValueError, zlib.error) as exc:
+            raise CursorExpired("unreadable cursor") from exc
+        if self._root_path is None:
+            self._root_path = state["r"]
+        return state["c"], {i: tuple(v) for i, v in state["k"].items()}
+
+    def changes(self, cursor: str) -> tuple[list[Change], str]:
+        """Dropbox's entries since the cursor, as id-based changes.
+
+        The state before is the cursor's map (see the module docstring): a deleted path
+        the map does not know (an item created and deleted between two polls, or one
+        the instance that made the initial cursor had not seen) is not reported.
+        """
+        sdk_cursor, known = self._decode(cursor)
+        entries = []
+        while True:
+            result = self.call(
+                lambda c=sdk_cursor: self.client.files_list_folder_continue(c))
+            entries += result.entries
+            sdk_cursor = result.cursor
+            if not result.has_more:
+                break
+        changes, after = self._changes(entries, known)
+        return changes, self._encode(sdk_cursor, after)
+
+    def _changes(self, entries, before: dict) -> tuple[list[Change], dict]:
+        root = self.root_id
+        live = {e.id: e for e in entries
+                if not isinstance(e, files.DeletedMetadata) and e.id != root}
+        gone = [e.path_lower for e in entries if isinstance(e, files.DeletedMetadata)]
+        live_paths = {e.path_lower: i for i, e in live.items()}
+        before_ids = {display.lower(): i for i, (display, _rev) in before.items()}
+        displaced = {
+            i for i, (display, _rev) in before.items()
+            if live_paths.get(display.lower(), i) != i
+            or any(display.lower() == g or display.lower().startswith(g + "/") for g in gone)
+        } - set(live)
+        for item_id in displaced:
+            self._forget(item_id)
+        for meta in live.values():
+            self._seen(meta)
+
+        def old_parent(display: str) -> str | None:
+            parent = _parent(display.lower())
+            return root if parent == self._root_lower() else before_ids.get(parent)
+
+        out = []
+        for item_id, meta in live.items():
+            item = self._item(meta)
+            old = before.get(item_id)
+            if old is None:
+                out.append(Change(ChangeType.CREATED, item))
+                continue
+            old_display, old_rev = old
+            old_name = old_display.rpartition("/")[2]
+            old_parent_id = old_parent(old_display)
+            if old_parent_id != item.parent_id:
+                out.append(Change(ChangeType.MOVED, item, old_parent_id=old_parent_id,
+                                  old_name=old_name))
+            elif old_name != item.name:
+                out.append(Change(ChangeType.RENAMED, item, old_name=old_name))
+            if not item.is_folder and old_rev != item.version:
+                out.append(Change(ChangeType.UPDATED, item))
+        for item_id in sorted(displaced, key=lambda i: -before[i][0].count("/")):
+            display, rev = before[item_id]
+            out.append(Change(ChangeType.DELETED, Item(
+                id=item_id, name=display.rpartition("/")[2],
+                kind=Kind.FOLDER if rev is None else Kind.FILE,
+                parent_id=old_parent(display), extra={"path_display": display})))
+        after = {i: v for i, v in before.items() if i not in displaced}
+        after.update({i: (e.path_display, getattr(e, "rev", None)) for i, e in live.items()})
+        return out, after
+
+    def wait_for_changes(self, cursor: str, timeout: float = 30) -> bool:
+        """Block until the feed has news after ``cursor`` (Dropbox's longpoll, no auth),
+        or ``timeout`` seconds (30-480) pass; honours the server's backoff."""
+        sdk_cursor = self._decode(cursor)
+        wait = self._not_before - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        seconds = int(min(max(timeout, 30), 480))
+        result = self.call(lambda: self.client.files_list_folder_longpoll(sdk_cursor, seconds))
+        if result.backoff:
+            self._not_before = time.monotonic() + result.backoff
+        return result.changes
