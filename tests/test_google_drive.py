@@ -166,6 +166,17 @@ def test_change_feed_keeps_to_the_root(emulator, provider, bare):
         [(ChangeType.DELETED, deep), (ChangeType.DELETED, stray)])
 
 
+def test_unknown_field_selection_is_refused(bare):
+    with pytest.raises(HttpError, match="Invalid field selection"):
+        bare.files().list(fields="files(id,nmae)").execute()
+
+
+def test_untrusted_certificate_is_fatal(emulator):
+    prov = GoogleDriveProvider({**provider_config(emulator), "ca_bundle": ""}, retry=FAST)
+    with pytest.raises(Fatal, match="ca_bundle"):
+        prov.metadata("root")
+
+
 def test_garbage_cursor_is_expired(provider):
     with pytest.raises(CursorExpired):
         provider.changes("not-a-token")

@@ -15,9 +15,11 @@ Everything lives in memory under one lock.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import itertools
 import json
+import os
 import re
 import secrets
 import threading
@@ -118,6 +120,31 @@ def _parse_field_list(text: str, pos: int) -> tuple[dict, int]:
         if pos < len(text) and text[pos] == ",":
             pos += 1
     return tree, pos
+
+
+@functools.cache
+def _schemas() -> dict:
+    """The v3 resource schemas, from the discovery document bundled with the SDK."""
+    import googleapiclient
+
+    path = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache",
+                        "documents", "drive.v3.json")
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)["schemas"]
+
+
+def check_fields(tree: dict | None, schema: str) -> None:
+    """Refuse a selection naming a field the resource does not have, as Drive does."""
+    properties = _schemas()[schema]["properties"]
+    for name, sub in (tree or {}).items():
+        if name == "*":
+            continue
+        if name not in properties:
+            raise DriveError(400, f"Invalid field selection {name}", "invalidParameter",
+                             "fields")
+        ref = properties[name].get("$ref") or properties[name].get("items", {}).get("$ref")
+        if sub and ref:
+            check_fields(sub, ref)
 
 
 def select(tree: dict | None, value):
@@ -554,6 +581,8 @@ class GoogleDriveEmulator(Emulator):
     def _answer(self, request: Request, value: dict, default: str = DEFAULT_FILE_FIELDS,
                 status: int = 200) -> Response:
         tree = parse_fields(request.args.get("fields") or default)
+        kind = value["kind"].partition("#")[2]
+        check_fields(tree, kind[:1].upper() + kind[1:])
         return Response(json.dumps(select(tree, value)), status,
                         content_type="application/json; charset=UTF-8")
 

@@ -26,6 +26,7 @@ import json
 import mimetypes
 import os
 import shutil
+import ssl
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -207,6 +208,9 @@ class GoogleDriveProvider(Provider):
             if getattr(exc, "retryable", False):
                 return RetryLater(f"token endpoint: {exc}")
             return ReauthRequired(f"Google refused the grant: {exc}")
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return Fatal(f"TLS: the server's certificate is not trusted ({exc}); "
+                         f"check ca_bundle")
         if isinstance(exc, auth_exceptions.TransportError | TimeoutError | ConnectionError |
                       httplib2.HttpLib2Error):
             return RetryLater(f"network: {exc!r}")
