@@ -1,1 +1,57 @@
-"""Placeholder: filled in by its owner."""
+"""Cloud Storage settings: folder name length cap and the "Prepare folders" cron interval."""
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from cloud_sync.naming import DEFAULT_MAX_LENGTH
+
+PREPARE_CRON = "cloud_base.ir_cron_prepare_folders"
+MAX_NAME_LENGTH = 255
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    clouds_folder_name_max_length = fields.Integer(
+        string="Folder Name Length",
+        config_parameter="cloud_base.folder_name_max_length",
+        default=DEFAULT_MAX_LENGTH,
+        help="Longer folder names are cut to this many characters.",
+    )
+    clouds_prepare_interval = fields.Integer(
+        string="Prepare Folders Every (minutes)",
+        default=15,
+        help="How often the cron applies folder rules to changed records.",
+    )
+
+    @api.constrains("clouds_folder_name_max_length", "clouds_prepare_interval")
+    def _check_clouds_values(self):
+        for settings in self:
+            if not 1 <= settings.clouds_folder_name_max_length <= MAX_NAME_LENGTH:
+                raise ValidationError(
+                    _("The folder name length must be between 1 and %s characters.",
+                      MAX_NAME_LENGTH)
+                )
+            if settings.clouds_prepare_interval < 1:
+                raise ValidationError(_("Folders are prepared at most every minute."))
+
+    @api.model
+    def _clouds_prepare_cron(self):
+        return self.env.ref(PREPARE_CRON, raise_if_not_found=False)
+
+    @api.model
+    def get_values(self):
+        res = super().get_values()
+        cron = self._clouds_prepare_cron()
+        if cron:
+            minutes = {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080, "months": 43200}
+            res["clouds_prepare_interval"] = cron.interval_number * minutes[cron.interval_type]
+        return res
+
+    def set_values(self):
+        super().set_values()
+        cron = self._clouds_prepare_cron()
+        if cron:
+            cron.sudo().write(
+                {"interval_number": self.clouds_prepare_interval, "interval_type": "minutes"}
+            )
