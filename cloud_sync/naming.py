@@ -27,6 +27,7 @@ class NameRules:
     reserved_names: frozenset[str] = field(default_factory=frozenset)
     reserved_prefixes: tuple[str, ...] = ()
     reserved_suffixes: tuple[str, ...] = ()
+    forbidden_substrings: tuple[str, ...] = ()  # refused anywhere in a name (OneDrive _vti_)
     max_length: int = 255
     case_sensitive: bool = True
     strip_trailing: str = " "
@@ -55,6 +56,8 @@ def sanitize(name: str, rules: NameRules = ODOO_RULES, max_length: int | None = 
     text = _CONTROL.sub(rules.replacement, text)
     if rules.forbidden_chars:
         text = text.translate({ord(c): rules.replacement for c in rules.forbidden_chars})
+    for part in rules.forbidden_substrings:
+        text = re.sub(re.escape(part), rules.replacement, text, flags=re.IGNORECASE)
     text = text.strip()
     if len(text) > limit:
         text = _truncate(text, limit)

@@ -1,0 +1,446 @@
+"""OneDrive (personal, business) and SharePoint document libraries.
+
+Auth is msal (a confidential client: refresh tokens, or the client credentials grant for
+app-only access to business drives and sites); files are Microsoft Graph over HTTP with
+``requests``, Graph's documented wire protocol (no official Python Graph SDK is named by
+the design).
+
+Config keys: ``client_id``, ``client_secret``, ``tenant`` (default ``common``),
+``authority_url`` (default ``https://login.microsoftonline.com``), ``graph_url`` (default
+``https://graph.microsoft.com/v1.0``; national clouds have their own), ``access_token``,
+``refresh_token``, ``scopes`` (list), ``drive_type`` (``personal`` | ``business`` |
+``sharepoint``), ``drive_id``, ``site_id``, ``root`` (folder id; empty = drive root),
+``link_scope`` (``anonymous`` | ``organization``: public links), ``timeout``, ``ca_bundle``.
+
+Retries: one policy, :class:`~cloud_sync.retry.RetryPolicy` through :meth:`Provider.call`.
+``requests`` does not retry by default, and msal gets this module's session as its
+``http_client``, which replaces msal's own session (that one retries once per request).
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from functools import cached_property
+from typing import BinaryIO
+from urllib.parse import quote
+
+import requests
+
+from ..naming import NameRules
+from .base import Change, ChangeType, Item, Kind, Provider, iter_chunks
+from .errors import (
+    CursorExpired,
+    Fatal,
+    NameTaken,
+    NotFound,
+    QuotaExceeded,
+    ReauthRequired,
+    RetryLater,
+)
+
+RESERVED = frozenset({".lock", "CON", "PRN", "AUX", "NUL", "desktop.ini"}
+                     | {f"{p}{n}" for p in ("COM", "LPT") for n in range(10)})
+FRAGMENT_UNIT = 320 * 1024  # upload session fragments are multiples of this
+DEFAULT_SCOPES = ("Files.ReadWrite.All",)
+REAUTH_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client",
+                 "interaction_required", "consent_required"}
+
+
+class GraphSession(requests.Session):
+    """A requests session that always sends the configured TLS trust and timeout.
+
+    An explicit ``verify`` per request is not overridden by ``REQUESTS_CA_BUNDLE``;
+    msal uses this session too (as its ``http_client``).
+    """
+
+    def __init__(self, verify, timeout: float):
+        super().__init__()
+        self.default_verify, self.default_timeout = verify, timeout
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("verify", self.default_verify)
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(method, url, **kwargs)
+
+
+class OneDriveProvider(Provider):
+    key = "onedrive"
+    name_rules = NameRules(forbidden_chars='"*:<>?/\\|', reserved_names=RESERVED,
+                           reserved_prefixes=("~$",), forbidden_substrings=("_vti_",),
+                           max_length=255, case_sensitive=False, strip_leading=" ")
+    has_public_links = True
+    refreshes_tokens = True
+    chunk_threshold = 4 * 1024 * 1024  # Graph's simple upload limit
+    fragment_size = 32 * FRAGMENT_UNIT  # 10 MiB per upload-session PUT
+    page_size = 200
+
+    def __init__(self, config: dict, **kwargs):
+        super().__init__(config, **kwargs)
+        self.drive_type = self.config.get("drive_type") or "personal"
+        if self.drive_type not in ("personal", "business", "sharepoint"):
+            raise ValueError(f"unknown OneDrive drive_type {self.drive_type!r}")
+        if self.drive_type == "sharepoint" and not (
+                self.config.get("site_id") or self.config.get("drive_id")):
+            raise ValueError("a SharePoint connection needs site_id or drive_id")
+        # personal OneDrive publishes sha1Hash; business and SharePoint quickXorHash
+        self.hash_type = "sha1" if self.drive_type == "personal" else "quickxor"
+        self.graph_url = (self.config.get("graph_url")
+                          or "https://graph.microsoft.com/v1.0").rstrip("/")
+        self.session = GraphSession(self.config.get("ca_bundle") or True,
+                                    float(self.config.get("timeout") or 60))
+        self._access_token = self.config.get("access_token") or ""
+        # Graph's delta gives each changed item's current state only. To name a change,
+        # compare with the state this instance saw before the cursor was handed out:
+        # every observation gets a tick of a local clock, every cursor the tick of then.
+        self._clock = itertools.count(1)
+        self._history: OrderedDict[str, list[tuple[int, tuple | None]]] = OrderedDict()
+        self._marks: OrderedDict[str, int] = OrderedDict()
+        self._state_lock = threading.Lock()
+
+    # -- auth -------------------------------------------------------------------------
+    @cached_property
+    def _msal(self):
+        import msal
+
+        authority = (self.config.get("authority_url")
+                     or "https://login.microsoftonline.com").rstrip("/")
+        return msal.ConfidentialClientApplication(
+            self.config["client_id"], client_credential=self.config.get("client_secret"),
+            authority=f"{authority}/{self.config.get('tenant') or 'common'}",
+            instance_discovery=False, http_client=self.session)
+
+    def refresh_token(self) -> bool:
+        """Get a new access token through msal and hand the credentials to the caller."""
+        if not self.config.get("client_id"):
+            return False
+        return self._translated(self._refresh)
+
+    def _refresh(self) -> bool:
+        refresh = self.config.get("refresh_token")
+        if refresh:
+            scopes = list(self.config.get("scopes") or DEFAULT_SCOPES)
+            result = self._msal.acquire_token_by_refresh_token(refresh, scopes=scopes)
+        else:  # app-only access (business drives, SharePoint sites)
+            resource = self.graph_url.rsplit("/", 1)[0]
+            result = self._msal.acquire_token_for_client(scopes=[f"{resource}/.default"])
+        if "error" in result:
+            message = f"{result['error']}: {result.get('error_description', '')}"
+            if result["error"] in REAUTH_ERRORS:
+                raise ReauthRequired(message)
+            raise RetryLater(message)
+        self._access_token = result["access_token"]
+        credentials = {"access_token": result["access_token"],
+                       "refresh_token": result.get("refresh_token") or refresh or "",
+                       "expires_in": result.get("expires_in")}
+        self.config.update(access_token=credentials["access_token"],
+                           refresh_token=credentials["refresh_token"])
+        self.notify_token(credentials)
+        return True
+
+    # -- HTTP -------------------------------------------------------------------------
+    def _send(self, method: str, url: str, *, auth: bool = True, **kwargs) -> requests.Response:
+        """One HTTP request; errors raise ``requests`` exceptions, typed by translate."""
+        if not url.startswith("https://") and not url.startswith("http://"):
+            url = self.graph_url + url
+        headers = kwargs.pop("headers", {})
+        if auth:
+            if not self._access_token:
+                raise ReauthRequired("no access token yet")
+            headers["Authorization"] = f"Bearer {self._access_token}"
+        response = self.session.request(method, url, headers=headers, **kwargs)
+        if response.status_code >= 400:
+            try:
+                response.raise_for_status()
+            finally:
+                response.close()
+        return response
+
+    def _json(self, method: str, url: str, **kwargs) -> dict:
+        return self.call(lambda: self._send(method, url, **kwargs).json())
+
+    def translate(self, exc: Exception) -> Exception:
+        if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
+            return RetryLater(f"network: {exc}")
+        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+            return RetryLater(f"transfer interrupted: {exc}")
+        if not isinstance(exc, requests.HTTPError) or exc.response is None:
+            return exc
+        response = exc.response
+        status = response.status_code
+        try:
+            error = response.json().get("error") or {}
+        except ValueError:
+            error = {}
+        code = error.get("code", "") if isinstance(error, dict) else str(error)
+        text = f"{status} {code}: {error.get('message', '') if isinstance(error, dict) else ''}"
+        if status == 401:
+            return ReauthRequired(text, status=status)
+        if status == 404:
+            return NotFound(text, status=status)
+        if status == 409 and code == "nameAlreadyExists":
+            return NameTaken(text, status=status)
+        if status == 410 or code == "resyncRequired":
+            return CursorExpired(text, status=status)
+        if status == 507 or code in ("quotaLimitReached", "insufficientStorage"):
+            return QuotaExceeded(text, status=status)
+        if status == 429 or status >= 500:
+            return RetryLater(text, retry_after=_retry_after(response), status=status)
+        return Fatal(text, status=status)
+
+    # -- drive, root, items -----------------------------------------------------------
+    @cached_property
+    def drive_id(self) -> str:
+        if self.config.get("drive_id"):
+            return self.config["drive_id"]
+        if self.drive_type == "sharepoint":
+            return self._json("GET", f"/sites/{self.config['site_id']}/drive")["id"]
+        return self._json("GET", "/me/drive")["id"]
+
+    @cached_property
+    def root_id(self) -> str:
+        return self.config.get("root") or self._json("GET", self._url("root"))["id"]
+
+    def list_libraries(self, site_id: str | None = None) -> list[dict]:
+        """The document libraries of a SharePoint site: ``[{id, name, webUrl}]``."""
+        site = site_id or self.config.get("site_id")
+        page = self._json("GET", f"/sites/{site}/drives")
+        return [{"id": d["id"], "name": d.get("name", ""), "webUrl": d.get("webUrl", "")}
+                for d in page.get("value", [])]
+
+    def _url(self, item_id: str, suffix: str = "") -> str:
+        return f"/drives/{self.drive_id}/items/{item_id}{suffix}"
+
+    def _child_url(self, parent_id: str, name: str, suffix: str = "") -> str:
+        return self._url(parent_id, f":/{quote(name, safe='')}:{suffix}")
+
+    def _item(self, data: dict) -> Item:
+        item = self._parse(data)
+        self._observe(item.id, (item.parent_id, item.name, item.version))
+        return item
+
+    def _parse(self, data: dict) -> Item:
+        file = data.get("file")
+        hashes = (file or {}).get("hashes") or {}
+        digest = hashes.get("sha1Hash" if self.hash_type == "sha1" else "quickXorHash")
+        if digest and self.hash_type == "sha1":
+            digest = digest.lower()  # Graph sends upper-case hex; hashlib's form is lower
+        modified = data.get("lastModifiedDateTime")
+        return Item(
+            id=data["id"], name=data.get("name", ""),
+            kind=Kind.FILE if file is not None else Kind.FOLDER,
+            parent_id=(data.get("parentReference") or {}).get("id") or None,
+            size=int(data.get("size") or 0),
+            # cTag changes with the content, eTag with anything (folders: eTag)
+            version=(data.get("cTag") if file is not None else None) or data.get("eTag"),
+            hash_type=self.hash_type if digest else None, content_hash=digest,
+            modified=datetime.fromisoformat(modified.replace("Z", "+00:00"))
+            if modified else None,
+            web_url=data.get("webUrl"), mime_type=(file or {}).get("mimeType"),
+            extra={"eTag": data.get("eTag"), "cTag": data.get("cTag")},
+        )
+
+    # -- the contract -----------------------------------------------------------------
+    def create_folder(self, parent_id: str, name: str) -> Item:
+        body = {"name": self.safe_name(name), "folder": {},
+                "@microsoft.graph.conflictBehavior": "fail"}
+        return self._item(self._json("POST", self._url(parent_id, "/children"), json=body))
+
+    def find_child(self, parent_id: str, name: str, kind: Kind | None = None) -> Item | None:
+        """One call by path (Graph names are case-insensitive, like our comparison key)."""
+        try:
+            item = self.metadata_by_path(parent_id, name)
+        except NotFound:
+            return None
+        return item if kind is None or item.kind == kind else None
+
+    def metadata_by_path(self, parent_id: str, name: str) -> Item:
+        return self._item(self._json("GET", self._child_url(parent_id, self.safe_name(name))))
+
+    def upload(self, parent_id: str, name: str, stream: BinaryIO,
+               size: int | None = None) -> Item:
+        name = self.safe_name(name)
+        stream, size = _sized(stream, size, self.chunk_threshold)
+        if size <= self.chunk_threshold:
+            data = stream.read()
+            url = self._child_url(parent_id, name, "/content")
+            params = {"@microsoft.graph.conflictBehavior": "fail"}
+            return self._item(self._json("PUT", url, data=data, params=params))
+        item = {"@microsoft.graph.conflictBehavior": "fail", "name": name, "fileSize": size}
+        return self._upload_session(self._child_url(parent_id, name, "/createUploadSession"),
+                                    item, stream, size)
+
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+        stream, size = _sized(stream, size, self.chunk_threshold)
+        if size <= self.chunk_threshold:
+            data = stream.read()
+            return self._item(self._json("PUT", self._url(item_id, "/content"), data=data))
+        item = {"@microsoft.graph.conflictBehavior": "replace", "fileSize": size}
+        return self._upload_session(self._url(item_id, "/createUploadSession"),
+                                    item, stream, size)
+
+    def _upload_session(self, url: str, item: dict, stream: BinaryIO, size: int) -> Item:
+        """createUploadSession, then PUT fragments in order to the pre-authenticated URL
+        (no Authorization header there); the last answer is the item."""
+        upload_url = self._json("POST", url, json={"item": item})["uploadUrl"]
+        offset, result = 0, None
+        for chunk in iter_chunks(stream, self.fragment_size):
+            headers = {"Content-Range": f"bytes {offset}-{offset + len(chunk) - 1}/{size}"}
+            result = self.call(lambda c=chunk, h=headers: self._send(
+                "PUT", upload_url, auth=False, data=c, headers=dict(h)).json())
+            offset += len(chunk)
+        if offset != size or result is None or "id" not in result:
+            raise Fatal(f"upload session ended at {offset} of {size} bytes")
+        return self._item(result)
+
+    def download(self, item_id: str) -> Iterator[bytes]:
+        """GET content answers 302 to a pre-authenticated URL; requests follows it."""
+        response = self.call(lambda: self._send("GET", self._url(item_id, "/content"),
+                                                stream=True))
+        return self._stream(response)
+
+    def _stream(self, response: requests.Response) -> Iterator[bytes]:
+        try:
+            yield from response.iter_content(self.download_chunk_size)
+        except requests.RequestException as exc:
+            raise self.translate(exc) from exc
+        finally:
+            response.close()
+
+    def rename(self, item_id: str, new_name: str) -> Item:
+        body = {"name": self.safe_name(new_name), "@microsoft.graph.conflictBehavior": "fail"}
+        return self._item(self._json("PATCH", self._url(item_id), json=body))
+
+    def move(self, item_id: str, new_parent_id: str, new_name: str | None = None) -> Item:
+        body = {"parentReference": {"id": new_parent_id},
+                "@microsoft.graph.conflictBehavior": "fail"}
+        if new_name is not None:
+            body["name"] = self.safe_name(new_name)
+        return self._item(self._json("PATCH", self._url(item_id), json=body))
+
+    def delete(self, item_id: str) -> None:
+        self.call(lambda: self._send("DELETE", self._url(item_id)).close())
+
+    def list_children(self, folder_id: str) -> Iterator[Item]:
+        url = self._url(folder_id, f"/children?$top={self.page_size}")
+        while url:
+            page = self._json("GET", url)
+            for data in page.get("value", []):
+                yield self._item(data)
+            url = page.get("@odata.nextLink")
+
+    def metadata(self, item_id: str) -> Item:
+        return self._item(self._json("GET", self._url(item_id)))
+
+    def link(self, item_id: str, public: bool = False) -> str:
+        """Public: a view link (``link_scope``: anonymous or organization); else webUrl."""
+        if not public:
+            return self.metadata(item_id).web_url or ""
+        body = {"type": "view", "scope": self.config.get("link_scope") or "anonymous"}
+        return self._json("POST", self._url(item_id, "/createLink"), json=body)["link"]["webUrl"]
+
+    def initial_cursor(self) -> str:
+        page = self._json("GET", self._url(self.root_id, "/delta?token=latest"))
+        return self._mark(page["@odata.deltaLink"])
+
+    def changes(self, cursor: str) -> tuple[list[Change], str]:
+        """Follow ``@odata.nextLink`` to the ``@odata.deltaLink`` (the next cursor)."""
+        if not cursor.startswith(self.graph_url + "/"):
+            raise CursorExpired("the cursor does not belong to this connection's Graph URL")
+        entries, url = [], cursor
+        while True:
+            page = self._json("GET", url)
+            entries += [d for d in page.get("value", []) if d.get("id") != self.root_id]
+            if page.get("@odata.nextLink"):
+                url = page["@odata.nextLink"]
+                continue
+            mark = self._marks.get(cursor, 0)
+            return [self._change(d, mark) for d in entries], self._mark(
+                page["@odata.deltaLink"])
+
+    def _change(self, data: dict, mark: int) -> Change:
+        """Name one delta entry: a ``deleted`` facet is DELETED; otherwise compare with
+        the state as of the cursor. Items this instance never saw are CREATED when never
+        modified since creation, else UPDATED (the planner knows their old state)."""
+        before = self._state_at(data["id"], mark)
+        if "deleted" in data:
+            self._observe(data["id"], None)
+            kind = Kind.FOLDER if "folder" in data else Kind.FILE
+            item = Item(id=data["id"], name=data.get("name") or (before or ("", ""))[1],
+                        kind=kind, parent_id=(data.get("parentReference") or {}).get("id"))
+            return Change(ChangeType.DELETED, item, old_parent_id=before and before[0],
+                          old_name=before and before[1])
+        item = self._item(data)
+        if before is None:
+            fresh = data.get("createdDateTime") == data.get("lastModifiedDateTime")
+            return Change(ChangeType.CREATED if fresh else ChangeType.UPDATED, item)
+        if before[0] != item.parent_id:
+            return Change(ChangeType.MOVED, item, old_parent_id=before[0], old_name=before[1])
+        if before[1] != item.name:
+            return Change(ChangeType.RENAMED, item, old_name=before[1])
+        return Change(ChangeType.UPDATED, item)
+
+    # -- what this instance has seen (for naming changes) --------------------------------
+    HISTORY_ITEMS = 100_000
+
+    def _observe(self, item_id: str, state: tuple | None) -> None:
+        with self._state_lock:
+            history = self._history.pop(item_id, [])
+            history.append((next(self._clock), state))
+            self._history[item_id] = history[-8:]
+            while len(self._history) > self.HISTORY_ITEMS:
+                self._history.popitem(last=False)
+
+    def _state_at(self, item_id: str, mark: int) -> tuple | None:
+        with self._state_lock:
+            before = [state for tick, state in self._history.get(item_id, ()) if tick < mark]
+        return before[-1] if before else None
+
+    def _mark(self, cursor: str) -> str:
+        with self._state_lock:
+            self._marks.pop(cursor, None)
+            self._marks[cursor] = next(self._clock)
+            while len(self._marks) > 256:
+                self._marks.popitem(last=False)
+        return cursor
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
+
+
+def _sized(stream: BinaryIO, size: int | None, spool_limit: int) -> tuple[BinaryIO, int]:
+    """The stream and its remaining size; unsized, unseekable streams are spooled
+    (an upload session must announce the total size)."""
+    if size is not None:
+        return stream, size
+    try:
+        start = stream.tell()
+        end = stream.seek(0, 2)
+        stream.seek(start)
+        return stream, end - start
+    except (AttributeError, OSError, ValueError):
+        spool = tempfile.SpooledTemporaryFile(max_size=spool_limit)  # noqa: SIM115 - returned
+        shutil.copyfileobj(stream, spool)
+        size = spool.tell()
+        spool.seek(0)
+        return spool, size

@@ -1,0 +1,418 @@
+"""OneDrive / SharePoint specifics: API calls per operation, upload sessions, delta, msal.
+
+Everything goes over real HTTPS to the local Graph emulator: Graph with requests, the
+identity platform with msal. Nothing is mocked.
+"""
+
+import base64
+import io
+import json
+from urllib.parse import parse_qs, urlparse
+
+import msal
+import pytest
+import requests
+
+from cloud_sync.emulators.onedrive import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    SITE_ID,
+    TENANT_ID,
+    OneDriveEmulator,
+)
+from cloud_sync.emulators.tls import ca_bundle
+from cloud_sync.hashing import hash_bytes
+from cloud_sync.providers import (
+    ChangeType,
+    CursorExpired,
+    Fatal,
+    NameTaken,
+    NotFound,
+    QuotaExceeded,
+    ReauthRequired,
+    RetryLater,
+)
+from cloud_sync.providers.onedrive import OneDriveProvider
+from cloud_sync.retry import RetryPolicy
+
+FAST = RetryPolicy(initial_delay=0.01, max_delay=0.05, jitter=False)
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with OneDriveEmulator() as emu:
+        yield emu
+
+
+def make_provider(emulator, drive_type="business", **config):
+    """A provider bound to a fresh folder of the drive (created with a bare request)."""
+    settings = emulator.provider_config(drive_type=drive_type)
+    url = f"{settings['graph_url']}/drives/{settings['drive_id']}/items/root/children"
+    answer = requests.post(url, json={"name": f"t-{len(emulator.items)}", "folder": {}},
+                           headers={"Authorization": f"Bearer {settings['access_token']}"},
+                           verify=ca_bundle(), timeout=10)
+    answer.raise_for_status()
+    stored = []
+    provider = OneDriveProvider({**settings, "root": answer.json()["id"], **config},
+                                retry=FAST, on_token_refresh=stored.append)
+    provider.stored_tokens = stored
+    return provider
+
+
+@pytest.fixture
+def provider(emulator):
+    made = make_provider(emulator)
+    yield made
+    emulator.faults.clear()
+    made.close()
+
+
+def graph(emulator, method, path, token=None, **kwargs):
+    """A bare Graph request (not through the provider)."""
+    token = token or emulator.issue_tokens()[0]
+    return requests.request(method, f"{emulator.url}/v1.0{path}", verify=ca_bundle(),
+                            headers={"Authorization": f"Bearer {token}"}, timeout=10, **kwargs)
+
+
+# -- QuickXorHash, checked against the vectors rclone publishes ------------------------------
+@pytest.mark.parametrize("data, digest", [
+    ("", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+    ("Sg==", "SgAAAAAAAAAAAAAAAQAAAAAAAAA="),
+    ("2fuxhBJXtpWFe8dOfdGeHw==", "O9tHLAghgSvYohKFyMMxnNCHaHg="),
+    ("Zbu+78+e35ZIymV5KTDdub5McyI3FEO8fDxs62uWHQ9U3Oh3ZqgaZ30SnmQ=",
+     "DbvbTkgNTgWRqRidA9r1jhtUjro="),
+    ("Mb7EGva2rEE5fENDL85P+BsapHEEjv2/siVhKjvAQe02feExVOQSkfmuYzU/kTF1MaKjPmKF/w+c"
+     "bvwfdWL8aQ==", "n1anP5NfvD4XDYWIeRPW3ZkPv1Y="),
+])
+def test_quickxorhash_vectors_whole_and_in_pieces(data, digest):
+    raw = base64.b64decode(data)
+    assert hash_bytes("quickxor", raw) == digest
+    hasher_input = [raw[i:i + 7] for i in range(0, len(raw), 7)]
+    from cloud_sync.hashing import hash_chunks
+
+    assert hash_chunks("quickxor", hasher_input) == digest
+
+
+# -- API calls per operation ---------------------------------------------------------------
+def test_one_api_call_per_folder_and_small_file(emulator, provider):
+    provider.root_id  # noqa: B018 - resolved from config, costs nothing
+    emulator.faults.reset_counts()
+    folder = provider.create_folder(provider.root_id, "Invoices")
+    provider.upload(folder.id, "a.pdf", io.BytesIO(b"%PDF-1.4 tiny"))
+    assert emulator.faults.total() == 2
+    assert emulator.faults.total(r"^POST /v1\.0/drives/[^/]+/items/[^/]+/children$") == 1
+    assert emulator.faults.total(r"^PUT /v1\.0/drives/.+:/a\.pdf:/content$") == 1
+
+
+def test_ensure_existing_folder_costs_one_call(emulator, provider):
+    made = provider.create_folder(provider.root_id, "Orders")
+    emulator.faults.reset_counts()
+    assert provider.ensure_folder(provider.root_id, "ORDERS").id == made.id
+    assert emulator.faults.total() == 1
+
+
+def test_steady_state_change_poll_costs_one_call(emulator, provider):
+    cursor = provider.initial_cursor()
+    for n in range(3):
+        provider.create_folder(provider.root_id, f"f{n}")
+    changes, cursor = provider.changes(cursor)
+    assert sorted(c.item.name for c in changes) == ["f0", "f1", "f2"]
+    emulator.faults.reset_counts()
+    changes, same = provider.changes(cursor)
+    assert changes == [] and same == cursor
+    assert emulator.faults.total() == 1
+
+
+def test_initial_cursor_does_not_enumerate(emulator, provider):
+    emulator.seed_files(provider.drive_id, provider.root_id,
+                        [(f"s{i}.txt", b"x") for i in range(300)])
+    emulator.faults.reset_counts()
+    cursor = provider.initial_cursor()
+    assert emulator.faults.log == [f"GET /v1.0/drives/{provider.drive_id}/items/"
+                                   f"{provider.root_id}/delta?token=latest"]
+    assert provider.changes(cursor)[0] == []
+
+
+# -- uploads -------------------------------------------------------------------------------
+def test_large_upload_uses_fragments_without_authorization(emulator, provider):
+    data = bytes(range(256)) * (9 * 1024 * 1024 // 256) + b"tail"  # 9 MiB + 4
+    assert OneDriveProvider.fragment_size % (320 * 1024) == 0
+    provider.fragment_size = 4 * 320 * 1024
+    emulator.faults.reset_counts()
+    item = provider.upload(provider.root_id, "big.bin", io.BytesIO(data))  # size unknown
+    # one createUploadSession, then fragments in order, each a multiple of 320 KiB but
+    # the last; the emulator refuses anything else
+    assert emulator.faults.total(r"createUploadSession$") == 1
+    faults = emulator.faults
+    sizes = [size for line, size in zip(faults.log, faults.body_sizes, strict=True)
+             if line.startswith("PUT /upload/")]
+    assert sizes == [provider.fragment_size] * 7 + [len(data) - 7 * provider.fragment_size]
+    assert item.size == len(data)
+    assert item.content_hash == hash_bytes("quickxor", data)
+    assert provider.read_bytes(item.id) == data
+    # the emulator refuses fragment PUTs that carry Authorization (pre-authenticated URL)
+    session = graph(emulator, "POST", f"/drives/{provider.drive_id}/items/{provider.root_id}"
+                    ":/x.bin:/createUploadSession", json={}).json()
+    refused = requests.put(session["uploadUrl"], data=b"x", verify=ca_bundle(), timeout=10,
+                           headers={"Authorization": "Bearer x", "Content-Range": "bytes 0-0/1"})
+    assert refused.status_code == 401
+
+
+def test_large_update_keeps_the_id(emulator, provider):
+    item = provider.upload_bytes(provider.root_id, "grow.bin", b"small")
+    data = b"\x01" * (5 * 1024 * 1024)
+    updated = provider.update(item.id, io.BytesIO(data), len(data))
+    assert updated.id == item.id and updated.size == len(data)
+    assert updated.version != item.version
+    assert provider.read_bytes(item.id) == data
+
+
+def test_simple_upload_is_refused_above_4_mb(emulator, provider):
+    answer = graph(emulator, "PUT", f"/drives/{provider.drive_id}/items/{provider.root_id}"
+                   ":/huge.bin:/content", data=b"\0" * (4 * 1024 * 1024 + 1))
+    assert answer.status_code == 413
+
+
+def test_fragments_must_be_multiples_of_320_kib(emulator, provider):
+    session = graph(emulator, "POST", f"/drives/{provider.drive_id}/items/{provider.root_id}"
+                    ":/odd.bin:/createUploadSession", json={}).json()
+    answer = requests.put(session["uploadUrl"], data=b"x" * 1000, verify=ca_bundle(),
+                          timeout=10, headers={"Content-Range": "bytes 0-999/5000"})
+    assert answer.status_code == 400
+    answer = requests.put(session["uploadUrl"], data=b"x" * 1000, verify=ca_bundle(),
+                          timeout=10, headers={"Content-Range": "bytes 10-1009/5000"})
+    assert answer.status_code == 416
+    assert answer.json()["error"]["code"] == "invalidRange"
+
+
+def test_quota_exceeded(emulator):
+    provider = make_provider(emulator, drive_type="personal")
+    used = graph(emulator, "GET", f"/drives/{provider.drive_id}").json()["quota"]["used"]
+    emulator.set_quota(provider.drive_id, used + 10)
+    try:
+        with pytest.raises(QuotaExceeded):
+            provider.upload_bytes(provider.root_id, "too-big.txt", b"x" * 11)
+    finally:
+        emulator.set_quota(provider.drive_id, 1 << 40)
+
+
+# -- names -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ['a"b', "a*b", "a:b", "a<b", "a>b", "a?b", "a\\b", "a|b",
+                                  " lead", "trail ", ".lock", "CON", "com1", "LPT9",
+                                  "desktop.ini", "~$draft.docx", "x_vti_y"])
+def test_refused_names_are_refused_and_sanitised(emulator, provider, name):
+    answer = graph(emulator, "POST", f"/drives/{provider.drive_id}/items/"
+                   f"{provider.root_id}/children", json={"name": name, "folder": {}})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalidRequest"
+    folder = provider.create_folder(provider.root_id, name)
+    assert folder.name == provider.safe_name(name) != name
+
+
+def test_names_clash_case_insensitively(provider):
+    provider.create_folder(provider.root_id, "Report")
+    with pytest.raises(NameTaken):
+        provider.create_folder(provider.root_id, "REPORT")
+    file = provider.upload_bytes(provider.root_id, "a.txt", b"a")
+    provider.upload_bytes(provider.root_id, "b.txt", b"b")
+    with pytest.raises(NameTaken):
+        provider.rename(file.id, "B.TXT")
+
+
+# -- change feed -----------------------------------------------------------------------------
+def test_delta_pages_are_followed_and_deletions_carry_the_facet(emulator, provider):
+    cursor = provider.initial_cursor()
+    folder = provider.create_folder(provider.root_id, "gone")
+    provider.upload_bytes(folder.id, "inner.txt", b"inner")
+    emulator.seed_files(provider.drive_id, provider.root_id,
+                        [(f"p{i}.txt", b"p") for i in range(12)])
+    emulator.page_size = 5
+    try:
+        emulator.faults.reset_counts()
+        provider.delete(folder.id)
+        changes, _ = provider.changes(cursor)
+    finally:
+        emulator.page_size = 200
+    assert emulator.faults.total(r"/delta") == 3  # 14 entries, pages of 5
+    kinds = {c.item.name: c.type for c in changes}
+    assert kinds["gone"] == kinds["inner.txt"] == ChangeType.DELETED
+    assert [kinds[f"p{i}.txt"] for i in range(12)] == [ChangeType.CREATED] * 12
+
+
+def test_fresh_instance_names_changes_from_graph_timestamps(emulator, provider):
+    cursor = provider.initial_cursor()
+    old = provider.upload_bytes(provider.root_id, "old.txt", b"old")
+    provider.rename(old.id, "older.txt")
+    new = provider.upload_bytes(provider.root_id, "new.txt", b"new")
+    fresh = OneDriveProvider(provider.config, retry=FAST)  # no memory of earlier states
+    kinds = {c.item.id: c.type for c in fresh.changes(cursor)[0]}
+    assert kinds == {old.id: ChangeType.UPDATED, new.id: ChangeType.CREATED}
+
+
+def test_stale_delta_token_is_410_and_cursor_expired(emulator, provider):
+    cursor = provider.initial_cursor()
+    emulator.expire_cursors()
+    answer = requests.get(cursor, verify=ca_bundle(), timeout=10, headers={
+        "Authorization": f"Bearer {provider.config['access_token']}"})
+    assert answer.status_code == 410 and answer.json()["error"]["code"] == "resyncRequired"
+    with pytest.raises(CursorExpired):
+        provider.changes(cursor)
+
+
+def test_cursor_of_another_host_is_refused(provider):
+    with pytest.raises(CursorExpired):
+        provider.changes("https://elsewhere.example/v1.0/drives/x/root/delta?token=1")
+
+
+# -- errors, retries, tokens -----------------------------------------------------------------
+def test_missing_item_is_not_found(provider):
+    with pytest.raises(NotFound):
+        provider.metadata("01NOTANITEM")
+    with pytest.raises(NotFound):
+        provider.read_bytes("01NOTANITEM")
+
+
+def test_throttling_is_worded_like_graph_and_honoured(emulator, provider):
+    waits = []
+    provider.retry = RetryPolicy(initial_delay=0.01, sleep=waits.append)
+    emulator.faults.throttle(retry_after=7, count=1)
+    answer = graph(emulator, "GET", f"/drives/{provider.drive_id}")
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "7"
+    assert answer.json()["error"]["code"] == "activityLimitReached"
+    emulator.faults.throttle(retry_after=7, count=1)
+    provider.metadata(provider.root_id)
+    assert waits == [7.0]
+
+
+def test_server_errors_give_up_as_retry_later(emulator, provider):
+    provider.retry = RetryPolicy(max_attempts=2, initial_delay=0.01)
+    emulator.faults.inject(503, count=2)
+    with pytest.raises(RetryLater):
+        provider.metadata(provider.root_id)
+
+
+def test_expired_token_refreshes_through_msal_and_reports_new_tokens(emulator, provider):
+    old_access, old_refresh = provider.config["access_token"], provider.config["refresh_token"]
+    emulator.expire_access_tokens()
+    emulator.faults.reset_counts()
+    assert provider.metadata(provider.root_id).is_folder
+    assert emulator.faults.total(r"^POST /organizations/oauth2/v2\.0/token$") == 1
+    [stored] = provider.stored_tokens
+    assert stored["access_token"] != old_access and stored["refresh_token"] != old_refresh
+    assert provider.config["refresh_token"] == stored["refresh_token"]
+
+
+@pytest.mark.parametrize("state, code", [("expired", "AADSTS70008"), ("revoked", "AADSTS50173")])
+def test_dead_refresh_token_raises_reauth_required(emulator, state, code):
+    provider = make_provider(emulator)
+    emulator.expire_access_tokens()
+    emulator.expire_refresh_tokens(state)
+    with pytest.raises(ReauthRequired, match=f"invalid_grant: {code}"):
+        provider.metadata(provider.root_id)
+    assert provider.stored_tokens == []
+
+
+def test_client_credentials_grant_for_app_only_access(emulator):
+    config = {**emulator.provider_config(drive_type="sharepoint"), "access_token": "",
+              "refresh_token": "", "tenant": TENANT_ID}
+    provider = OneDriveProvider(config, retry=FAST)
+    assert provider.metadata(provider.root_id).is_folder
+
+
+# -- drives, SharePoint, links -----------------------------------------------------------
+def test_sharepoint_library_is_resolved_from_the_site(emulator):
+    config = {**emulator.provider_config(drive_type="sharepoint"), "drive_id": ""}
+    provider = OneDriveProvider(config, retry=FAST)
+    libraries = provider.list_libraries()
+    assert [lib["name"] for lib in libraries] == ["Documents", "Archive"]
+    assert provider.drive_id == libraries[0]["id"] == emulator.library.id
+    assert provider.hash_type == "quickxor"
+    item = provider.upload_bytes(provider.root_id, f"sp-{len(emulator.items)}.txt", b"sp")
+    assert item.content_hash == hash_bytes("quickxor", b"sp")
+
+
+def test_personal_drive_is_resolved_from_me_and_hashes_with_sha1(emulator):
+    config = {**emulator.provider_config(drive_type="personal"), "drive_id": ""}
+    provider = OneDriveProvider(config, retry=FAST)
+    assert provider.drive_id == emulator.personal.id
+    item = provider.upload_bytes(provider.root_id, f"p-{len(emulator.items)}.txt", b"me")
+    assert (item.hash_type, item.content_hash) == ("sha1", hash_bytes("sha1", b"me"))
+
+
+def test_sharepoint_needs_a_site_or_a_drive():
+    with pytest.raises(ValueError, match="site_id"):
+        OneDriveProvider({"drive_type": "sharepoint"})
+    with pytest.raises(ValueError, match="drive_type"):
+        OneDriveProvider({"drive_type": "dropbox"})
+
+
+def test_links_anonymous_and_organization(emulator, provider):
+    item = provider.upload_bytes(provider.root_id, "shared.txt", b"shared")
+    emulator.faults.reset_counts()
+    url = provider.link(item.id, public=True)
+    assert emulator.faults.total(r"createLink$") == 1
+    page = requests.get(url, verify=ca_bundle(), timeout=10)  # no Authorization: anonymous
+    assert page.status_code == 200 and "shared.txt" in page.text
+    assert provider.link(item.id, public=True) == url  # the same link is reused
+    org = make_provider(emulator, link_scope="organization")
+    org_item = org.upload_bytes(org.root_id, "org.txt", b"org")
+    assert org.link(org_item.id, public=True) != url
+    personal = make_provider(emulator, drive_type="personal", link_scope="organization")
+    own = personal.upload_bytes(personal.root_id, "mine.txt", b"mine")
+    with pytest.raises(Fatal, match="invalidRequest"):
+        personal.link(own.id, public=True)
+    assert provider.link(item.id).startswith(emulator.url)
+
+
+# -- the identity platform: authorize and token endpoints --------------------------------
+@pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended")
+def test_authorization_code_flow_with_msal(emulator):
+    app = msal.ConfidentialClientApplication(
+        CLIENT_ID, client_credential=CLIENT_SECRET, authority=f"{emulator.url}/organizations",
+        instance_discovery=False, verify=ca_bundle())
+    flow = app.initiate_auth_code_flow(["Files.ReadWrite.All"],
+                                       redirect_uri="https://odoo.example/callback")
+    answer = requests.get(flow["auth_uri"], allow_redirects=False, verify=ca_bundle(),
+                          timeout=10)
+    assert answer.status_code == 302
+    location = urlparse(answer.headers["Location"])
+    assert location.netloc == "odoo.example"
+    params = {k: v[0] for k, v in parse_qs(location.query).items()}
+    assert params["state"] == flow["state"] and params["code"]
+    result = app.acquire_token_by_auth_code_flow(flow, params)
+    assert "error" not in result, result
+    assert result["id_token_claims"]["aud"] == CLIENT_ID
+    claims = json.loads(base64.urlsafe_b64decode(result["client_info"] + "=="))
+    assert set(claims) == {"uid", "utid"}
+    assert graph(emulator, "GET", "/me/drive", token=result["access_token"]).ok
+    again = app.acquire_token_by_auth_code_flow(flow, params)  # a code is spent once
+    assert "error" in again
+
+
+def test_denied_consent_redirects_with_access_denied(emulator):
+    emulator.deny_consent = True
+    try:
+        answer = requests.get(
+            f"{emulator.url}/common/oauth2/v2.0/authorize",
+            params={"client_id": CLIENT_ID, "redirect_uri": "https://odoo.example/cb",
+                    "state": "s1", "response_type": "code"},
+            allow_redirects=False, verify=ca_bundle(), timeout=10)
+    finally:
+        emulator.deny_consent = False
+    params = parse_qs(urlparse(answer.headers["Location"]).query)
+    assert answer.status_code == 302
+    assert params["error"] == ["access_denied"] and params["state"] == ["s1"]
+    assert "code" not in params
+
+
+def test_wrong_client_secret_is_invalid_client(emulator):
+    answer = requests.post(f"{emulator.url}/common/oauth2/v2.0/token", verify=ca_bundle(),
+                           timeout=10, data={"client_id": CLIENT_ID, "client_secret": "nope",
+                                             "grant_type": "refresh_token",
+                                             "refresh_token": emulator.issue_tokens()[1]})
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+
+
+def test_site_drives_endpoint(emulator):
+    drives = graph(emulator, "GET", f"/sites/{SITE_ID}/drives").json()["value"]
+    assert {d["driveType"] for d in drives} == {"documentLibrary"}
