@@ -25,6 +25,7 @@ from cloud_sync.providers import (
     ChangeType,
     CursorExpired,
     Fatal,
+    Kind,
     QuotaExceeded,
     ReauthRequired,
 )
@@ -68,6 +69,17 @@ def test_one_api_call_per_folder_and_small_file(emulator, provider):
     assert emulator.faults.total(r"^POST /drive/v3/files$") == 1
     assert emulator.faults.total(r"^POST /upload/drive/v3/files$") == 1
     assert "uploadType=multipart" in emulator.faults.log[-1]
+
+
+def test_ensure_folder_asks_for_the_name_in_one_call(emulator, provider):
+    for n in range(1100):
+        emulator.seed_file(provider.root_id, f"file {n}", b"")
+    made = provider.create_folder(provider.root_id, "Ann's \\ folder")
+    emulator.faults.reset_counts()
+    assert provider.ensure_folder(provider.root_id, "Ann's \\ folder").id == made.id
+    assert provider.find_child(provider.root_id, "Ann's \\ folder", kind=Kind.FILE) is None
+    assert provider.find_child(provider.root_id, "file 1099").size == 0
+    assert emulator.faults.total() == 3
 
 
 def test_steady_state_change_poll_costs_one_call(emulator, provider):
@@ -295,6 +307,9 @@ def test_public_link_is_an_anyone_permission(emulator, provider, bare):
     listed = perms.list(fileId=item.id, fields="permissions(type,role)").execute()
     assert {"type": "anyone", "role": "reader"} in listed["permissions"]
     assert requests.get(public, verify=ca_bundle(), timeout=10).status_code == 200
+    content_link = bare.files().get(fileId=item.id, fields="webContentLink").execute()
+    download = requests.get(content_link["webContentLink"], verify=ca_bundle(), timeout=10)
+    assert download.content == b"shared"
 
 
 def test_export_of_native_documents(emulator, provider):

@@ -347,6 +347,7 @@ class GoogleDriveEmulator(Emulator):
             ("GET", r"/o/oauth2(?:/v2)?/auth", self.authorize),
             ("GET", r"/(?:file/d/(?P<fid>[^/]+)/view|drive/folders/(?P<did>[^/]+))",
              self.web_view),
+            ("GET", r"/uc", self.web_content),
             ("GET", r"/drive/v3/files", self.list_files),
             ("POST", r"/drive/v3/files", self.create_file),
             ("POST", r"/upload/drive/v3/files", self.create_file),
@@ -366,7 +367,8 @@ class GoogleDriveEmulator(Emulator):
             ("GET", r"/drive/v3/about", self.about),
         ]
         compiled = [(m, re.compile(p + r"/?$"), h) for m, p, h in routes]
-        public = {self.token, self.authorize, self.web_view, self.upload_chunk}
+        public = {self.token, self.authorize, self.web_view, self.web_content,
+                  self.upload_chunk}
 
         def app(environ, start_response):
             request = Request(environ)
@@ -474,14 +476,28 @@ class GoogleDriveEmulator(Emulator):
         sep = "&" if "?" in redirect_uri else "?"
         return Response("", 302, headers={"Location": redirect_uri + sep + urlencode(params)})
 
+    def _public(self, file_id: str) -> dict | None:
+        with self._lock:
+            item = self.files.get(file_id)
+            if item and any(p["type"] == "anyone" for p in item.get("perms", [])):
+                return item
+        return None
+
     def web_view(self, request: Request, fid: str = "", did: str = "") -> Response:
         """The link a permission shares: public items open without signing in."""
-        with self._lock:
-            item = self.files.get(fid or did)
-            public = bool(item) and any(p["type"] == "anyone" for p in item.get("perms", []))
-        if not public:
+        item = self._public(fid or did)
+        if item is None:
             return Response("", 302, headers={"Location": self.url + "/ServiceLogin"})
         return Response(f"<html><title>{item['name']}</title></html>", content_type="text/html")
+
+    def web_content(self, request: Request) -> Response:
+        """``webContentLink``: the bytes of a public file, else the sign-in page."""
+        item = self._public(request.args.get("id", ""))
+        with self._lock:
+            data = self.contents.get(item["id"]) if item else None
+        if data is None:
+            return Response("", 302, headers={"Location": self.url + "/ServiceLogin"})
+        return Response(data, content_type=item["mimeType"])
 
     # -- store helpers (call with the lock held) --------------------------------------------
     def _next_change(self) -> int:

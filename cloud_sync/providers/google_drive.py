@@ -373,7 +373,18 @@ class GoogleDriveProvider(Provider):
         self._run(request)
 
     def list_children(self, folder_id: str) -> Iterator[Item]:
-        q = f"'{_quote(folder_id)}' in parents and trashed=false"
+        return self._list(f"'{_quote(folder_id)}' in parents and trashed=false")
+
+    def find_child(self, parent_id: str, name: str, kind: Kind | None = None) -> Item | None:
+        """Asks Drive for the name instead of listing every sibling (one call)."""
+        wanted = self.safe_name(name)
+        q = f"'{_quote(parent_id)}' in parents and name = '{_quote(wanted)}' and trashed=false"
+        if kind is not None:
+            q += f" and mimeType {'=' if kind == Kind.FOLDER else '!='} '{FOLDER}'"
+        key = self.name_rules.key(wanted)
+        return next((c for c in self._list(q) if self.name_rules.key(c.name) == key), None)
+
+    def _list(self, q: str) -> Iterator[Item]:
         token = None
         while True:
             request = self.service.files().list(
