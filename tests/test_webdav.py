@@ -381,3 +381,30 @@ def test_apache_missing_fails_with_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setattr(webdav_emulators, "APACHE_BIN", str(tmp_path / "no-apache2"))
     with pytest.raises(RuntimeError, match="apache2"):
         webdav_emulators.ApacheEmulator(data_dir=str(tmp_path))
+
+
+def test_abandoned_download_leaves_the_connection_usable(target, provider):
+    data = os.urandom(3 * provider.download_chunk_size)
+    item = provider.upload_bytes(provider.root_id, "abandoned.bin", data)
+    chunks = provider.download(item.id)
+    assert len(next(chunks)) == provider.download_chunk_size
+    chunks.close()  # the caller stops reading halfway
+    assert provider.metadata(item.id).size == len(data)
+    assert provider.read_bytes(item.id) == data
+
+
+def test_an_answer_that_is_not_a_listing_is_never_an_empty_folder(target, provider):
+    provider.upload_bytes(provider.root_id, "kept.txt", b"kept")
+    cursor = provider.initial_cursor()
+    faults = _faults(target)
+    # a proxy or captive portal answering 200 with HTML instead of a 207 multistatus
+    faults.error_answer, wording = (
+        lambda status, retry_after: ("200 OK", [("Content-Type", "text/html")],
+                                     b"<html>login</html>")), faults.error_answer
+    try:
+        faults.inject(200, match="PROPFIND")
+        with pytest.raises(Fatal, match="does not describe"):
+            provider.changes(cursor)
+    finally:
+        faults.error_answer = wording
+    assert _changes(provider, cursor) == []

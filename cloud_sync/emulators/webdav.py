@@ -48,12 +48,19 @@ class _WebDAVBase(Emulator):
         else:
             self.files_dir = tempfile.mkdtemp(prefix="webdav-data-")
             self._temp_dirs.append(self.files_dir)
-        super().__init__(host=host, port=port, data_dir=self.files_dir)
+        try:
+            super().__init__(host=host, port=port, data_dir=self.files_dir)
+        except Exception:
+            self._remove_temp_dirs()
+            raise
+
+    def _remove_temp_dirs(self) -> None:
+        for path in self._temp_dirs:
+            shutil.rmtree(path, ignore_errors=True)
 
     def stop(self) -> None:
         super().stop()
-        for path in self._temp_dirs:
-            shutil.rmtree(path, ignore_errors=True)
+        self._remove_temp_dirs()
 
     @property
     def direct_url(self) -> str:
@@ -91,7 +98,11 @@ class WsgiDAVEmulator(_WebDAVBase):
 
 
 class ApacheServer:
-    """Apache httpd + mod_dav_fs on ``127.0.0.1:port`` from a generated configuration."""
+    """Apache httpd + mod_dav_fs on ``127.0.0.1:port`` from a generated configuration.
+
+    Started as root, Apache serves as www-data: ``files_dir`` (which must be reachable
+    by www-data, e.g. under /tmp) and the lock folder are handed to that user.
+    """
 
     def __init__(self, files_dir: str, *, host: str = "127.0.0.1", port: int = 0):
         if not os.access(APACHE_BIN, os.X_OK):
@@ -249,7 +260,18 @@ class ReverseProxy:
             raise
         out = [(k, v) for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP]
         start_response(f"{response.status} {response.reason}", out)
-        return _stream(response)
+        return self._stream(response)
+
+    def _stream(self, response):
+        """Relay the answer; a connection left mid-answer (client gone) is not reused."""
+        try:
+            while chunk := response.read(1 << 16):
+                yield chunk
+        finally:
+            if not response.isclosed():
+                self._local.conn.close()
+                self._local.conn = None
+            response.close()
 
 
 def _read_exactly(stream, length: int):
@@ -264,14 +286,6 @@ def _read_exactly(stream, length: int):
 def _read_all(stream):
     while chunk := stream.read(1 << 16):
         yield chunk
-
-
-def _stream(response):
-    try:
-        while chunk := response.read(1 << 16):
-            yield chunk
-    finally:
-        response.close()
 
 
 class ApacheEmulator(_WebDAVBase):

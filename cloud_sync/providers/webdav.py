@@ -23,7 +23,9 @@ the SDK send chunked transfer encoding, which some NAS refuse. Unseekable stream
 spooled to a temporary file first so that a retry can send them again.
 
 Version marker: the ETag (quotes stripped); where the server gives none (wsgidav's
-folders), ``<mtime>-<size>``. WebDAV has no content hash (``hash_type = None``) and no
+folders), ``<mtime>-<size>``. The marker is only as fine as the server's ETag: Apache's
+has microseconds, wsgidav's ``inode-mtime-size`` has seconds, so a same-size rewrite
+within the same second goes unseen there. WebDAV has no content hash (``hash_type = None``) and no
 public links (``link()`` gives the item's URL on the server, for users with access).
 
 Change feed: a snapshot of the tree (path -> kind, version, size, mtime, ETag) taken by
@@ -180,7 +182,12 @@ class WebDAVProvider(Provider):
             infos = WebDavXmlUtils.parse_get_list_info_response(response.content)
         finally:
             response.close()
-        return [self._item(info) for info in infos if info["path"].startswith(self._prefix)]
+        items = [self._item(info) for info in infos if info["path"].startswith(self._prefix)]
+        if not any(item.id == item_id for item in items):
+            # The SDK reads an unparseable answer as an empty listing: never take that
+            # for "no children" (a snapshot would then report everything deleted).
+            raise Fatal(f"webdav: the PROPFIND answer for {item_id} does not describe it")
+        return items
 
     def _item(self, info: dict) -> Item:
         item_id = _normalize(info["path"][len(self._prefix):])
@@ -318,10 +325,7 @@ class WebDAVProvider(Provider):
     def metadata(self, item_id: str) -> Item:
         item_id = _check_id(item_id)
         items = self.call(lambda: self._propfind(item_id, "0"))
-        for item in items:
-            if item.id == item_id:
-                return item
-        raise NotFound(f"webdav: {item_id} not in the server's answer")
+        return next(item for item in items if item.id == item_id)
 
     def link(self, item_id: str, public: bool = False) -> str:
         if public:
