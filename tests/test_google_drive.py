@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -29,7 +30,12 @@ from cloud_sync.providers import (
     QuotaExceeded,
     ReauthRequired,
 )
-from cloud_sync.providers.google_drive import GoogleDriveProvider, export_format
+from cloud_sync.providers.google_drive import (
+    GoogleDriveProvider,
+    authorization_url,
+    exchange_code,
+    export_format,
+)
 from cloud_sync.retry import RetryPolicy
 
 FAST = RetryPolicy(initial_delay=0.01, max_delay=0.05)
@@ -105,6 +111,15 @@ def test_change_feed_follows_pages_until_new_start_token(emulator, provider):
 
 
 # -- uploads ----------------------------------------------------------------------------
+def test_one_provider_shared_by_threads(provider, bare):
+    files = {f"t{n}.txt": os.urandom(1000 + n) for n in range(24)}
+    with ThreadPoolExecutor(4) as pool:
+        items = list(pool.map(lambda kv: provider.upload_bytes(provider.root_id, *kv),
+                              files.items()))
+        read = dict(pool.map(lambda it: (it.name, provider.read_bytes(it.id)), items))
+    assert read == files
+
+
 def test_resumable_upload_survives_a_failed_chunk(emulator, provider, bare):
     data = os.urandom(3 * provider.chunk_size + 1234)
     emulator.faults.reset_counts()
@@ -266,30 +281,25 @@ def test_service_account_gets_a_token_with_a_signed_jwt(emulator):
 
 
 def test_authorize_and_code_exchange(emulator):
+    config = emulator.provider_config()
     redirect = "https://odoo.example.com/google_drive/callback"
-    params = {"client_id": emulator.client_id, "redirect_uri": redirect, "state": "s-123",
-              "response_type": "code", "access_type": "offline"}
-    answer = requests.get(emulator.url + "/o/oauth2/auth", params=params, verify=ca_bundle(),
-                          allow_redirects=False, timeout=10)
+    url = authorization_url(config, redirect, "s-123")
+    answer = requests.get(url, verify=ca_bundle(), allow_redirects=False, timeout=10)
     assert answer.status_code == 302
     location = urlparse(answer.headers["Location"])
     query = parse_qs(location.query)
     assert location.netloc == "odoo.example.com" and query["state"] == ["s-123"]
-    exchange = {"grant_type": "authorization_code", "code": query["code"][0],
-                "redirect_uri": redirect, "client_id": emulator.client_id,
-                "client_secret": emulator.client_secret}
-    tokens = requests.post(emulator.token_uri, data=exchange, verify=ca_bundle(),
-                           timeout=10).json()
-    assert tokens["refresh_token"] and tokens["access_token"]
-    replay = requests.post(emulator.token_uri, data=exchange, verify=ca_bundle(), timeout=10)
-    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
-    prov = GoogleDriveProvider({**emulator.provider_config(),
-                                "refresh_token": tokens["refresh_token"]}, retry=FAST)
-    assert prov.root_id
+    tokens = exchange_code(config, query["code"][0], redirect)
+    assert set(tokens) == {"access_token", "refresh_token", "token_expiry"}
+    with pytest.raises(ReauthRequired, match="invalid_grant"):  # a code is spent once
+        exchange_code(config, query["code"][0], redirect)
+    stored = []
+    prov = GoogleDriveProvider({**config, **tokens}, retry=FAST, on_token_refresh=stored.append)
+    assert prov.metadata(prov.root_id).is_folder
+    assert stored == []  # the exchanged access token was used as it is
     emulator.deny = True
     try:
-        denied = requests.get(emulator.url + "/o/oauth2/auth", params=params,
-                              verify=ca_bundle(), allow_redirects=False, timeout=10)
+        denied = requests.get(url, verify=ca_bundle(), allow_redirects=False, timeout=10)
     finally:
         emulator.deny = False
     query = parse_qs(urlparse(denied.headers["Location"]).query)

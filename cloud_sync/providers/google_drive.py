@@ -30,8 +30,9 @@ import ssl
 import tempfile
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
+from urllib.parse import urlencode
 
 import google_auth_httplib2
 import googleapiclient
@@ -54,6 +55,8 @@ from .errors import (
 
 FOLDER = "application/vnd.google-apps.folder"
 SCOPES = ["https://www.googleapis.com/auth/drive"]
+AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
+TOKEN_URI = "https://oauth2.googleapis.com/token"
 FIELDS = ("id,name,mimeType,parents,size,md5Checksum,headRevisionId,version,modifiedTime,"
           "webViewLink,trashed,driveId")
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
@@ -80,6 +83,40 @@ def export_format(native_mime: str, odf: bool = False) -> tuple[str, str]:
         return EXPORT_FORMATS[native_mime][1 if odf else 0]
     except KeyError:
         raise Fatal(f"{native_mime} is not an exportable Google-native type") from None
+
+
+def authorization_url(config: dict, redirect_uri: str, state: str) -> str:
+    """Google's consent page for the connect flow (offline access: a refresh token)."""
+    params = {"client_id": config["client_id"], "redirect_uri": redirect_uri,
+              "response_type": "code", "scope": " ".join(SCOPES), "access_type": "offline",
+              "prompt": "consent", "include_granted_scopes": "true", "state": state}
+    return (config.get("auth_uri") or AUTH_URI) + "?" + urlencode(params)
+
+
+def exchange_code(config: dict, code: str, redirect_uri: str) -> dict:
+    """Trade the callback's code for tokens, as config keys (``access_token``,
+    ``refresh_token``, ``token_expiry``). The SDKs offer no call for this step."""
+    http = httplib2.Http(timeout=float(config.get("timeout") or 60),
+                         ca_certs=config.get("ca_bundle") or None)
+    body = urlencode({"grant_type": "authorization_code", "code": code,
+                      "redirect_uri": redirect_uri, "client_id": config["client_id"],
+                      "client_secret": config["client_secret"]})
+    resp, content = http.request(config.get("token_uri") or TOKEN_URI, "POST", body=body,
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        data = json.loads(content)
+    except ValueError:
+        data = {}
+    if resp.status >= 500:
+        raise RetryLater(f"token endpoint answered {resp.status}", status=resp.status)
+    if resp.status != 200 or "refresh_token" not in data:
+        error = f"Google refused the code: {data.get('error')} {data.get('error_description')}"
+        if data.get("error") == "invalid_grant":
+            raise ReauthRequired(error, status=resp.status)
+        raise Fatal(error, status=resp.status)
+    expiry = datetime.now(timezone.utc) + timedelta(seconds=int(data.get("expires_in", 3600)))
+    return {"access_token": data["access_token"], "refresh_token": data["refresh_token"],
+            "token_expiry": expiry.replace(tzinfo=None).isoformat()}
 
 
 @functools.cache
@@ -131,7 +168,7 @@ class GoogleDriveProvider(Provider):
     # -- plumbing -------------------------------------------------------------------------
     def _make_credentials(self):
         info = self.config.get("service_account_info")
-        token_uri = self.config.get("token_uri") or "https://oauth2.googleapis.com/token"
+        token_uri = self.config.get("token_uri") or TOKEN_URI
         if info:
             from google.oauth2 import service_account
 
