@@ -513,7 +513,7 @@ class DropboxProvider(Provider):
     def wait_for_changes(self, cursor: str, timeout: float = 30) -> bool:
         """Block until the feed has news after ``cursor`` (Dropbox's longpoll, no auth),
         or ``timeout`` seconds (30-480) pass; honours the server's backoff."""
-        sdk_cursor = self._decode(cursor)
+        sdk_cursor, _known = self._decode(cursor)
         wait = self._not_before - time.monotonic()
         if wait > 0:
             time.sleep(wait)
