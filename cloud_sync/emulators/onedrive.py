@@ -100,6 +100,7 @@ class Drive:
     root_id: str
     site_id: str | None = None
     quota: int = 1 << 40
+    used: int = 0  # bytes of every file version kept, the recycle bin included
 
 
 @dataclass
@@ -141,6 +142,7 @@ class OneDriveEmulator(Emulator):
         self.lock = threading.RLock()
         self._ids = itertools.count(1)
         self.items: dict[str, Node] = {}
+        self.kids: dict[str, dict[str, str]] = {}  # folder id -> {casefolded name: id}
         self.drives: dict[str, Drive] = {}
         self.sites: dict[str, list[str]] = {SITE_ID: []}
         self.log: list[tuple[int, str, frozenset]] = []  # (seq, item id, ids in scope)
@@ -255,6 +257,9 @@ class OneDriveEmulator(Emulator):
     def _new_node(self, drive, name, parent, *, folder, content=b"") -> Node:
         node = Node(self._new_id(drive), drive, name, parent, folder, content)
         self.items[node.id] = node
+        if parent:
+            self.kids.setdefault(parent, {})[name.casefold()] = node.id
+        drive.used += len(content)
         self._record(node)
         return node
 
@@ -282,15 +287,12 @@ class OneDriveEmulator(Emulator):
         return node
 
     def _children(self, node: Node) -> list[Node]:
-        kids = [n for n in self.items.values() if n.parent == node.id and not n.deleted]
-        return sorted(kids, key=lambda n: n.name.casefold())
+        kids = self.kids.get(node.id, {})
+        return [self.items[kids[key]] for key in sorted(kids)]
 
     def _sibling(self, parent: Node, name: str) -> Node | None:
-        key = name.casefold()
-        for kid in self._children(parent):
-            if kid.name.casefold() == key:
-                return kid
-        return None
+        found = self.kids.get(parent.id, {}).get(name.casefold())
+        return self.items[found] if found else None
 
     def _free_name(self, parent: Node, name: str, behavior: str, exclude=None) -> Node | None:
         """Check ``name`` is free under ``parent``; return the clashing node for replace."""
@@ -320,9 +322,6 @@ class OneDriveEmulator(Emulator):
             node = self.items[node.parent]
         return "/".join(reversed(parts))
 
-    def _used(self, drive: Drive) -> int:
-        return sum(len(n.content) for n in self.items.values() if n.drive is drive)
-
     def _size(self, node: Node) -> int:
         if not node.folder:
             return len(node.content)
@@ -331,13 +330,14 @@ class OneDriveEmulator(Emulator):
     def _delete(self, node: Node) -> None:
         for kid in self._children(node):
             self._delete(kid)
+        self.kids.get(node.parent, {}).pop(node.name.casefold(), None)
         node.deleted = True
         self._touch(node)
         self._record(node)
 
     # -- JSON shapes ------------------------------------------------------------------
     def _drive_json(self, drive: Drive) -> dict:
-        used = self._used(drive)
+        used = drive.used
         return {"id": drive.id, "driveType": drive.drive_type, "name": drive.name,
                 "webUrl": f"{self.url}/{drive.id}",
                 "owner": {"user": {"id": USER_ID, "displayName": "Emulator User"}},
@@ -671,7 +671,7 @@ class OneDriveEmulator(Emulator):
         return 201, [], self._item_json(node)
 
     def _check_quota(self, drive: Drive, extra: int) -> None:
-        if self._used(drive) + extra > drive.quota:
+        if drive.used + extra > drive.quota:
             raise GraphError(507, "quotaLimitReached", "Insufficient Space Available")
 
     def _write_file(self, parent: Node, name: str, data: bytes, behavior: str):
@@ -683,11 +683,9 @@ class OneDriveEmulator(Emulator):
             name, clash = self._rename_free(parent, name), None
         if clash is not None and clash.folder:
             raise GraphError(409, "nameAlreadyExists", f"A folder is named {name}.")
-        self._check_quota(parent.drive, len(data) - (len(clash.content) if clash else 0))
+        self._check_quota(parent.drive, len(data))
         if clash is not None:
-            clash.content = bytes(data)
-            self._touch(clash, content=True)
-            self._record(clash)
+            self._set_content(clash, data)
             return 200, [], self._item_json(clash)
         node = self._new_node(parent.drive, name, parent.id, folder=False, content=bytes(data))
         return 201, [], self._item_json(node)
@@ -701,11 +699,15 @@ class OneDriveEmulator(Emulator):
         if node.folder:
             raise GraphError(400, "invalidRequest", "Folders have no content.")
         self._check_match(node, environ)
-        self._check_quota(node.drive, len(data) - len(node.content))
+        self._check_quota(node.drive, len(data))
+        self._set_content(node, data)
+        return 200, [], self._item_json(node)
+
+    def _set_content(self, node: Node, data: bytes) -> None:
+        node.drive.used += len(data)  # the old version stays in the version history
         node.content = bytes(data)
         self._touch(node, content=True)
         self._record(node)
-        return 200, [], self._item_json(node)
 
     def _create_session(self, drive, parent, name, environ, target=None):
         item = _json(environ).get("item", {})
@@ -782,6 +784,8 @@ class OneDriveEmulator(Emulator):
             else:
                 self._delete(clash)
         before = self._ancestry(node)
+        self.kids[node.parent].pop(node.name.casefold(), None)
+        self.kids.setdefault(new_parent.id, {})[name.casefold()] = node.id
         node.name, node.parent = name, new_parent.id
         self._touch(node)
         self._record(node, before)

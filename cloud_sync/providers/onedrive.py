@@ -77,6 +77,7 @@ class OneDriveProvider(Provider):
                            max_length=255, case_sensitive=False, strip_leading=" ")
     has_public_links = True
     refreshes_tokens = True
+    hash_type = "quickxor"  # per instance: "sha1" on personal drives (see __init__)
     chunk_threshold = 4 * 1024 * 1024  # Graph's simple upload limit
     fragment_size = 32 * FRAGMENT_UNIT  # 10 MiB per upload-session PUT
     page_size = 200
@@ -96,6 +97,7 @@ class OneDriveProvider(Provider):
         self.session = GraphSession(self.config.get("ca_bundle") or True,
                                     float(self.config.get("timeout") or 60))
         self._access_token = self.config.get("access_token") or ""
+        self._refresh_lock = threading.Lock()
         # Graph's delta gives each changed item's current state only. To name a change,
         # compare with the state this instance saw before the cursor was handed out:
         # every observation gets a tick of a local clock, every cursor the tick of then.
@@ -117,10 +119,17 @@ class OneDriveProvider(Provider):
             instance_discovery=False, http_client=self.session)
 
     def refresh_token(self) -> bool:
-        """Get a new access token through msal and hand the credentials to the caller."""
+        """Get a new access token through msal and hand the credentials to the caller.
+
+        Threads that hit the expiry together refresh once: the others find a new token.
+        """
         if not self.config.get("client_id"):
             return False
-        return self._translated(self._refresh)
+        stale = self._access_token
+        with self._refresh_lock:
+            if self._access_token != stale:
+                return True
+            return self._translated(self._refresh)
 
     def _refresh(self) -> bool:
         refresh = self.config.get("refresh_token")
