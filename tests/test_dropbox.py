@@ -18,6 +18,7 @@ import pytest
 import requests
 from dropbox import exceptions as dbx_exceptions
 from dropbox import files as dbx_files
+from dropbox.oauth import CsrfException, NotApprovedException
 
 from cloud_sync.emulators.dropbox import APP_KEY, APP_SECRET, DropboxEmulator
 from cloud_sync.emulators.tls import ca_bundle
@@ -31,7 +32,7 @@ from cloud_sync.providers import (
     ReauthRequired,
     RetryLater,
 )
-from cloud_sync.providers.dropbox import DropboxProvider, dropbox_client
+from cloud_sync.providers.dropbox import DropboxProvider, OAuthFlow, dropbox_client
 from cloud_sync.retry import RetryPolicy
 
 FAST = RetryPolicy(initial_delay=0.01, max_delay=0.05)
@@ -112,6 +113,16 @@ def test_steady_state_change_poll_costs_one_call_even_in_a_fresh_instance(emu, p
     assert fresh.changes(cursor)[0] == []
     assert emu.faults.total() == 2
     assert emu.faults.total(r"^POST /2/files/list_folder/continue$") == 2
+
+
+def test_a_fresh_instance_learns_paths_from_the_cursor(emu, provider):
+    folder = provider.create_folder(provider.root_id, "Known")
+    cursor = provider.initial_cursor()
+    fresh = DropboxProvider(provider.config, retry=FAST)
+    assert fresh.changes(cursor)[0] == []
+    emu.faults.reset_counts()
+    inner = fresh.create_folder(folder.id, "inner")
+    assert emu.faults.total() == 1 and inner.parent_id == folder.id
 
 
 def test_chunked_upload_uses_one_session_of_threshold_sized_chunks(emu, provider):
@@ -396,6 +407,31 @@ def test_denied_consent_redirects_with_access_denied(emu):
     emu.deny = True
     back = _authorize(emu)
     assert back["error"] == "access_denied" and back["state"] == "s1" and "code" not in back
+
+
+def test_sdk_web_flow_on_the_configured_hosts(emu):
+    config = emu.provider_config("")
+    session = {}
+    flow = OAuthFlow(config, "https://odoo.test/cb", session)
+    url = flow.start("client-7")
+    assert url.startswith(f"https://{emu.netloc}/oauth2/authorize?")
+    answer = requests.get(url, verify=ca_bundle(), allow_redirects=False, timeout=10)
+    back = {k: v[0] for k, v in parse_qs(urlparse(answer.headers["Location"]).query).items()}
+    result = flow.finish(back)
+    assert result.url_state == "client-7" and result.refresh_token
+    provider = DropboxProvider({**config, "access_token": "",
+                                "refresh_token": result.refresh_token}, retry=FAST)
+    assert provider.metadata("").is_folder
+    # a forged state, then a denied consent
+    flow.start()
+    with pytest.raises(CsrfException):
+        flow.finish({**back, "state": "forged-state-that-is-long-enough"})
+    emu.deny = True
+    url = OAuthFlow(config, "https://odoo.test/cb", session).start()
+    answer = requests.get(url, verify=ca_bundle(), allow_redirects=False, timeout=10)
+    denied = {k: v[0] for k, v in parse_qs(urlparse(answer.headers["Location"]).query).items()}
+    with pytest.raises(NotApprovedException):
+        OAuthFlow(config, "https://odoo.test/cb", session).finish(denied)
 
 
 def test_emulator_cli_prints_a_working_config(tmp_path):

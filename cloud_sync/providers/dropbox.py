@@ -12,19 +12,23 @@ The SDK's own retry loops are switched off (``max_retries_on_error=0``,
 SDK still refreshes the access token by itself (before expiry and once on a 401
 ``expired_access_token``); every refresh reaches :meth:`Provider.notify_token`.
 
-Ids: Dropbox ``id:...`` (the API takes ids where it takes read paths). Dropbox metadata
-has no parent id and writes (create folder, move target) need a path, so the provider
-keeps a map id <-> path from every answer it sees, and the change-feed cursor carries
-the map of the items beneath the root (``dbx1.`` + compressed JSON): Dropbox reports a
-deletion by path only, and the map turns it back into ids. An item the map never saw
-(neither this provider instance nor the feed since the cursor) cannot be reported when it
-is deleted, so a full walk (``walk``) before :meth:`initial_cursor` in the same instance
-seeds the map. Paths cached for a parent that was moved elsewhere without this instance
-seeing it (neither through its own calls nor through the feed) are stale: one process
-should read the feed before writing under folders others may move.
+Ids: Dropbox ``id:...`` (the API takes ids wherever it takes a read path); the drive root
+(config ``root`` empty) is ``""``, Dropbox's empty path. ``root`` may also be a path,
+resolved to its id once.
 
-Deletions of the root of the drive: the drive root (config ``root`` empty) has the id
-``""``, as Dropbox addresses it with the empty path.
+Paths: Dropbox metadata has no parent id, and writes (create folder, upload, move target)
+need a path. The provider keeps a map id <-> path from every answer it sees (one
+metadata call the first time an unknown parent is used, e.g. the root once per instance);
+a path cached for a folder that someone else moved, unseen by this instance, is stale.
+
+Change feed: ``list_folder/continue`` on the root (recursive). Dropbox reports a deletion
+(and the old path of a move) by path only, so the cursor this provider hands out is
+``dbx1.`` + compressed JSON of the SDK cursor, the root's path and the map id -> (path,
+rev) of the items beneath the root as of that cursor; each poll diffs Dropbox's entries
+against it. :meth:`initial_cursor` (``get_latest_cursor``, no enumeration) seeds the map
+with what the instance knows: walk the tree first in the same instance (the engine does,
+after an expired cursor). A deleted path the map never knew (created and deleted between
+two polls, or never seen) is not reported.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from urllib.parse import quote
 import dropbox
 import requests
 from dropbox import exceptions, files
-from dropbox.session import HOST_API, HOST_CONTENT, HOST_NOTIFY
+from dropbox.session import API_HOST, HOST_API, HOST_CONTENT, HOST_NOTIFY, WEB_HOST
 from dropbox.stone_base import Struct, Union
 
 from ..naming import NameRules
@@ -110,6 +114,25 @@ class SDKTeam(_ConfiguredHosts, dropbox.DropboxTeam):
         client = SDKClient.__new__(SDKClient)
         client.__dict__.update(user.__dict__)
         return client.use_hosts(self._host_map, self.on_refresh)
+
+
+class OAuthFlow(dropbox.DropboxOAuth2Flow):
+    """The SDK's web OAuth flow for offline (refresh) tokens, against the connection's API
+    and web hosts. ``session`` is a dict-like store for the CSRF token (the Odoo session):
+    :meth:`start` gives the consent URL, :meth:`finish` checks ``state`` and exchanges
+    the code."""
+
+    def __init__(self, config: dict, redirect_uri: str, session,
+                 csrf_token_session_key: str = "dropbox-auth-csrf-token"):
+        super().__init__(config["app_key"], redirect_uri, session, csrf_token_session_key,
+                         consumer_secret=config.get("app_secret"), token_access_type="offline",
+                         timeout=float(config.get("timeout") or 100),
+                         ca_certs=config.get("ca_bundle") or None)
+        self._hosts = {API_HOST: config_host(config, "api_host"),
+                       WEB_HOST: config_host(config, "web_host")}
+
+    def build_url(self, target, params=None, host=API_HOST):
+        return super().build_url(target, params, self._hosts.get(host, host))
 
 
 def dropbox_client(config: dict, on_refresh=None) -> SDKClient:
@@ -460,6 +483,8 @@ class DropboxProvider(Provider):
             if not result.has_more:
                 break
         changes, after = self._changes(entries, known)
+        for item_id, (display, rev) in after.items():  # the freshest paths there are
+            self._remember(item_id, display, rev)
         return changes, self._encode(sdk_cursor, after)
 
     def _changes(self, entries, before: dict) -> tuple[list[Change], dict]:
