@@ -23,6 +23,10 @@ Decisions:
   which bounds their number) raises :class:`CursorExpired`.
 - Hashes: a single-part ETag is the MD5 of the content (``hash_type = "md5"``); a
   multipart ETag (``md5-N``) is not a content hash, so ``content_hash`` is None.
+- Errors: NoSuchKey/404 -> NotFound; 412 (a conditional write lost) -> NameTaken;
+  ExpiredToken/InvalidAccessKeyId/SignatureDoesNotMatch -> ReauthRequired; storage full
+  (MinIO) -> QuotaExceeded; SlowDown/429/5xx/timeouts/connection errors -> RetryLater with
+  the Retry-After header; anything else (AccessDenied, NoSuchBucket...) -> Fatal.
 - Retries: botocore's own retries are off (``total_max_attempts=1``) so that the one
   policy of :mod:`cloud_sync.retry` governs; timeouts are the config key ``timeout``.
 - Credentials: static keys cannot be refreshed (``ExpiredToken`` etc. raise
@@ -32,10 +36,13 @@ Decisions:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import gzip
 import hashlib
 import io
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -56,9 +63,10 @@ STATE_PREFIX = ".cloud-sync-state/"
 _CURSOR_TAG = "s3snap1:"
 _NOT_FOUND = {"NoSuchKey", "NotFound", "404", "NoSuchUpload"}
 _RETRY = {"SlowDown", "ThrottlingException", "Throttling", "TooManyRequests", "RequestTimeout",
-          "InternalError", "ServiceUnavailable", "RequestTimeTooSkewed", "503", "500", "429"}
+          "InternalError", "ServiceUnavailable", "503", "500", "429"}
 _REAUTH = {"ExpiredToken", "InvalidAccessKeyId", "SignatureDoesNotMatch", "TokenRefreshRequired",
            "InvalidToken"}
+_SESSION_LOCK = threading.Lock()
 _QUOTA = {"QuotaExceeded", "XMinioStorageFull", "StorageFull", "XMinioAdminBucketQuotaExceeded"}
 
 
@@ -83,25 +91,26 @@ class S3Provider(Provider):
         self.client = self._make_client(self.config)
 
     def _make_client(self, config: dict):
-        import boto3
         from botocore.config import Config
 
         timeout = float(config.get("timeout") or 60)
-        return boto3.session.Session().client(
-            "s3",
-            endpoint_url=config.get("endpoint_url") or None,
-            region_name=config.get("region") or None,
-            aws_access_key_id=config.get("access_key") or None,
-            aws_secret_access_key=config.get("secret_key") or None,
-            aws_session_token=config.get("session_token") or None,
-            config=Config(
-                s3={"addressing_style": "path" if config.get("path_style") else "auto"},
-                retries={"total_max_attempts": 1},  # one retry policy: ours
-                connect_timeout=timeout,
-                read_timeout=timeout,
-                max_pool_connections=16,
-            ),
+        options = Config(
+            s3={"addressing_style": "path" if config.get("path_style") else "auto"},
+            retries={"total_max_attempts": 1},  # one retry policy: ours
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            max_pool_connections=16,
         )
+        with _SESSION_LOCK:  # a session is not thread-safe; the clients it makes are
+            return _session().client(
+                "s3",
+                endpoint_url=config.get("endpoint_url") or None,
+                region_name=config.get("region") or None,
+                aws_access_key_id=config.get("access_key") or None,
+                aws_secret_access_key=config.get("secret_key") or None,
+                aws_session_token=config.get("session_token") or None,
+                config=options,
+            )
 
     # -- errors and credentials ---------------------------------------------------------
     def translate(self, exc: Exception) -> Exception:
@@ -217,7 +226,9 @@ class S3Provider(Provider):
             return self._put(key, head, create=create)
         if create and self._exists(key):  # fail before sending megabytes for nothing
             raise NameTaken(f"{key} exists", existing_id=key)
-        return self._multipart(key, io.BytesIO(head), stream, create=create)
+        # at most 10,000 parts per upload: grow the parts for very large known sizes
+        part_size = max(self.part_size, -(-(size or 0) // 10_000))
+        return self._multipart(key, io.BytesIO(head), stream, part_size, create=create)
 
     def _put(self, key: str, data: bytes, *, create: bool) -> Item:
         """One PUT; conditional when creating. If a retried create meets our own first
@@ -237,12 +248,13 @@ class S3Provider(Provider):
             raise NameTaken(f"{key} exists", existing_id=key) from None
         return self._item(key, size=len(data), etag=result.get("ETag"))
 
-    def _multipart(self, key: str, head: BinaryIO, rest: BinaryIO, *, create: bool) -> Item:
+    def _multipart(self, key: str, head: BinaryIO, rest: BinaryIO, part_size: int, *,
+                   create: bool) -> Item:
         upload_id = self.call(lambda: self.client.create_multipart_upload(
             Bucket=self.bucket, Key=key))["UploadId"]
         try:
             parts, total = [], 0
-            for number, chunk in enumerate(_parts(head, rest, self.part_size), start=1):
+            for number, chunk in enumerate(_parts(head, rest, part_size), start=1):
                 total += len(chunk)
                 result = self.call(lambda c=chunk, n=number: self.client.upload_part(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=c))
@@ -252,8 +264,9 @@ class S3Provider(Provider):
                 Bucket=self.bucket, Key=key, UploadId=upload_id,
                 MultipartUpload={"Parts": parts}, **extra))
         except BaseException:
-            self.call(lambda: self.client.abort_multipart_upload(
-                Bucket=self.bucket, Key=key, UploadId=upload_id))
+            with contextlib.suppress(Exception):  # the original error is what matters
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id)
             raise
         return self._item(key, size=total, etag=result.get("ETag"))
 
@@ -472,6 +485,14 @@ def _parts(head: BinaryIO, rest: BinaryIO, size: int) -> Iterator[bytes]:
                 buffer = buffer[size:]
     if buffer:
         yield buffer
+
+
+@functools.cache
+def _session():
+    """One boto3 session per process: loading the S3 model for each client costs ~0.3 s."""
+    import boto3
+
+    return boto3.session.Session()
 
 
 def _seconds(value) -> float | None:
