@@ -330,6 +330,8 @@ def test_team_member_works_in_their_own_space(emu, provider):
     emu.add_team_member("dbmid:member-1")
     member = DropboxProvider({**emu.provider_config(""), "team_member_id": "dbmid:member-1"},
                              retry=FAST)
+    assert member.account()["team_member_id"] == "dbmid:member-1"
+    assert provider.account()["team_member_id"] is None
     folder = member.create_folder("", "Member folder")
     assert [c.id for c in member.list_children("")] == [folder.id]
     with pytest.raises(NotFound):
@@ -356,7 +358,9 @@ def test_a_root_given_as_a_path_is_resolved_to_its_id(emu, provider):
 
 def test_links_internal_shared_and_existing(emu, provider):
     item = provider.upload_bytes(provider.root_id, "shared file.txt", b"shared bytes")
+    emu.faults.reset_counts()
     internal = provider.link(item.id)
+    assert emu.faults.total() == 0, "an internal link is built from the known path"
     folder_path = item.extra["path_display"].rsplit("/", 1)[0]
     assert internal == f"https://{emu.netloc}/home{folder_path}?preview=shared%20file.txt"
     url = provider.link(item.id, public=True)

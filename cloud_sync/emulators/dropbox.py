@@ -27,6 +27,7 @@ notify, www) on one port.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 import threading
@@ -686,6 +687,22 @@ class DropboxEmulator(Emulator):
         if self.longpoll_backoff:
             answer["backoff"] = self.longpoll_backoff
         return answer
+
+    # -- account -----------------------------------------------------------------------
+    def r_users_get_current_account(self, space, arg):
+        member = next(k for k, v in self.spaces.items() if v is space)
+        name = member or "Emulated User"
+        account = hashlib.sha256((member or "").encode()).hexdigest()[:35]
+        return {"account_id": "dbid:" + account,  # Dropbox's are exactly 40 characters
+                "name": {"given_name": name, "surname": "", "familiar_name": name,
+                         "display_name": name, "abbreviated_name": name[:2].upper()},
+                "email": f"{(member or 'user').replace(':', '-')}@dropbox.test",
+                "email_verified": True, "disabled": False, "locale": "en",
+                "referral_link": f"https://{self.netloc}/referrals/x", "is_paired": False,
+                "account_type": {".tag": "business" if member else "basic"},
+                "root_info": {".tag": "user", "root_namespace_id": "1",
+                              "home_namespace_id": "1"},
+                **({"team_member_id": member} if member else {})}
 
     # -- sharing -------------------------------------------------------------------------
     def _link_metadata(self, space: Space, node: Node) -> dict:

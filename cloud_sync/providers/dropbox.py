@@ -419,8 +419,10 @@ class DropboxProvider(Provider):
 
     def link(self, item_id: str, public: bool = False) -> str:
         if not (public or self.link_mode == "shared"):
-            meta = self.metadata(item_id)
-            return meta.web_url
+            if item_id == self.root_id:
+                return self.metadata(item_id).web_url
+            path = self._path_of(item_id)
+            return self._internal_url(path, self._known[item_id][1] is None)
         return self.call(lambda: self._shared_link(item_id))
 
     def _shared_link(self, item_id: str) -> str:
@@ -437,6 +439,12 @@ class DropboxProvider(Provider):
         if not links:
             raise NotFound(f"no shared link for {item_id}")
         return links[0].url
+
+    def account(self) -> dict:
+        """Who the connection acts as (the connect flow shows it)."""
+        info = self.call(self.client.users_get_current_account)
+        return {"account_id": info.account_id, "name": info.name.display_name,
+                "email": info.email, "team_member_id": info.team_member_id}
 
     # -- the change feed ---------------------------------------------------------------
     def initial_cursor(self) -> str:
