@@ -17,12 +17,13 @@ import sys
 import time
 
 import pytest
+from urllib3.exceptions import InsecureRequestWarning
 
 from cloud_sync.conformance.suite import fast_retry
 from cloud_sync.conformance.targets.webdav import VARIANTS, open_target
 from cloud_sync.emulators import webdav as webdav_emulators
 from cloud_sync.emulators.tls import ca_bundle
-from cloud_sync.providers.base import ChangeType
+from cloud_sync.providers.base import ChangeType, Kind
 from cloud_sync.providers.errors import (
     CursorExpired,
     Fatal,
@@ -328,7 +329,8 @@ def test_tls_verification(tmp_path):
         with pytest.raises(Fatal, match="TLS"):
             untrusted.metadata("/secure.txt")
         unchecked = WebDAVProvider({**config, "verify_tls": False}, retry=fast_retry())
-        assert unchecked.read_bytes("/secure.txt") == b"tls"
+        with pytest.warns(InsecureRequestWarning):
+            assert unchecked.read_bytes("/secure.txt") == b"tls"
 
 
 class _SharedWsgiDAV(webdav_emulators.WsgiDAVEmulator):
@@ -408,3 +410,16 @@ def test_an_answer_that_is_not_a_listing_is_never_an_empty_folder(target, provid
     finally:
         faults.error_answer = wording
     assert _changes(provider, cursor) == []
+
+
+def test_ensure_folder_asks_for_the_one_path(target, provider):
+    for n in range(20):
+        provider.upload_bytes(provider.root_id, f"sibling-{n}.txt", b"s")
+    faults = _faults(target)
+    made = provider.ensure_folder(provider.root_id, "Invoices")
+    assert _methods(faults) == ["PROPFIND", "MKCOL", "PROPFIND"]
+    faults.reset_counts()
+    assert provider.ensure_folder(provider.root_id, "Invoices").id == made.id
+    assert faults.log == [f"PROPFIND {made.id}"]
+    provider.upload_bytes(provider.root_id, "file not folder", b"f")
+    assert provider.find_child(provider.root_id, "file not folder", kind=Kind.FOLDER) is None

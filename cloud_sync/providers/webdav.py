@@ -14,7 +14,8 @@ upload 1 (PUT ``If-None-Match: *``: an existing name answers 412 -> NameTaken) p
 PROPFIND when the server's PUT answer has no ETag (Apache), update 1 (+1 likewise; PUT
 ``If-Match: *`` so a vanished file is NotFound instead of recreated; a server that
 ignores the condition answers 201 Created and the new file is removed again), download 1,
-create_folder 1 (+1 for the ETag), rename/move 2 (MOVE ``Overwrite: F``, then PROPFIND),
+create_folder 1 (+1 for the ETag), find_child 1 (PROPFIND Depth 0 on the child's
+path, not a listing of the folder), rename/move 2 (MOVE ``Overwrite: F``, then PROPFIND),
 delete 1, list/metadata 1 (PROPFIND Depth 1/0).
 
 Uploads: one streamed PUT with a Content-Length, whatever the size: plain WebDAV has no
@@ -316,6 +317,14 @@ class WebDAVProvider(Provider):
         if item_id in ("/", self._root):
             raise Fatal("webdav: refusing to delete the connection's root folder")
         self.call(lambda: self._request("clean", item_id).close())
+
+    def find_child(self, parent_id: str, name: str, kind: Kind | None = None) -> Item | None:
+        """One PROPFIND Depth 0 on the child's path instead of listing the folder."""
+        try:
+            item = self.metadata(self._child(parent_id, name))
+        except NotFound:
+            return None
+        return item if kind is None or item.kind == kind else None
 
     def list_children(self, folder_id: str) -> Iterator[Item]:
         folder_id = _check_id(folder_id)
