@@ -158,6 +158,25 @@ def test_large_upload_uses_fragments_without_authorization(emulator, provider):
     assert refused.status_code == 401
 
 
+@pytest.mark.parametrize("size, lost", [(1000 * 1024, "first of two fragments"),
+                                         (500 * 1024, "the only, last fragment")])
+def test_fragment_whose_answer_was_lost_is_not_sent_again(emulator, size, lost):
+    """The server stores the fragment after the client timed out; the retry asks the
+    session (or the finished item) instead of failing on 416 / 404. Small sizes, so the
+    whole fragment sits in the socket buffers before the client gives up."""
+    provider = make_provider(emulator, timeout=0.5)
+    provider.retry = RetryPolicy(initial_delay=1.5, jitter=False)  # after the slow PUT ends
+    provider.chunk_threshold = 100 * 1024
+    provider.fragment_size = 2 * 320 * 1024
+    data = bytes(range(251)) * (size // 251) + b"!" * (size % 251)
+    emulator.faults.reset_counts()
+    emulator.faults.slow_down(1.0, match=r"^PUT /upload/")
+    item = provider.upload(provider.root_id, "lost.bin", io.BytesIO(data), size)
+    assert emulator.faults.injected["slow"] == 1, lost
+    assert item.size == size and provider.read_bytes(item.id) == data
+    assert emulator.faults.total(r"^GET /upload/") == 1
+
+
 def test_large_update_keeps_the_id(emulator, provider):
     item = provider.upload_bytes(provider.root_id, "grow.bin", b"small")
     data = b"\x01" * (5 * 1024 * 1024)

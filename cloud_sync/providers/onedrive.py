@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property
@@ -33,6 +33,7 @@ from urllib.parse import quote
 
 import requests
 
+from ..hashing import new_hasher
 from ..naming import NameRules
 from .base import Change, ChangeType, Item, Kind, Provider, iter_chunks
 from .errors import (
@@ -283,7 +284,8 @@ class OneDriveProvider(Provider):
             return self._item(self._json("PUT", url, data=data, params=params))
         item = {"@microsoft.graph.conflictBehavior": "fail", "name": name, "fileSize": size}
         return self._upload_session(self._child_url(parent_id, name, "/createUploadSession"),
-                                    item, stream, size)
+                                    item, stream, size,
+                                    lambda: self.metadata_by_path(parent_id, name))
 
     def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
         stream, size = _sized(stream, size, self.chunk_threshold)
@@ -292,21 +294,53 @@ class OneDriveProvider(Provider):
             return self._item(self._json("PUT", self._url(item_id, "/content"), data=data))
         item = {"@microsoft.graph.conflictBehavior": "replace", "fileSize": size}
         return self._upload_session(self._url(item_id, "/createUploadSession"),
-                                    item, stream, size)
+                                    item, stream, size, lambda: self.metadata(item_id))
 
-    def _upload_session(self, url: str, item: dict, stream: BinaryIO, size: int) -> Item:
+    def _upload_session(self, url: str, item: dict, stream: BinaryIO, size: int,
+                        locate: Callable[[], Item]) -> Item:
         """createUploadSession, then PUT fragments in order to the pre-authenticated URL
-        (no Authorization header there); the last answer is the item."""
+        (no Authorization header there); the last answer is the item.
+
+        A fragment whose answer was lost (a timeout) is not sent twice: the retry's 416
+        or 404 makes us ask the session (or, once it is complete, the item) how far the
+        server got; a finished file is accepted only if its size and hash are ours.
+        """
         upload_url = self._json("POST", url, json={"item": item})["uploadUrl"]
+        hasher = new_hasher(self.hash_type)
         offset, result = 0, None
         for chunk in iter_chunks(stream, self.fragment_size):
-            headers = {"Content-Range": f"bytes {offset}-{offset + len(chunk) - 1}/{size}"}
-            result = self.call(lambda c=chunk, h=headers: self._send(
-                "PUT", upload_url, auth=False, data=c, headers=dict(h)).json())
+            hasher.update(chunk)
+            result = self.call(lambda c=chunk, o=offset: self._put_fragment(
+                upload_url, c, o, size))
             offset += len(chunk)
-        if offset != size or result is None or "id" not in result:
+        if offset != size or result is None:
             raise Fatal(f"upload session ended at {offset} of {size} bytes")
-        return self._item(result)
+        if "id" in result:
+            return self._item(result)
+        done = locate()  # the last fragment landed but its answer was lost
+        if done.size != size or done.content_hash != hasher.hexdigest():
+            raise Fatal("the upload session finished, but not with this content")
+        return done
+
+    def _put_fragment(self, upload_url: str, chunk: bytes, offset: int, size: int) -> dict:
+        """PUT one fragment; ``{}`` when a lost earlier attempt had already stored it."""
+        end = offset + len(chunk)
+        headers = {"Content-Range": f"bytes {offset}-{end - 1}/{size}"}
+        try:
+            return self._send("PUT", upload_url, auth=False, data=chunk, headers=headers).json()
+        except requests.HTTPError as exc:
+            if exc.response.status_code not in (404, 416):
+                raise
+            try:
+                status = self._send("GET", upload_url, auth=False).json()
+            except requests.HTTPError:
+                if exc.response.status_code == 404 and end == size:
+                    return {}  # the session completed: the file exists
+                raise exc from None
+            expected = (status.get("nextExpectedRanges") or ["0-"])[0]
+            if int(expected.split("-")[0]) == end:
+                return {}
+            raise
 
     def download(self, item_id: str) -> Iterator[bytes]:
         """GET content answers 302 to a pre-authenticated URL; requests follows it."""
