@@ -423,3 +423,14 @@ def test_ensure_folder_asks_for_the_one_path(target, provider):
     assert faults.log == [f"PROPFIND {made.id}"]
     provider.upload_bytes(provider.root_id, "file not folder", b"f")
     assert provider.find_child(provider.root_id, "file not folder", kind=Kind.FOLDER) is None
+
+
+def test_unusable_state_dir_is_a_clear_error(target, tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    provider = target.new_provider(config={"state_dir": str(blocker)}, retry=fast_retry())
+    try:
+        with pytest.raises(Fatal, match="state_dir"):
+            provider.initial_cursor()
+    finally:
+        provider.close()

@@ -66,6 +66,7 @@ import json
 import os
 import posixpath
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -378,15 +379,19 @@ class WebDAVProvider(Provider):
     def _save(self, snapshot: dict) -> str:
         blob = json.dumps(snapshot, sort_keys=True, separators=(",", ":")).encode()
         digest = hashlib.sha256(blob).hexdigest()[:32]
-        os.makedirs(self._state_dir, exist_ok=True)
         path = os.path.join(self._state_dir, digest + ".json.gz")
-        if not os.path.exists(path):
-            tmp = f"{path}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as fh:
-                fh.write(gzip.compress(blob))
-            os.replace(tmp, path)
-        os.utime(path)  # most recently used: kept by the pruning below
-        self._prune()
+        try:
+            os.makedirs(self._state_dir, exist_ok=True)
+            if not os.path.exists(path):
+                tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+                with open(tmp, "wb") as fh:
+                    fh.write(gzip.compress(blob))
+                os.replace(tmp, path)
+            os.utime(path)  # most recently used: kept by the pruning below
+            self._prune()
+        except OSError as exc:
+            raise Fatal(f"webdav: cannot keep the change-feed state in {self._state_dir} "
+                        f"(config state_dir): {exc}") from exc
         return f"{CURSOR_PREFIX}.{self._scope}.{digest}"
 
     def _prune(self) -> None:
