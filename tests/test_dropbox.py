@@ -254,6 +254,14 @@ def test_reserved_names_are_renamed_by_the_provider_and_refused_by_the_server(
     assert isinstance(provider.translate(caught.value), Fatal)
 
 
+def test_a_name_made_elsewhere_moves_unchanged(emu, provider, bare):
+    root_path = provider.metadata(provider.root_id).extra["path_display"]
+    odd = bare.files_upload(b"odd", f"{root_path}/odd: name?.txt")
+    folder = provider.create_folder(provider.root_id, "Dest")
+    moved = provider.move(odd.id, folder.id)
+    assert moved.name == "odd: name?.txt" and moved.parent_id == folder.id
+
+
 def test_the_server_checks_the_content_hash_the_sdk_sends(emu, bare):
     with pytest.raises(dbx_exceptions.ApiError) as caught:
         bare.files_upload(b"data", "/hash-check.txt", content_hash="0" * 64)

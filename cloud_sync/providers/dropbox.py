@@ -19,16 +19,17 @@ resolved to its id once.
 Paths: Dropbox metadata has no parent id, and writes (create folder, upload, move target)
 need a path. The provider keeps a map id <-> path from every answer it sees (one
 metadata call the first time an unknown parent is used, e.g. the root once per instance);
-a path cached for a folder that someone else moved, unseen by this instance, is stale.
+a path cached for a folder that someone else moved, unseen by this instance, is stale
+(the root's path is looked up once per instance, never taken from a stored cursor).
 
 Change feed: ``list_folder/continue`` on the root (recursive). Dropbox reports a deletion
 (and the old path of a move) by path only, so the cursor this provider hands out is
-``dbx1.`` + compressed JSON of the SDK cursor, the root's path and the map id -> (path,
-rev) of the items beneath the root as of that cursor; each poll diffs Dropbox's entries
-against it. :meth:`initial_cursor` (``get_latest_cursor``, no enumeration) seeds the map
-with what the instance knows: walk the tree first in the same instance (the engine does,
-after an expired cursor). A deleted path the map never knew (created and deleted between
-two polls, or never seen) is not reported.
+``dbx1.`` + compressed JSON of the SDK cursor and the map id -> (path, rev) of the items
+beneath the root as of that cursor; each poll diffs Dropbox's entries against it.
+:meth:`initial_cursor` (``get_latest_cursor``, no enumeration) seeds the map with what
+the instance knows: walk the tree first in the same instance (the engine does, after an
+expired cursor). A deleted path the map never knew (created and deleted between two
+polls, or never seen) is not reported.
 """
 
 from __future__ import annotations
@@ -220,9 +221,8 @@ class DropboxProvider(Provider):
             if "too_many_write_operations" in tags:
                 return RetryLater(message, status=409)
             return Fatal(message, status=409)
-        if isinstance(exc, (exceptions.BadInputError, exceptions.HttpError)):
-            return Fatal(f"Dropbox refused the request: {exc}", status=exc.status_code
-                         if isinstance(exc, exceptions.HttpError) else 400)
+        if isinstance(exc, exceptions.HttpError):  # 400 bad input, 422 path root, ...
+            return Fatal(f"Dropbox refused the request: {exc}", status=exc.status_code)
         if isinstance(exc, requests.exceptions.SSLError):
             return Fatal(f"TLS with Dropbox failed (check ca_bundle): {exc}")
         if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
@@ -390,8 +390,9 @@ class DropboxProvider(Provider):
         return self._relocate(item_id, f"{folder}/{self.safe_name(new_name)}")
 
     def move(self, item_id: str, new_parent_id: str, new_name: str | None = None) -> Item:
-        name = new_name or self._path_of(item_id).rpartition("/")[2]
-        return self._relocate(item_id, self._child_path(new_parent_id, name))
+        name = self.safe_name(new_name) if new_name else self._path_of(item_id).rpartition(
+            "/")[2]  # an existing name moves as it is
+        return self._relocate(item_id, f"{self._path_of(new_parent_id)}/{name}")
 
     def _relocate(self, item_id: str, to_path: str) -> Item:
         result = self.call(lambda: self.client.files_move_v2(item_id, to_path),
@@ -451,14 +452,12 @@ class DropboxProvider(Provider):
         root = self.root_id
         result = self.call(lambda: self.client.files_list_folder_get_latest_cursor(
             root, recursive=True, include_deleted=True))
-        if self._known:
-            self._root_lower()
         return self._encode(result.cursor, self._known)
 
     def _encode(self, cursor: str, known: dict) -> str:
-        """The SDK cursor plus the root's path and the map id -> (path, rev) of the items
-        beneath the root as of that cursor."""
-        blob = json.dumps({"c": cursor, "r": self._root_path, "k": known},
+        """The SDK cursor plus the map id -> (path, rev) of the items beneath the root as
+        of that cursor."""
+        blob = json.dumps({"c": cursor, "k": known},
                           separators=(",", ":")).encode()
         return CURSOR_PREFIX + base64.urlsafe_b64encode(zlib.compress(blob)).decode()
 
@@ -470,8 +469,6 @@ class DropboxProvider(Provider):
                 cursor[len(CURSOR_PREFIX):])))
         except (ValueError, zlib.error) as exc:
             raise CursorExpired("unreadable cursor") from exc
-        if self._root_path is None:
-            self._root_path = state["r"]
         return state["c"], {i: tuple(v) for i, v in state["k"].items()}
 
     def changes(self, cursor: str) -> tuple[list[Change], str]:
