@@ -1,0 +1,707 @@
+"""A local Nextcloud: wsgidav for the files DAV plus what Nextcloud adds on top.
+
+Served: the files DAV at ``/remote.php/webdav`` and ``/remote.php/dav/files/<user>``
+with Nextcloud's live properties (``oc:fileid`` stable across moves, ``oc:id``,
+``oc:size``, ``oc:permissions``, folder ETags that change when anything below
+changes), ``OC-FileId``/``OC-ETag`` answer headers, chunked upload v2 under
+``/remote.php/dav/uploads/<user>/<id>``, the OCS capabilities and public-link share
+API (XML, as pyocclient parses it), public downloads ``/s/<token>/download`` and the
+internal links ``/f/<fileid>``. Basic auth with one user and an app password.
+
+Deletions are final here (no trash bin), and file ids live in memory: a restarted
+emulator numbers the files it finds again. :meth:`NextcloudEmulator.expire_cursors`
+changes the instance id (the suffix of ``oc:id``), as a restored or migrated server
+would, which invalidates every change-feed cursor of the provider.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from email.utils import formatdate
+from urllib.parse import parse_qs, quote, unquote, urlparse
+from xml.etree import ElementTree as ET
+
+from wsgidav.fs_dav_provider import FileResource, FilesystemProvider, FolderResource
+from wsgidav.wsgidav_app import WsgiDAVApp
+
+from .base import Emulator
+
+USER = "alice"
+APP_PASSWORD = "nc-app-password-7Qx2"
+VERSION = "28.0.4"
+MAX_NAME = 250
+OC = "{http://owncloud.org/ns}"
+WEBDAV = "/remote.php/webdav"
+FILES_DAV = f"/remote.php/dav/files/{USER}"
+UPLOADS_DAV = f"/remote.php/dav/uploads/{USER}"
+LIVE_PROPS = [f"{OC}fileid", f"{OC}id", f"{OC}size", f"{OC}permissions"]
+Answer = tuple[str, list[tuple[str, str]], bytes]
+
+
+def norm(path: str) -> str:
+    """A store key: ``/`` for the user's root, ``/a/b`` below it."""
+    return "/" + path.strip("/")
+
+
+def parent_of(path: str) -> str:
+    return norm(path.rsplit("/", 1)[0])
+
+
+def _below(path: str, top: str) -> bool:
+    return path == top or top == "/" or path.startswith(top + "/")
+
+
+class Store:
+    """File ids and ETags by path (paths relative to the user's files root).
+
+    Ids are handed out lazily and follow moves; a write bumps the ETag of the item and
+    of every folder above it, as Nextcloud's ETag propagation does.
+    """
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.ids: dict[str, int] = {}
+        self.paths: dict[int, str] = {}
+        self.etags: dict[str, str] = {}
+        self.next_id = 1
+        self.instance = self._new_instance()
+
+    @staticmethod
+    def _new_instance() -> str:
+        return "oc" + secrets.token_hex(5)
+
+    def new_instance(self) -> None:
+        with self.lock:
+            self.instance = self._new_instance()
+
+    def fileid(self, path: str) -> int:
+        path = norm(path)
+        with self.lock:
+            if path not in self.ids:
+                self.ids[path] = self.next_id
+                self.paths[self.next_id] = path
+                self.next_id += 1
+            return self.ids[path]
+
+    def oc_id(self, path: str) -> str:
+        return f"{self.fileid(path):08d}{self.instance}"
+
+    def etag(self, path: str) -> str:
+        with self.lock:
+            return self.etags.setdefault(norm(path), secrets.token_hex(7)[:13])
+
+    def path_of(self, fileid: int) -> str | None:
+        with self.lock:
+            return self.paths.get(fileid)
+
+    def _bump(self, path: str) -> None:
+        """New ETag for ``path`` and all its ancestors."""
+        path = norm(path)
+        while True:
+            self.etags[path] = secrets.token_hex(7)[:13]
+            if path == "/":
+                return
+            path = parent_of(path)
+
+    def _drop(self, top: str) -> None:
+        for path in [p for p in self.ids if _below(p, top)]:
+            self.paths.pop(self.ids.pop(path), None)
+        for path in [p for p in self.etags if _below(p, top)]:
+            del self.etags[path]
+
+    def written(self, path: str) -> None:
+        """Created or content replaced (the id survives an overwrite)."""
+        with self.lock:
+            self.fileid(path)
+            self._bump(path)
+
+    def removed(self, path: str) -> None:
+        with self.lock:
+            self._drop(norm(path))
+            self._bump(parent_of(path))
+
+    def copied(self, dst: str) -> None:
+        with self.lock:
+            self._drop(norm(dst))
+            self.written(dst)
+
+    def moved(self, src: str, dst: str) -> None:
+        src, dst = norm(src), norm(dst)
+        with self.lock:
+            self._drop(dst)
+            for table in (self.ids, self.etags):
+                for path in [p for p in table if _below(p, src)]:
+                    table[dst + path[len(src):]] = table.pop(path)
+            for path, fileid in self.ids.items():
+                self.paths[fileid] = path
+            self._bump(parent_of(src))
+            self._bump(parent_of(dst))
+
+
+class _Live:
+    """Nextcloud's live properties on top of wsgidav's file system resources."""
+
+    def get_etag(self):
+        return self.provider.store.etag(self.path)
+
+    def support_etag(self):
+        return True
+
+    def get_property_names(self, *, is_allprop):
+        names = super().get_property_names(is_allprop=is_allprop)
+        return names if is_allprop else names + LIVE_PROPS
+
+    def get_property_value(self, name):
+        store = self.provider.store
+        if name == "{DAV:}getetag":
+            return f'"{self.get_etag()}"'  # Nextcloud quotes it in PROPFIND answers too
+        if name == f"{OC}fileid":
+            return str(store.fileid(self.path))
+        if name == f"{OC}id":
+            return store.oc_id(self.path)
+        if name == f"{OC}size":
+            return str(self.oc_size())
+        if name == f"{OC}permissions":
+            return "RGDNVCK" if self.is_collection else "RGDNVW"
+        return super().get_property_value(name)
+
+
+class _File(_Live, FileResource):
+    def oc_size(self) -> int:
+        return self.get_content_length()
+
+
+class _Folder(_Live, FolderResource):
+    def oc_size(self) -> int:
+        total = 0
+        for top, _dirs, files in os.walk(self._file_path):
+            total += sum(os.path.getsize(os.path.join(top, f)) for f in files)
+        return total
+
+
+class _Files(FilesystemProvider):
+    def __init__(self, root: str, store: Store):
+        super().__init__(root, fs_opts={})
+        self.store = store
+
+    def get_resource_inst(self, path, environ):
+        fp = self._loc_to_file_path(path, environ)
+        if not os.path.exists(fp):
+            return None
+        return (_Folder if os.path.isdir(fp) else _File)(path, environ, fp)
+
+
+def sabre_error(status: str, exception: str, message: str,
+                headers: list[tuple[str, str]] | None = None) -> Answer:
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">\n'
+        f"  <s:exception>Sabre\\DAV\\Exception\\{exception}</s:exception>\n"
+        f"  <s:message>{_esc(message)}</s:message>\n</d:error>\n"
+    ).encode()
+    return status, [("Content-Type", "application/xml; charset=utf-8"), *(headers or [])], body
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _error_answer(status: int, retry_after: float | None) -> Answer:
+    names = {429: ("429 Too Many Requests", "TooManyRequests"),
+             500: ("500 Internal Server Error", "ServiceUnavailable"),
+             502: ("502 Bad Gateway", "ServiceUnavailable"),
+             503: ("503 Service Unavailable", "ServiceUnavailable"),
+             504: ("504 Gateway Timeout", "ServiceUnavailable")}
+    line, exc = names.get(status, (f"{status} Error", "ServiceUnavailable"))
+    headers = [] if retry_after is None else [("Retry-After", f"{retry_after:g}")]
+    return sabre_error(line, exc, "System in maintenance mode." if status == 503
+                       else "Please try again later", headers)
+
+
+def _expired_answer() -> Answer:
+    return sabre_error("401 Unauthorized", "NotAuthenticated",
+                       "No public access to this resource., Username or password was "
+                       "incorrect", [("WWW-Authenticate", 'Basic realm="Nextcloud", '
+                                      'charset="UTF-8"')])
+
+
+def ocs(data: ET.Element | None = None, *, code: int = 100, message: str = "OK",
+        http: str = "200 OK") -> Answer:
+    """An OCS v1 answer: HTTP 200 and the outcome in ``meta/statuscode``."""
+    root = ET.Element("ocs")
+    meta = ET.SubElement(root, "meta")
+    ET.SubElement(meta, "status").text = "ok" if code == 100 else "failure"
+    ET.SubElement(meta, "statuscode").text = str(code)
+    ET.SubElement(meta, "message").text = message
+    ET.SubElement(meta, "totalitems").text = ""
+    ET.SubElement(meta, "itemsperpage").text = ""
+    root.append(data if data is not None else ET.Element("data"))
+    body = b'<?xml version="1.0"?>\n' + ET.tostring(root, encoding="utf-8")
+    return http, [("Content-Type", "text/xml; charset=UTF-8")], body
+
+
+def _tree(tag: str, value) -> ET.Element:
+    element = ET.Element(tag)
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            element.append(_tree(key, sub))
+    elif value is not None:
+        element.text = str(value)
+    return element
+
+
+def _wsgi_path(environ) -> str:
+    """PATH_INFO as the Unicode path the client sent (WSGI hands latin-1)."""
+    raw = environ.get("PATH_INFO", "")
+    try:
+        return raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return raw
+
+
+def _name_error(path: str) -> str | None:
+    """Why Nextcloud would refuse the last segment of ``path`` as a name, if it would."""
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    if "\\" in name:
+        return f'"{name}" contains at least one invalid character'
+    if len(name) > MAX_NAME:
+        return "Filename is too long"
+    if name in (".htaccess",):
+        return f'"{name}" is a forbidden file or folder name'
+    return None
+
+
+class NextcloudApp:
+    """The WSGI application (without faults); see the module docstring."""
+
+    def __init__(self, data_dir: str, base_url: callable):
+        self.files_dir = os.path.join(data_dir, "files", USER)
+        self.uploads_dir = os.path.join(data_dir, "uploads", USER)
+        os.makedirs(self.files_dir, exist_ok=True)
+        os.makedirs(self.uploads_dir, exist_ok=True)
+        self.base_url = base_url
+        self.store = Store()
+        self.shares: dict[int, dict] = {}
+        self.next_share = 1
+        self.dav = WsgiDAVApp({
+            "provider_mapping": {
+                WEBDAV: _Files(self.files_dir, self.store),
+                FILES_DAV: _Files(self.files_dir, self.store),
+            },
+            "http_authenticator": {"domain_controller": None},  # auth is checked here
+            "simple_dc": {"user_mapping": {"*": True}},
+            "dir_browser": {"enable": False},
+            "lock_storage": True,
+            "logging": {"enable": False},
+            "verbose": 0,
+        })
+
+    # -- helpers ----------------------------------------------------------------------
+    def fs_path(self, rel: str) -> str:
+        return os.path.join(self.files_dir, *[p for p in rel.split("/") if p])
+
+    def rel_of_url(self, url: str) -> str | None:
+        """The user-relative path of a files DAV URL or path, or None."""
+        path = unquote(urlparse(url).path)
+        for prefix in (WEBDAV, FILES_DAV):
+            if path == prefix or path.startswith(prefix + "/"):
+                return norm(path[len(prefix):])
+        return None
+
+    def _authorized(self, environ) -> bool:
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if not header.startswith("Basic "):
+            return False
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            return False
+        return secrets.compare_digest(f"{user}:{password}", f"{USER}:{APP_PASSWORD}")
+
+    # -- dispatch ---------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        path = _wsgi_path(environ)
+        if path == "/status.php":
+            return self._send(start_response, self.status())
+        for prefix in ("/s/", "/index.php/s/"):
+            if path.startswith(prefix) and path.endswith("/download"):
+                return self._send(start_response, self.public_download(
+                    path[len(prefix):-len("/download")]))
+        if not self._authorized(environ):
+            if path.startswith("/ocs/"):
+                return self._send(start_response, ocs(
+                    code=997, message="Current user is not logged in", http="401 Unauthorized"))
+            return self._send(start_response, _expired_answer())
+        if path.startswith("/ocs/v1.php/"):
+            return self._send(start_response, self.ocs_request(environ, path[12:]))
+        if path == UPLOADS_DAV or path.startswith(UPLOADS_DAV + "/"):
+            return self._send(start_response, self.chunked(environ, path[len(UPLOADS_DAV):]))
+        if path.startswith("/remote.php/dav/uploads/"):
+            return self._send(start_response, sabre_error(
+                "403 Forbidden", "Forbidden", "Principal mismatch"))
+        if self.rel_of_url(path) is not None:
+            return self.files(environ, start_response, self.rel_of_url(path))
+        for prefix in ("/f/", "/index.php/f/"):
+            if path.startswith(prefix):
+                return self._send(start_response, self.internal_link(path[len(prefix):]))
+        if path.startswith("/index.php/apps/files/files/"):
+            return self._send(start_response, self.files_page(path.rsplit("/", 1)[-1]))
+        return self._send(start_response, sabre_error("404 Not Found", "NotFound",
+                                                      f"No route for {path}"))
+
+    @staticmethod
+    def _send(start_response, answer: Answer):
+        status, headers, body = answer
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    # -- files DAV (wsgidav) and the bookkeeping Nextcloud does around it --------------
+    def files(self, environ, start_response, rel: str):
+        method = environ["REQUEST_METHOD"]
+        if method in ("GET", "HEAD", "OPTIONS"):
+            return self.dav(environ, start_response)
+        dest = None
+        if method in ("MOVE", "COPY"):
+            dest = self.rel_of_url(environ.get("HTTP_DESTINATION", ""))
+            if dest is None:
+                return self._send(start_response, sabre_error(
+                    "502 Bad Gateway", "BadGateway", "Destination outside the files DAV"))
+        if method in ("PUT", "MKCOL", "MOVE", "COPY"):
+            problem = _name_error(dest if dest is not None else rel)
+            if problem:
+                return self._send(start_response, sabre_error(
+                    "400 Bad Request", "BadRequest", problem))
+        with self.store.lock:
+            captured: list = []
+
+            def capture(status, headers, exc_info=None):
+                captured[:] = [status, list(headers)]
+                return lambda data: None
+
+            result = self.dav(environ, capture)
+            try:
+                body = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            status, headers = captured
+            if int(status[:3]) < 300:
+                extra = self._record(method, rel, dest)
+                names = {k.lower() for k, _ in extra} | {"content-length"}
+                headers = [(k, v) for k, v in headers if k.lower() not in names] + extra
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def _record(self, method: str, rel: str, dest: str | None) -> list[tuple[str, str]]:
+        """Update ids and ETags after a successful write; the headers Nextcloud adds."""
+        store = self.store
+        if method in ("PUT", "MKCOL"):
+            store.written(rel)
+            return self.id_headers(rel, etag=method == "PUT")
+        if method == "DELETE":
+            store.removed(rel)
+        elif method == "MOVE":
+            store.moved(rel, dest)
+        elif method == "COPY":
+            store.copied(dest)
+        return []
+
+    def id_headers(self, rel: str, etag: bool = True) -> list[tuple[str, str]]:
+        headers = [("OC-FileId", self.store.oc_id(rel))]
+        if etag:
+            tag = f'"{self.store.etag(rel)}"'
+            headers += [("ETag", tag), ("OC-ETag", tag)]
+        return headers
+
+    # -- chunked upload v2 --------------------------------------------------------------
+    def chunked(self, environ, tail: str) -> Answer:
+        method = environ["REQUEST_METHOD"]
+        parts = [p for p in tail.split("/") if p]
+        if not parts or parts[0] in (".", "..") or len(parts) > 2:
+            return sabre_error("405 Method Not Allowed", "MethodNotAllowed", "Not an upload")
+        folder = os.path.join(self.uploads_dir, parts[0])
+        if len(parts) == 1:
+            if method == "MKCOL":
+                if os.path.exists(folder):
+                    return sabre_error("405 Method Not Allowed", "MethodNotAllowed",
+                                       "The resource you tried to create already exists")
+                os.mkdir(folder)
+                return "201 Created", [], b""
+            if method == "DELETE":
+                if not os.path.isdir(folder):
+                    return sabre_error("404 Not Found", "NotFound", "Upload not found")
+                shutil.rmtree(folder)
+                return "204 No Content", [], b""
+            return sabre_error("405 Method Not Allowed", "MethodNotAllowed", method)
+        if not os.path.isdir(folder):
+            return sabre_error("404 Not Found", "NotFound", "Upload folder not found")
+        if method == "PUT":
+            if not parts[1].isdigit() or not 1 <= int(parts[1]) <= 10000:
+                return sabre_error("400 Bad Request", "BadRequest",
+                                   "Chunk name must be a number between 1 and 10000")
+            chunk = os.path.join(folder, parts[1])
+            existed = os.path.exists(chunk)
+            _receive(environ, chunk)
+            return ("204 No Content" if existed else "201 Created"), [], b""
+        if method == "MOVE" and parts[1] == ".file":
+            return self.assemble(environ, folder)
+        return sabre_error("405 Method Not Allowed", "MethodNotAllowed", method)
+
+    def assemble(self, environ, folder: str) -> Answer:
+        rel = self.rel_of_url(environ.get("HTTP_DESTINATION", ""))
+        if rel is None or rel == "/":
+            return sabre_error("400 Bad Request", "BadRequest", "Invalid Destination")
+        problem = _name_error(rel)
+        if problem:
+            return sabre_error("400 Bad Request", "BadRequest", problem)
+        chunks = sorted(int(n) for n in os.listdir(folder) if n.isdigit())
+        total = sum(os.path.getsize(os.path.join(folder, str(n))) for n in chunks)
+        expected = environ.get("HTTP_OC_TOTAL_LENGTH")
+        if expected is not None and int(expected) != total:
+            return sabre_error("400 Bad Request", "BadRequest",
+                               f"Chunks on server do not sum up to {expected} but to "
+                               f"{total} bytes")
+        target = self.fs_path(rel)
+        with self.store.lock:
+            if not os.path.isdir(os.path.dirname(target)):
+                return sabre_error("409 Conflict", "Conflict", "Parent folder does not exist")
+            if os.path.isdir(target):
+                return sabre_error("409 Conflict", "Conflict", "A folder has that name")
+            existed = os.path.exists(target)
+            if existed and environ.get("HTTP_OVERWRITE", "T").upper() == "F":
+                return sabre_error("412 Precondition Failed", "PreconditionFailed",
+                                   "Destination exists and Overwrite is F")
+            tmp = target + f".upload-{secrets.token_hex(4)}.part"
+            with open(tmp, "wb") as out:
+                for n in chunks:
+                    with open(os.path.join(folder, str(n)), "rb") as part:
+                        shutil.copyfileobj(part, out, 1 << 20)
+            os.replace(tmp, target)
+            shutil.rmtree(folder)
+            self.store.written(rel)
+            headers = self.id_headers(rel)
+        return ("204 No Content" if existed else "201 Created"), headers, b""
+
+    # -- OCS ---------------------------------------------------------------------------
+    def ocs_request(self, environ, route: str) -> Answer:
+        method = environ["REQUEST_METHOD"]
+        if route == "cloud/capabilities" and method == "GET":
+            return ocs(self.capabilities())
+        prefix = "apps/files_sharing/api/v1/shares"
+        if route == prefix:
+            if method == "GET":
+                return self.list_shares(parse_qs(environ.get("QUERY_STRING", "")))
+            if method == "POST":
+                return self.create_share(parse_qs(_read_body(environ).decode()))
+        elif route.startswith(prefix + "/") and route[len(prefix) + 1:].isdigit():
+            share_id = int(route[len(prefix) + 1:])
+            if share_id not in self.shares or self._share_path(share_id) is None:
+                return ocs(code=404, message="Wrong share ID, share does not exist")
+            if method == "GET":
+                return ocs(self._share_list([share_id]))
+            if method == "DELETE":
+                del self.shares[share_id]
+                return ocs()
+        return ocs(code=998, message="Invalid query, please check the syntax. API "
+                   "specifications are here: http://www.freedesktop.org/wiki/Specifications/"
+                   "open-collaboration-services.", http="404 Not Found")
+
+    def capabilities(self) -> ET.Element:
+        major, minor, micro = VERSION.split(".")
+        return _tree("data", {
+            "version": {"major": major, "minor": minor, "micro": micro, "string": VERSION,
+                        "edition": None, "extendedSupport": ""},
+            "capabilities": {
+                "core": {"pollinterval": 60, "webdav-root": "remote.php/webdav"},
+                "dav": {"chunking": "1.0", "bulkupload": "1.0"},
+                "files": {"bigfilechunking": 1, "undelete": ""},
+                "files_sharing": {"api_enabled": 1, "public": {"enabled": 1}},
+            },
+        })
+
+    def _share_path(self, share_id: int) -> str | None:
+        """The share's current path; a share whose item is gone is gone too."""
+        path = self.store.path_of(self.shares[share_id]["fileid"])
+        if path is None or not os.path.exists(self.fs_path(path)):
+            self.shares.pop(share_id, None)
+            return None
+        return path
+
+    def _share_list(self, ids) -> ET.Element:
+        data = ET.Element("data")
+        for share_id in ids:
+            path = self._share_path(share_id)
+            if path is None:
+                continue
+            share = self.shares[share_id]
+            is_dir = os.path.isdir(self.fs_path(path))
+            data.append(_tree("element", {
+                "id": share_id, "share_type": 3, "uid_owner": USER,
+                "displayname_owner": USER.title(), "permissions": share["permissions"],
+                "stime": share["stime"], "parent": None, "expiration": None,
+                "token": share["token"], "uid_file_owner": USER,
+                "displayname_file_owner": USER.title(), "path": path,
+                "item_type": "folder" if is_dir else "file",
+                "mimetype": "httpd/unix-directory" if is_dir else "application/octet-stream",
+                "storage_id": f"home::{USER}", "storage": 1, "item_source": share["fileid"],
+                "file_source": share["fileid"],
+                "file_parent": self.store.fileid(parent_of(path)), "file_target": path,
+                "share_with": None, "share_with_displayname": None,
+                "url": f"{self.base_url()}/s/{share['token']}", "mail_send": 0,
+                "name": share["name"],
+            }))
+        return data
+
+    def list_shares(self, query: dict) -> Answer:
+        path = query.get("path", [None])[0]
+        ids = list(self.shares)
+        if path is not None:
+            path = norm(path)
+            if not os.path.exists(self.fs_path(path)):
+                return ocs(code=404, message="Wrong path, file/folder doesn't exist")
+            fileid = self.store.fileid(path)
+            if query.get("subfiles", ["false"])[0] == "true":
+                ids = [i for i in ids if self._share_path(i)
+                       and parent_of(self._share_path(i)) == path]
+            else:
+                ids = [i for i in ids if self.shares[i]["fileid"] == fileid]
+        return ocs(self._share_list(ids))
+
+    def create_share(self, form: dict) -> Answer:
+        share_type = form.get("shareType", [""])[0]
+        path = form.get("path", [""])[0]
+        if share_type != "3":
+            return ocs(code=400, message="Unknown share type (only public links here)")
+        if not path or not os.path.exists(self.fs_path(norm(path))):
+            return ocs(code=404, message="Wrong path, file/folder doesn't exist")
+        path = norm(path)
+        upload = form.get("publicUpload", ["false"])[0] == "true"
+        share_id = self.next_share
+        self.next_share += 1
+        self.shares[share_id] = {
+            "fileid": self.store.fileid(path), "token": secrets.token_urlsafe(12)[:15],
+            "permissions": int(form.get("permissions", [15 if upload else 1])[0]),
+            "stime": int(time.time()), "name": form.get("name", [None])[0],
+        }
+        element = self._share_list([share_id])[0]
+        element.tag = "data"  # a created share comes as <data> itself, a list as elements
+        return ocs(element)
+
+    # -- public and internal links ------------------------------------------------------
+    def public_download(self, token: str) -> Answer:
+        for share_id, share in list(self.shares.items()):
+            if secrets.compare_digest(share["token"], token):
+                path = self._share_path(share_id)
+                if path is None:
+                    break
+                target = self.fs_path(path)
+                name = os.path.basename(target) or USER
+                if os.path.isdir(target):
+                    return self._zip(target, name)
+                with open(target, "rb") as fh:
+                    body = fh.read()
+                return "200 OK", [
+                    ("Content-Type", "application/octet-stream"),
+                    ("Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}"),
+                    ("Last-Modified", formatdate(os.path.getmtime(target), usegmt=True)),
+                ], body
+        return "404 Not Found", [("Content-Type", "text/html")], b"<h1>Share not found</h1>"
+
+    @staticmethod
+    def _zip(folder: str, name: str) -> Answer:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for top, _dirs, files in os.walk(folder):
+                for file in files:
+                    full = os.path.join(top, file)
+                    archive.write(full, os.path.join(name, os.path.relpath(full, folder)))
+        return "200 OK", [("Content-Type", "application/zip"), (
+            "Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}.zip")
+        ], buffer.getvalue()
+
+    def internal_link(self, fileid: str) -> Answer:
+        path = self.store.path_of(int(fileid)) if fileid.isdigit() else None
+        if path is None or not os.path.exists(self.fs_path(path)):
+            return "404 Not Found", [("Content-Type", "text/html")], b"<h1>Not found</h1>"
+        location = (f"{self.base_url()}/index.php/apps/files/files/{fileid}"
+                    f"?dir={quote(parent_of(path))}&openfile=true")
+        return "302 Found", [("Location", location)], b""
+
+    def files_page(self, fileid: str) -> Answer:
+        path = self.store.path_of(int(fileid)) if fileid.isdigit() else None
+        if path is None:
+            return "404 Not Found", [("Content-Type", "text/html")], b"<h1>Not found</h1>"
+        name = _esc(path.rsplit("/", 1)[-1])
+        body = f"<html><head><title>{name} - Files - Nextcloud</title></head></html>"
+        return "200 OK", [("Content-Type", "text/html; charset=utf-8")], body.encode()
+
+    def status(self) -> Answer:
+        body = ('{"installed":true,"maintenance":false,"needsDbUpgrade":false,'
+                f'"version":"{VERSION}.1","versionstring":"{VERSION}","edition":"",'
+                '"productname":"Nextcloud","extendedSupport":false}')
+        return "200 OK", [("Content-Type", "application/json")], body.encode()
+
+
+def _read_body(environ) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return environ["wsgi.input"].read(length) if length else b""
+
+
+def _receive(environ, target: str) -> None:
+    """Stream the request body into ``target``."""
+    remaining = int(environ.get("CONTENT_LENGTH") or 0)
+    stream = environ["wsgi.input"]
+    with open(target, "wb") as out:
+        while remaining > 0:
+            block = stream.read(min(remaining, 1 << 20))
+            if not block:
+                break
+            out.write(block)
+            remaining -= len(block)
+
+
+class NextcloudEmulator(Emulator):
+    key = "nextcloud"
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, data_dir: str | None = None):
+        self._data = data_dir or tempfile.mkdtemp(prefix="nextcloud-emulator-")
+        super().__init__(host=host, port=port, data_dir=self._data)
+
+    def make_app(self):
+        self.app = NextcloudApp(self._data, lambda: self.url)
+        return self.app
+
+    def fault_wording(self) -> dict:
+        return {"error_answer": _error_answer, "expired_answer": _expired_answer}
+
+    def provider_config(self, root: str = "") -> dict:
+        return {"url": self.url, "user": USER, "password": APP_PASSWORD, "root": root,
+                "public_links": False, "verify_tls": True, "timeout": 30}
+
+    def expire_cursors(self) -> None:
+        self.app.store.new_instance()
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    def path_of(self, fileid: str | int) -> str | None:
+        """The current path of a file id, straight from the server's bookkeeping."""
+        return self.app.store.path_of(int(fileid))
+
+    def dav_url(self, path: str) -> str:
+        return self.url + WEBDAV + quote(norm(path))
+
+
+def make_emulator(host: str = "127.0.0.1", port: int = 0,
+                  data_dir: str | None = None) -> NextcloudEmulator:
+    return NextcloudEmulator(host=host, port=port, data_dir=data_dir)
