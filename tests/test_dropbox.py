@@ -204,8 +204,7 @@ def test_first_call_without_access_token_refreshes_and_reports_it(emu):
 
 def test_revoked_refresh_token_means_reauth_required(emu, provider):
     emu.expire_access_tokens()
-    with emu.lock:
-        emu.refresh_tokens[provider.config["refresh_token"]] = False
+    emu.revoke_refresh_tokens(provider.config["refresh_token"])
     with pytest.raises(ReauthRequired):
         provider.create_folder(provider.root_id, "never")
     assert provider.stored_tokens == []

@@ -213,10 +213,12 @@ class DropboxEmulator(Emulator):
             self.access_tokens[token] = time.time() + self.access_token_lifetime
         return token
 
-    def revoke_refresh_tokens(self) -> None:
+    def revoke_refresh_tokens(self, token: str | None = None) -> None:
+        """Revoke one refresh token (the user disconnected the app), or all of them."""
         with self.lock:
-            for token in self.refresh_tokens:
-                self.refresh_tokens[token] = False
+            for known in self.refresh_tokens:
+                if token in (None, known):
+                    self.refresh_tokens[known] = False
 
     def expire_access_tokens(self) -> None:
         with self.lock:
