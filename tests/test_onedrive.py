@@ -31,6 +31,7 @@ from cloud_sync.providers import (
     QuotaExceeded,
     ReauthRequired,
     RetryLater,
+    onedrive,
 )
 from cloud_sync.providers.onedrive import OneDriveProvider
 from cloud_sync.retry import RetryPolicy
@@ -406,6 +407,36 @@ def test_authorization_code_flow_with_msal(emulator):
     assert graph(emulator, "GET", "/me/drive", token=result["access_token"]).ok
     again = app.acquire_token_by_auth_code_flow(flow, params)  # a code is spent once
     assert "error" in again
+
+
+def _consent(url):
+    answer = requests.get(url, allow_redirects=False, verify=ca_bundle(), timeout=10)
+    assert answer.status_code == 302
+    return {k: v[0] for k, v in parse_qs(urlparse(answer.headers["Location"]).query).items()}
+
+
+@pytest.mark.filterwarnings("ignore:response_mode='form_post' is recommended")
+def test_connect_flow_helpers(emulator):
+    config = emulator.provider_config(drive_type="personal")
+    flow = onedrive.start_connect(config, "https://odoo.example/cb", "csrf-1")
+    params = _consent(flow["auth_uri"])
+    assert params["state"] == "csrf-1"
+    with pytest.raises(Fatal, match="state"):  # a forged state is refused before any call
+        onedrive.finish_connect(config, flow, {**params, "state": "forged"})
+    tokens = onedrive.finish_connect(config, flow, params)
+    assert tokens["account"] == "user@contoso.example" and tokens["refresh_token"]
+    provider = OneDriveProvider({**config, **tokens}, retry=FAST)
+    assert provider.metadata(provider.root_id).is_folder
+    with pytest.raises(ReauthRequired, match="invalid_grant"):  # a code is spent once
+        onedrive.finish_connect(config, flow, params)
+    emulator.deny_consent = True
+    try:
+        flow = onedrive.start_connect(config, "https://odoo.example/cb", "csrf-2")
+        denied = _consent(flow["auth_uri"])
+    finally:
+        emulator.deny_consent = False
+    with pytest.raises(ReauthRequired, match="access_denied"):
+        onedrive.finish_connect(config, flow, denied)
 
 
 def test_denied_consent_redirects_with_access_denied(emulator):

@@ -51,7 +51,7 @@ RESERVED = frozenset({".lock", "CON", "PRN", "AUX", "NUL", "desktop.ini"}
 FRAGMENT_UNIT = 320 * 1024  # upload session fragments are multiples of this
 DEFAULT_SCOPES = ("Files.ReadWrite.All",)
 REAUTH_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client",
-                 "interaction_required", "consent_required"}
+                 "interaction_required", "consent_required", "access_denied"}
 
 
 class GraphSession(requests.Session):
@@ -110,14 +110,7 @@ class OneDriveProvider(Provider):
     # -- auth -------------------------------------------------------------------------
     @cached_property
     def _msal(self):
-        import msal
-
-        authority = (self.config.get("authority_url")
-                     or "https://login.microsoftonline.com").rstrip("/")
-        return msal.ConfidentialClientApplication(
-            self.config["client_id"], client_credential=self.config.get("client_secret"),
-            authority=f"{authority}/{self.config.get('tenant') or 'common'}",
-            instance_discovery=False, http_client=self.session)
+        return msal_app(self.config, self.session)
 
     def refresh_token(self) -> bool:
         """Get a new access token through msal and hand the credentials to the caller.
@@ -135,16 +128,11 @@ class OneDriveProvider(Provider):
     def _refresh(self) -> bool:
         refresh = self.config.get("refresh_token")
         if refresh:
-            scopes = list(self.config.get("scopes") or DEFAULT_SCOPES)
-            result = self._msal.acquire_token_by_refresh_token(refresh, scopes=scopes)
+            result = self._msal.acquire_token_by_refresh_token(refresh, scopes=_scopes(self.config))
         else:  # app-only access (business drives, SharePoint sites)
             resource = self.graph_url.rsplit("/", 1)[0]
             result = self._msal.acquire_token_for_client(scopes=[f"{resource}/.default"])
-        if "error" in result:
-            message = f"{result['error']}: {result.get('error_description', '')}"
-            if result["error"] in REAUTH_ERRORS:
-                raise ReauthRequired(message)
-            raise RetryLater(message)
+        _check_token_result(result)
         self._access_token = result["access_token"]
         credentials = {"access_token": result["access_token"],
                        "refresh_token": result.get("refresh_token") or refresh or "",
@@ -166,10 +154,9 @@ class OneDriveProvider(Provider):
             headers["Authorization"] = f"Bearer {self._access_token}"
         response = self.session.request(method, url, headers=headers, **kwargs)
         if response.status_code >= 400:
-            try:
-                response.raise_for_status()
-            finally:
-                response.close()
+            with response:  # read the error body (translate needs it), release the socket
+                _ = response.content
+            response.raise_for_status()
         return response
 
     def _json(self, method: str, url: str, **kwargs) -> dict:
@@ -185,11 +172,13 @@ class OneDriveProvider(Provider):
         response = exc.response
         status = response.status_code
         try:
-            error = response.json().get("error") or {}
-        except ValueError:
+            error = response.json()["error"]
+        except (ValueError, KeyError, TypeError):
             error = {}
-        code = error.get("code", "") if isinstance(error, dict) else str(error)
-        text = f"{status} {code}: {error.get('message', '') if isinstance(error, dict) else ''}"
+        if not isinstance(error, dict):
+            error = {"code": str(error)}
+        code = error.get("code", "")
+        text = f"{status} {code}: {error.get('message', '')}"
         if status == 401:
             return ReauthRequired(text, status=status)
         if status == 404:
@@ -200,7 +189,7 @@ class OneDriveProvider(Provider):
             return CursorExpired(text, status=status)
         if status == 507 or code in ("quotaLimitReached", "insufficientStorage"):
             return QuotaExceeded(text, status=status)
-        if status == 429 or status >= 500:
+        if status in (423, 429) or status >= 500:  # 423: locked (open for editing)
             return RetryLater(text, retry_after=_retry_after(response), status=status)
         return Fatal(text, status=status)
 
@@ -455,6 +444,56 @@ class OneDriveProvider(Provider):
 
     def close(self) -> None:
         self.session.close()
+
+
+def _scopes(config: dict) -> list[str]:
+    return list(config.get("scopes") or DEFAULT_SCOPES)
+
+
+def msal_app(config: dict, session: requests.Session | None = None):
+    """msal's confidential client for the connection's authority (discovery: 1 call)."""
+    import msal
+
+    session = session or GraphSession(config.get("ca_bundle") or True,
+                                      float(config.get("timeout") or 60))
+    authority = (config.get("authority_url") or "https://login.microsoftonline.com").rstrip("/")
+    return msal.ConfidentialClientApplication(
+        config["client_id"], client_credential=config.get("client_secret"),
+        authority=f"{authority}/{config.get('tenant') or 'common'}",
+        instance_discovery=False, http_client=session)
+
+
+def _check_token_result(result: dict) -> None:
+    if "error" in result:
+        message = f"{result['error']}: {result.get('error_description', '')}"
+        if result["error"] in REAUTH_ERRORS:
+            raise ReauthRequired(message)
+        raise RetryLater(message)
+
+
+def start_connect(config: dict, redirect_uri: str, state: str) -> dict:
+    """Begin the connect flow: msal's auth code flow (PKCE and a nonce included).
+
+    Keep the returned dict server-side (the Odoo session) and send the user to its
+    ``auth_uri``; ``state`` is the caller's CSRF token, which msal checks on the way back.
+    """
+    return msal_app(config).initiate_auth_code_flow(
+        _scopes(config), redirect_uri=redirect_uri, state=state, prompt="select_account")
+
+
+def finish_connect(config: dict, flow: dict, params: dict) -> dict:
+    """Trade the callback's query ``params`` for tokens, as config keys (``access_token``,
+    ``refresh_token``) plus the signed-in ``account``. A denied consent or a spent code
+    raises :class:`ReauthRequired`; a forged or replayed state :class:`Fatal`."""
+    try:
+        result = msal_app(config).acquire_token_by_auth_code_flow(flow, params)
+    except ValueError as exc:  # msal: state mismatch, missing code
+        raise Fatal(f"connect flow refused: {exc}") from exc
+    _check_token_result(result)
+    claims = result.get("id_token_claims") or {}
+    return {"access_token": result["access_token"],
+            "refresh_token": result.get("refresh_token", ""),
+            "account": claims.get("preferred_username") or claims.get("name") or ""}
 
 
 def _retry_after(response: requests.Response) -> float | None:
