@@ -1,0 +1,351 @@
+"""Nextcloud: the local server speaks what pyocclient and Nextcloud clients expect, and the
+provider keeps ids stable, uploads in one request (chunking v2 above the threshold),
+finds items moved by others, and reports others' changes as moves and renames."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+import xml.etree.ElementTree as ET
+
+import owncloud
+import pytest
+import requests
+
+from cloud_sync.conformance.targets.nextcloud import open_target
+from cloud_sync.emulators.nextcloud import APP_PASSWORD, USER
+from cloud_sync.providers import ChangeType, make_provider
+from cloud_sync.providers.errors import (
+    CursorExpired,
+    Fatal,
+    NameTaken,
+    NotFound,
+    QuotaExceeded,
+    ReauthRequired,
+)
+from cloud_sync.retry import RetryPolicy
+
+OC = "{http://owncloud.org/ns}"
+PROPS = ["d:getetag", "oc:fileid", "oc:id", "oc:size", "oc:permissions"]
+
+
+def fast():
+    return RetryPolicy(max_attempts=4, initial_delay=0.01, max_delay=0.05, max_total=10)
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory):
+    with open_target(tmp_path_factory.mktemp("nextcloud")) as opened:
+        yield opened
+
+
+@pytest.fixture
+def server(target):
+    target.emulator.faults.clear()
+    target.emulator.faults.reset_counts()
+    return target.emulator
+
+
+@pytest.fixture
+def provider(target, server):
+    made = target.new_provider(retry=fast())
+    yield made
+    server.faults.clear()
+    made.close()
+
+
+@pytest.fixture
+def client(server):
+    """Raw pyocclient, as another Nextcloud client would act on the same account."""
+    sdk = owncloud.Client(server.url)
+    sdk.login(USER, APP_PASSWORD)
+    yield sdk
+    sdk.logout()
+
+
+def dav(server, method, path, **kwargs):
+    kwargs.setdefault("auth", (USER, APP_PASSWORD))
+    return requests.request(method, server.dav_url(path), timeout=10, **kwargs)
+
+
+def info(client, path):
+    return client.file_info(path, properties=PROPS).attributes
+
+
+# -- the local server ---------------------------------------------------------------------
+def test_login_reads_capabilities(client):
+    assert client.get_version() == "28.0.4"
+    assert client.get_capabilities()["dav"]["chunking"] == "1.0"
+    assert client._webdav_url.endswith("/remote.php/webdav")
+
+
+def test_wrong_app_password_is_refused(server):
+    sdk = owncloud.Client(server.url)
+    with pytest.raises(owncloud.HTTPResponseError) as refused:
+        sdk.login(USER, "wrong")
+    assert refused.value.status_code == 401
+    assert dav(server, "PROPFIND", "/", headers={"Depth": "0"}, auth=None).status_code == 401
+
+
+def test_fileid_is_stable_and_folder_etags_propagate(client):
+    top = f"/t-{uuid.uuid4().hex[:8]}"
+    client.mkdir(top)
+    client.mkdir(f"{top}/inner")
+    client.put_file_contents(f"{top}/inner/f.txt", b"one")
+    before = {p: info(client, p) for p in ("/", top, f"{top}/inner", f"{top}/inner/f.txt")}
+    client.put_file_contents(f"{top}/inner/f.txt", b"two")
+    after = {p: info(client, p) for p in before}
+    for path in before:  # content changed: the file and every folder above it
+        assert after[path]["{DAV:}getetag"] != before[path]["{DAV:}getetag"], path
+        assert after[path][f"{OC}fileid"] == before[path][f"{OC}fileid"]
+    assert after[f"{top}/inner"][f"{OC}size"] == "3"
+    client.move(f"{top}/inner/f.txt", f"{top}/g.txt")
+    moved = info(client, f"{top}/g.txt")
+    assert moved[f"{OC}fileid"] == after[f"{top}/inner/f.txt"][f"{OC}fileid"]
+    assert moved["{DAV:}getetag"] == after[f"{top}/inner/f.txt"]["{DAV:}getetag"]
+    assert moved[f"{OC}permissions"] == "RGDNVW"
+    assert info(client, top)["{DAV:}getetag"] != after[top]["{DAV:}getetag"]
+
+
+def test_both_files_endpoints_serve_one_tree(server, client):
+    client.put_file_contents("/both.txt", b"both")
+    fileid = info(client, "/both.txt")[f"{OC}fileid"]
+    answer = requests.request(
+        "PROPFIND", f"{server.url}/remote.php/dav/files/{USER}/both.txt",
+        auth=(USER, APP_PASSWORD), headers={"Depth": "0"}, timeout=10,
+        data=b'<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop>'
+             b"<oc:fileid/></d:prop></d:propfind>")
+    assert answer.status_code == 207
+    assert ET.fromstring(answer.content).find(f".//{OC}fileid").text == fileid
+
+
+def test_names_nextcloud_refuses(server):
+    assert dav(server, "PUT", "/back\\slash.txt", data=b"x").status_code == 400
+    assert dav(server, "PUT", "/" + "n" * 251, data=b"x").status_code == 400
+    assert dav(server, "MKCOL", "/" + "n" * 251).status_code == 400
+    assert dav(server, "PUT", "/" + "n" * 250, data=b"x").status_code == 201
+
+
+def test_chunking_v2_protocol(server):
+    base = f"{server.url}/remote.php/dav/uploads/{USER}/up-{uuid.uuid4().hex[:8]}"
+    auth = (USER, APP_PASSWORD)
+    destination = {"Destination": f"{server.url}/remote.php/dav/files/{USER}/chunked.bin"}
+    assert requests.request("MKCOL", base, auth=auth).status_code == 201
+    assert requests.request("MKCOL", base, auth=auth).status_code == 405
+    assert requests.put(f"{base}/0", data=b"x", auth=auth).status_code == 400
+    assert requests.put(f"{base}/2", data=b"world", auth=auth).status_code == 201
+    assert requests.put(f"{base}/1", data=b"hello ", auth=auth).status_code == 201
+    wrong = requests.request("MOVE", f"{base}/.file", auth=auth,
+                             headers={**destination, "OC-Total-Length": "99"})
+    assert wrong.status_code == 400 and b"do not sum up" in wrong.content
+    done = requests.request("MOVE", f"{base}/.file", auth=auth,
+                            headers={**destination, "OC-Total-Length": "11"})
+    assert done.status_code == 201 and done.headers["OC-FileId"] and done.headers["ETag"]
+    assert dav(server, "GET", "/chunked.bin").content == b"hello world"
+    assert requests.request("MKCOL", base, auth=auth).status_code == 201  # the id is free
+    requests.delete(base, auth=auth)
+
+
+def test_public_link_shares(server, client):
+    client.put_file_contents("/shared.txt", b"shared bytes")
+    share = client.share_file_with_link("/shared.txt")
+    assert share.get_link() == f"{server.url}/s/{share.get_token()}"
+    assert client.is_shared("/shared.txt")
+    listed = client.get_shares("/shared.txt")
+    assert [s.get_id() for s in listed] == [share.get_id()]
+    assert listed[0].get_share_type() == client.OCS_SHARE_TYPE_LINK
+    client.move("/shared.txt", "/shared-moved.txt")  # the share follows the file
+    assert client.get_share(share.get_id()).get_path() == "/shared-moved.txt"
+    assert requests.get(share.get_link() + "/download").content == b"shared bytes"
+    client.delete_share(share.get_id())
+    assert requests.get(share.get_link() + "/download").status_code == 404
+    with pytest.raises(owncloud.OCSResponseError) as missing:
+        client.get_shares("/no-such-file")
+    assert missing.value.status_code == 404
+
+
+# -- the provider -------------------------------------------------------------------------
+def test_missing_credentials_are_a_clear_error():
+    with pytest.raises(Fatal, match="password"):
+        make_provider("nextcloud", {"url": "http://127.0.0.1:1", "user": "u"})
+
+
+def test_upload_is_one_request(server, provider):
+    root = provider.root_id
+    server.faults.reset_counts()
+    item = provider.upload_bytes(root, "one.txt", b"one request")
+    assert server.faults.total() == 1
+    assert item.parent_id == root and item.version and item.size == 11
+    meta = provider.metadata(item.id)
+    assert (meta.id, meta.version, meta.size) == (item.id, item.version, 11)
+
+
+def test_large_upload_uses_chunking_v2(target, server):
+    provider = target.new_provider(config={"chunk_threshold": 1024 * 1024}, retry=fast())
+    data = os.urandom(2 * 1024 * 1024 + 5)
+    root = provider.root_id
+    server.faults.reset_counts()
+    item = provider.upload(root, "big.bin", io.BytesIO(data))
+    log = [line.split("/remote.php/dav/uploads/")[-1] for line in server.faults.log]
+    upload_id = log[0].split("/")[1]
+    assert log == [f"{USER}/{upload_id}"] + [f"{USER}/{upload_id}/{n}" for n in (1, 2, 3)] + [
+        f"{USER}/{upload_id}/.file"]
+    assert [line.split()[0] for line in server.faults.log] == ["MKCOL", "PUT", "PUT", "PUT",
+                                                               "MOVE"]
+    assert target.read_direct(item) == data and item.size == len(data)
+    updated = provider.update(item.id, io.BytesIO(data[::-1]))
+    assert updated.id == item.id and updated.version != item.version
+    assert provider.read_bytes(item.id) == data[::-1]
+    with pytest.raises(NameTaken) as taken:
+        provider.upload(root, "big.bin", io.BytesIO(data))
+    assert taken.value.existing_id == item.id
+    assert target.read_direct(item) == data[::-1]
+    assert os.listdir(server.app.uploads_dir) == [], "a refused upload left its chunks"
+    provider.close()
+
+
+def test_failed_chunked_upload_is_cleaned_up(target, server):
+    provider = target.new_provider(config={"chunk_threshold": 1024 * 1024}, retry=fast())
+    root = provider.root_id
+    server.faults.inject(500, count=1, match=r"MOVE .*/\.file")
+    with pytest.raises(Exception) as failed:
+        provider.upload(root, "never.bin", io.BytesIO(os.urandom(1024 * 1024 + 1)))
+    assert getattr(failed.value, "status", None) == 500  # an ambiguous MOVE is not repeated
+    assert os.listdir(server.app.uploads_dir) == []
+    assert "never.bin" not in {c.name for c in provider.list_children(root)}
+    provider.close()
+
+
+def test_item_moved_by_another_client_is_found_by_id(provider, client):
+    a = provider.create_folder(provider.root_id, "A")
+    b = provider.create_folder(provider.root_id, "B")
+    item = provider.upload_bytes(a.id, "doc.txt", b"content")
+    client.move(item.extra["path"], f"{b.extra['path']}/renamed.txt")
+    meta = provider.metadata(item.id)
+    assert (meta.id, meta.name, meta.parent_id) == (item.id, "renamed.txt", b.id)
+    assert provider.read_bytes(item.id) == b"content"
+    provider.rename(item.id, "again.txt")
+    assert {c.name for c in provider.list_children(b.id)} == {"again.txt"}
+
+
+def test_a_stale_path_never_touches_another_file(provider, client):
+    old = provider.upload_bytes(provider.root_id, "x.txt", b"original")
+    root_path = old.extra["path"].rsplit("/", 1)[0]
+    client.move(old.extra["path"], f"{root_path}/y.txt")
+    client.put_file_contents(f"{root_path}/x.txt", b"someone else's new file")
+    provider.delete(old.id)  # must delete y.txt (same file id), not the new x.txt
+    assert client.get_file_contents(f"{root_path}/x.txt") == b"someone else's new file"
+    assert {c.name for c in provider.list_children(provider.root_id)} == {"x.txt"}
+    with pytest.raises(NotFound):
+        provider.metadata(old.id)
+
+
+def test_changes_made_by_another_client(provider, client):
+    root = provider.root_id
+    folder = provider.create_folder(root, "Folder")
+    kept = provider.upload_bytes(folder.id, "kept.txt", b"kept")
+    sub = provider.create_folder(root, "Sub")
+    loose = provider.upload_bytes(root, "loose.txt", b"loose")
+    gone = provider.upload_bytes(root, "gone.txt", b"gone")
+    cursor = provider.initial_cursor()
+    base = folder.extra["path"].rsplit("/", 1)[0]
+    client.move(f"{base}/Folder", f"{base}/Folder renamed")
+    client.move(f"{base}/loose.txt", f"{base}/Sub/loose.txt")
+    client.delete(f"{base}/gone.txt")
+    client.put_file_contents(f"{base}/Sub/new.txt", b"new")
+    changes, cursor = provider.changes(cursor)
+    summary = {(c.type, c.item.id) for c in changes}
+    created = [c.item for c in changes if c.type == ChangeType.CREATED]
+    assert summary == {(ChangeType.RENAMED, folder.id), (ChangeType.MOVED, loose.id),
+                       (ChangeType.DELETED, gone.id), (ChangeType.CREATED, created[0].id)}
+    assert created[0].name == "new.txt" and created[0].parent_id == sub.id
+    moved = next(c for c in changes if c.type == ChangeType.MOVED)
+    assert (moved.old_parent_id, moved.item.parent_id) == (root, sub.id)
+    assert kept.id not in {c.item.id for c in changes}  # a renamed folder's child is unchanged
+    assert provider.changes(cursor)[0] == []
+
+
+def test_an_unchanged_tree_costs_one_request(server, provider):
+    folder = provider.create_folder(provider.root_id, "quiet")
+    provider.upload_bytes(folder.id, "still.txt", b"still")
+    cursor = provider.initial_cursor()
+    server.faults.reset_counts()
+    assert provider.changes(cursor) == ([], cursor)
+    assert server.faults.total() == 1
+
+
+def test_unreadable_or_foreign_cursors_expire(target, provider):
+    for garbled in ("", "nc1:", "nc1:not-base64!", "s3:whatever", "nc1:" + "A" * 40):
+        with pytest.raises(CursorExpired):
+            provider.changes(garbled)
+    other = target.new_provider(retry=fast())
+    with pytest.raises(CursorExpired, match="another root"):
+        provider.changes(other.initial_cursor())
+    other.close()
+
+
+def test_links(server, target, provider, client):
+    item = provider.upload_bytes(provider.root_id, "linked.txt", b"linked")
+    internal = provider.link(item.id)
+    assert internal == f"{server.url}/f/{item.id}" == item.web_url
+    page = requests.get(internal, auth=(USER, APP_PASSWORD), timeout=10)
+    assert page.status_code == 200 and "linked.txt" in page.text
+    public = target.new_provider(config={"root": provider.root_path, "public_links": True},
+                                 retry=fast())
+    url = public.link(item.id)
+    assert url.endswith("/download") and requests.get(url, timeout=10).content == b"linked"
+    assert public.link(item.id) == url, "an existing link share is reused"
+    assert len(client.get_shares(item.extra["path"])) == 1
+    folder = public.create_folder(public.root_id, "shared folder")
+    assert "/s/" in public.link(folder.id) and not public.link(folder.id).endswith("/download")
+    public.close()
+
+
+def test_errors_are_typed(server, provider):
+    root = provider.root_id
+    server.faults.inject(507, count=1)
+    with pytest.raises(QuotaExceeded):
+        provider.upload_bytes(root, "full.txt", b"x")
+    server.faults.throttle(retry_after=0.05, count=2)
+    assert provider.upload_bytes(root, "later.txt", b"x").name == "later.txt"
+    server.faults.expire_token(count=1)
+    with pytest.raises(ReauthRequired):
+        provider.metadata(root)
+    with pytest.raises(Fatal, match="root"):
+        provider.delete(root)
+    with pytest.raises(NotFound):
+        provider.metadata("999999999")
+
+
+def test_missing_root_is_created(target, client):
+    path = f"/deep-{uuid.uuid4().hex[:6]}/a/b"
+    provider = target.new_provider(config={"root": path}, retry=fast())
+    assert provider.root_id == info(client, path)[f"{OC}fileid"]
+    provider.close()
+
+
+def test_name_rules(provider):
+    assert provider.safe_name("a\\b/c") == "a-b-c"
+    assert len(provider.safe_name("x" * 300 + ".pdf")) == 250
+    item = provider.upload_bytes(provider.root_id, "y" * 300 + ".txt", b"long")
+    assert len(item.name) == 250 and item.name.endswith(".txt")
+
+
+def test_cli_serves_a_working_nextcloud(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cloud_sync.emulators", "nextcloud", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        announced = json.loads(process.stdout.readline())
+        provider = make_provider("nextcloud", announced["config"], retry=fast())
+        item = provider.upload_bytes(provider.root_id, "cli.txt", b"served")
+        assert provider.read_bytes(item.id) == b"served"
+        assert (tmp_path / "files" / USER / "cli.txt").read_bytes() == b"served"
+        provider.close()
+    finally:
+        process.terminate()
+        process.wait(10)
