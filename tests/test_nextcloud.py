@@ -349,3 +349,21 @@ def test_cli_serves_a_working_nextcloud(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_upload_whose_answer_was_lost_is_not_a_name_clash(target, server):
+    """The first PUT times out on the client but is written; the retry then meets the
+    file: same bytes, so it is this upload's, not a clash."""
+    retry = RetryPolicy(max_attempts=3, initial_delay=1.5, jitter=False, max_total=10)
+    provider = target.new_provider(config={"timeout": 0.5}, retry=retry)
+    root = provider.root_id
+    server.faults.slow_down(1.0, count=1, match=r"^PUT ")
+    item = provider.upload_bytes(root, "slow.txt", b"written once")
+    assert server.faults.injected["slow"] == 1
+    assert target.read_direct(item) == b"written once"
+    assert [c.name for c in provider.list_children(root)] == ["slow.txt"]
+    server.faults.slow_down(1.0, count=1, match=r"^PUT ")
+    with pytest.raises(NameTaken):  # a real clash stays a clash
+        provider.upload_bytes(root, "slow.txt", b"other bytes!")
+    assert target.read_direct(item) == b"written once"
+    provider.close()

@@ -371,13 +371,32 @@ class NextcloudProvider(Provider):
 
     def _put(self, path: str, data: bytes, parent_id: str | None, *, create: bool) -> Item:
         headers = {"If-None-Match": "*"} if create else {}
+        attempts = []
+
+        def put():
+            attempts.append(path)
+            return self._request("PUT", self._dav_url(path), data=data, headers=headers)
+
         try:
-            response = self.call(lambda: self._request(
-                "PUT", self._dav_url(path), data=data, headers=headers))
+            response = self.call(put)
         except NameTaken as exc:
+            if len(attempts) > 1 and self._holds(path, data):
+                # an earlier attempt was written but its answer lost (e.g. a timeout)
+                return self._item(self._info(path), parent_id=parent_id)
             exc.existing_id = self._existing_id(path)
             raise
         return self._written(path, response, len(data), parent_id)
+
+    def _holds(self, path: str, data: bytes) -> bool:
+        """Whether the file at ``path`` has exactly ``data`` (read back to compare)."""
+        with contextlib.suppress(CloudError):
+            info = self._info(path)
+            if info.is_dir() or int(info.attributes.get("{DAV:}getcontentlength") or -1) != len(
+                    data):
+                return False
+            answer = self.call(lambda: self._request("GET", self._dav_url(path)))
+            return answer.content == data
+        return False
 
     def _written(self, path: str, response, size: int, parent_id: str | None) -> Item:
         """The item a PUT / chunk assembly answered with (OC-FileId and ETag headers)."""
