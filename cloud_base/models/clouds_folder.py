@@ -368,11 +368,10 @@ class CloudsFolder(models.Model):
         if operation == "create":
             forbidden = folders.filtered(lambda f: f.parent_id & forbidden)
         forbidden = forbidden.sudo(False)
-        return forbidden, lambda: AccessError(
-            _(
-                "You cannot access these folders (%(ids)s): a folder is visible only to those "
-                "who can read its linked record, or who belong to its access groups or users, "
-                "and only if its parent folders are visible too.",
-                ids=", ".join(map(str, forbidden.ids[:5])),
-            )
+        message = self.env._(
+            "You cannot access these folders (%(ids)s): a folder is visible only to those "
+            "who can read its linked record, or who belong to its access groups or users, "
+            "and only if its parent folders are visible too.",
+            ids=", ".join(map(str, forbidden.ids[:5])),
         )
+        return forbidden, lambda: AccessError(message)

@@ -145,6 +145,5 @@ class IrAttachment(models.Model):
         ).sudo(False)
         if not forbidden:
             return None
-        return forbidden, lambda: AccessError(
-            _("You cannot access these files: they are in folders you cannot see.")
-        )
+        message = self.env._("You cannot access these files: they are in folders you cannot see.")
+        return forbidden, lambda: AccessError(message)
