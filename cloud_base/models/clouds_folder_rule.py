@@ -323,7 +323,9 @@ class CloudsFolderRule(models.Model):
         self.ensure_one()
         Model = self.env[self.model].sudo()
         remaining = records.sudo()
-        for rule in self.search([("model", "=", self.model)], order="sequence, id"):
+        rules = (self.search([("model", "=", self.model)]) | self).sorted(
+            lambda r: (r.sequence, r.id))
+        for rule in rules:
             matched = Model.search(expression.AND([rule._domain_terms(),
                                                    [("id", "in", remaining.ids)]]))
             if rule == self:
@@ -361,6 +363,7 @@ class CloudsFolderRule(models.Model):
 
     def action_apply(self):
         """Apply now: a full re-apply of these rules' models (and their child rules)."""
+        self.check_access("write")
         rules = self.with_context(active_test=False).search([("id", "child_of", self.ids)])
         stats = self.env["clouds.folder.rule"]._apply_rules(full_models=set(rules.mapped("model")))
         return {

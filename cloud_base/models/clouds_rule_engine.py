@@ -61,6 +61,7 @@ class FolderRuleEngine:
                 self.child_rules[rule.parent_rule_id.model].append(rule)
         self.depth = {rule.id: rule._depth() for rule in rules}
         self.domains = {}
+        self.usable = {}
         self.roots = {}
 
     # ------------------------------------------------------------------ run
@@ -68,7 +69,7 @@ class FolderRuleEngine:
     def run(self, full_models, since):
         """Apply to every record of ``full_models`` and to records of the models in
         ``since`` ({model: datetime}) written since then."""
-        models = set(full_models) | set(since)
+        models = {m for m in set(full_models) | set(since) if self._usable(m)}
         pending = defaultdict(set)
         for model in models:
             pending[model] |= self._candidate_ids(model, None if model in full_models
@@ -77,6 +78,9 @@ class FolderRuleEngine:
             if not any(pending.values()):
                 break
             for model in sorted(pending, key=self._model_depth):
+                if not self._usable(model):
+                    pending.pop(model)
+                    continue
                 for batch in chunks(pending.pop(model), self.batch_size):
                     touched = self._apply_batch(model, batch)
                     if touched:
@@ -88,6 +92,27 @@ class FolderRuleEngine:
         done.write({"last_apply": self.now, "needs_full_apply": False})
         _logger.info("folder rules applied to %s: %s", sorted(models), dict(self.stats))
         return dict(self.stats)
+
+    def _usable(self, model):
+        """False (and a warning) when a rule of ``model`` cannot be evaluated any more
+        (e.g. its domain names a field of an uninstalled module): that model's folders are
+        then left exactly as they are instead of being archived on a guess."""
+        if model in self.usable:
+            return self.usable[model]
+        self.usable[model] = False
+        if model not in self.env:
+            _logger.warning("folder rules: model %s is not installed; skipped", model)
+            return False
+        for rule in self.rules_by_model.get(model, []):
+            try:
+                with self.env.cr.savepoint():
+                    self.env[model].search(self._domain(rule), limit=1)
+            except Exception as exc:  # noqa: BLE001 - reported, the other models go on
+                _logger.warning("folder rules: rule %s (%s) cannot be evaluated, its model "
+                                "is skipped: %s", rule.id, rule.name, exc)
+                return False
+        self.usable[model] = True
+        return True
 
     def _model_depth(self, model):
         return min((self.depth[r.id] for r in self.rules_by_model.get(model, [])), default=0)

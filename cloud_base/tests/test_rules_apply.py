@@ -213,6 +213,26 @@ class TestRuleApply(RuleCase):
         self.assertFalse(self.folder_of(partners[0]).active)
         self.assertFalse(rule.needs_full_apply)
 
+    def test_a_broken_rule_leaves_its_folders_alone_and_others_go_on(self):
+        ann = self.make_partners(["Ann"])
+        rule = self.make_rule()
+        self.apply()
+        folder = self.folder_of(ann)
+        # A domain that went bad after saving (a field of an uninstalled module, say).
+        self.env.cr.execute(SQL(
+            "UPDATE clouds_folder_rule SET domain = %s, needs_full_apply = TRUE WHERE id = %s",
+            "[('gone_field', '=', 1)]", rule.id))
+        rule.invalidate_recordset(["domain", "needs_full_apply"])
+        usd = self.env.ref("base.USD")
+        self.make_rule(model_id=self.env["ir.model"]._get_id("res.currency"),
+                       domain=f"[('id', '=', {usd.id})]")
+        with self.assertLogs("odoo.addons.cloud_base.models.clouds_rule_engine", "WARNING"):
+            stats = self.apply(models=("res.partner", "res.currency"))
+        self.assertEqual(stats, {"created": 1, "updated": 0, "archived": 0})
+        self.assertTrue(self.folder_of(usd).active)
+        self.assertTrue(folder.active, "nothing is archived on a guess")
+        self.assertTrue(rule.needs_full_apply, "the broken rule is tried again next run")
+
     def test_deleting_a_rule_archives_its_folders(self):
         ann = self.make_partners(["Ann"])
         rule = self.make_rule()
