@@ -359,6 +359,15 @@ def test_personal_drive_is_resolved_from_me_and_hashes_with_sha1(emulator):
     assert (item.hash_type, item.content_hash) == ("sha1", hash_bytes("sha1", b"me"))
 
 
+def test_me_drive_follows_the_signed_in_account(emulator):
+    work = {**emulator.provider_config(drive_type="business"), "drive_id": ""}
+    assert OneDriveProvider(work, retry=FAST).drive_id == emulator.business.id
+    app_only = OneDriveProvider({**work, "access_token": "", "refresh_token": "",
+                                 "tenant": TENANT_ID}, retry=FAST)
+    with pytest.raises(Fatal, match="delegated"):  # app-only access needs a drive_id
+        _ = app_only.drive_id
+
+
 def test_sharepoint_needs_a_site_or_a_drive():
     with pytest.raises(ValueError, match="site_id"):
         OneDriveProvider({"drive_type": "sharepoint"})

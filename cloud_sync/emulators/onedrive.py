@@ -151,8 +151,9 @@ class OneDriveEmulator(Emulator):
         self.sessions: dict[str, UploadSession] = {}
         self.downloads: dict[str, str] = {}
         self.links: dict[str, tuple[str, str]] = {}  # token -> (item id, scope)
-        self.access_tokens: set[str] = set()
+        self.access_tokens: dict[str, str] = {}  # token -> account: personal | work | app
         self.refresh_tokens: dict[str, str] = {}  # token -> "valid" | "expired" | "revoked"
+        self.refresh_accounts: dict[str, str] = {}  # token -> account
         self.codes: dict[str, dict] = {}
         self.deny_consent = False
         self.page_size = PAGE_SIZE
@@ -180,12 +181,17 @@ class OneDriveEmulator(Emulator):
         return {"personal": self.personal, "business": self.business,
                 "sharepoint": self.library}[drive_type]
 
-    def issue_tokens(self) -> tuple[str, str]:
-        """A fresh access token and refresh token, as a finished consent would give."""
+    def issue_tokens(self, account: str = "work") -> tuple[str, str]:
+        """A fresh access token and refresh token, as a finished consent would give.
+
+        ``account``: ``personal`` (a Microsoft account: ``/me/drive`` is the personal
+        drive), ``work`` (``/me/drive`` is OneDrive for Business) or ``app`` (app-only).
+        """
         with self.lock:
             access, refresh = "eyJ0eXAi." + secrets.token_urlsafe(24), secrets.token_urlsafe(32)
-            self.access_tokens.add(access)
+            self.access_tokens[access] = account
             self.refresh_tokens[refresh] = "valid"
+            self.refresh_accounts[refresh] = account
             return access, refresh
 
     def expire_access_tokens(self) -> None:
@@ -218,9 +224,10 @@ class OneDriveEmulator(Emulator):
         from .tls import ca_bundle
 
         drive = self.drive_for(drive_type)
-        access, refresh = self.issue_tokens()
+        personal = drive_type == "personal"
+        access, refresh = self.issue_tokens("personal" if personal else "work")
         return {"graph_url": f"{self.url}{GRAPH_PREFIX}", "authority_url": self.url,
-                "tenant": "organizations", "client_id": CLIENT_ID,
+                "tenant": "consumers" if personal else "organizations", "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET, "access_token": access,
                 "refresh_token": refresh, "drive_type": drive_type, "drive_id": drive.id,
                 "site_id": drive.site_id or "", "root": root, "ca_bundle": ca_bundle(),
@@ -410,8 +417,8 @@ class OneDriveEmulator(Emulator):
 
     def _route(self, method, path, query, environ):
         if path.startswith(GRAPH_PREFIX + "/"):
-            self._authorize_graph(environ)
-            return self._graph(method, path[len(GRAPH_PREFIX):], query, environ)
+            account = self._authorize_graph(environ)
+            return self._graph(method, path[len(GRAPH_PREFIX):], query, environ, account)
         if path.startswith("/upload/"):
             return self._upload_fragment(method, path[len("/upload/"):], environ)
         if path.startswith("/download/") and method == "GET":
@@ -436,8 +443,8 @@ class OneDriveEmulator(Emulator):
             if what.endswith("openid-configuration"):
                 return 200, [], self._openid_configuration(tenant)
             if what.endswith("authorize"):
-                return self._authorize(query)
-            return self._token(_form(environ))
+                return self._authorize(tenant, query)
+            return self._token(tenant, _form(environ))
         raise GraphError(404, "itemNotFound", f"No route for {method} {path}")
 
     # -- identity platform ------------------------------------------------------------
@@ -458,7 +465,7 @@ class OneDriveEmulator(Emulator):
                                                           "client_secret_basic"],
                 "tenant_region_scope": None, "cloud_instance_name": "emulator"}
 
-    def _authorize(self, query: dict):
+    def _authorize(self, tenant: str, query: dict):
         redirect = query.get("redirect_uri")
         if query.get("client_id") != CLIENT_ID or not redirect:
             return 400, [("Content-Type", "text/plain")], b"AADSTS700016: unknown client_id"
@@ -471,6 +478,7 @@ class OneDriveEmulator(Emulator):
             with self.lock:
                 self.codes[code] = {"redirect_uri": redirect, "nonce": query.get("nonce"),
                                     "challenge": query.get("code_challenge"),
+                                    "account": "personal" if tenant == "consumers" else "work",
                                     "scope": query.get("scope", "")}
             params = {"code": code}
         if "state" in query:
@@ -484,16 +492,17 @@ class OneDriveEmulator(Emulator):
                 "correlation_id": str(uuid.uuid4())}
         return status, [], body
 
-    def _token(self, form: dict):
+    def _token(self, tenant: str, form: dict):
         if form.get("client_id") != CLIENT_ID:
             return self._token_error(400, "unauthorized_client",
                                      "AADSTS700016: Application not found in the directory.")
         if form.get("client_secret") != CLIENT_SECRET:
             return self._token_error(401, "invalid_client",
                                      "AADSTS7000215: Invalid client secret provided.")
-        grant, nonce = form.get("grant_type"), None
+        grant, nonce, account = form.get("grant_type"), None, "app"
         with self.lock:
             if grant == "refresh_token":
+                account = self.refresh_accounts.get(form.get("refresh_token", ""), "work")
                 state = self.refresh_tokens.get(form.get("refresh_token", ""))
                 if state != "valid":
                     reason = ("AADSTS50173: The provided grant has expired due to it being "
@@ -511,11 +520,11 @@ class OneDriveEmulator(Emulator):
                 if challenge and _b64url(hashlib.sha256(verifier).digest()) != challenge:
                     return self._token_error(400, "invalid_grant",
                                              "AADSTS501481: The Code_Verifier does not match.")
-                nonce = grant_info["nonce"]
+                nonce, account = grant_info["nonce"], grant_info["account"]
             elif grant != "client_credentials":
                 return self._token_error(400, "unsupported_grant_type",
                                          "AADSTS70003: The app requested an unsupported grant.")
-            access, refresh = self.issue_tokens()
+            access, refresh = self.issue_tokens(account)
         result = {"token_type": "Bearer", "scope": form.get("scope", ""), "expires_in": 3599,
                   "ext_expires_in": 3599, "access_token": access}
         if grant != "client_credentials":
@@ -536,21 +545,26 @@ class OneDriveEmulator(Emulator):
         return ".".join(_b64url(json.dumps(p).encode()) for p in (header, claims)) + "." + \
             _b64url(b"not-signed")
 
-    def _authorize_graph(self, environ) -> None:
+    def _authorize_graph(self, environ) -> str:
+        """The account of the request's bearer token, or Graph's 401."""
         auth = environ.get("HTTP_AUTHORIZATION", "")
-        token = auth[7:] if auth.startswith("Bearer ") else ""
         with self.lock:
-            ok = token in self.access_tokens
-        if not ok:
+            account = self.access_tokens.get(auth[7:] if auth.startswith("Bearer ") else "")
+        if account is None:
             _, headers, _ = self._expired_answer()
             raise GraphError(401, "InvalidAuthenticationToken",
                              "Access token has expired or is not yet valid.", headers[1:])
+        return account
 
     # -- Graph ------------------------------------------------------------------------
-    def _graph(self, method, path, query, environ):
+    def _graph(self, method, path, query, environ, account):
         with self.lock:
             if path in ("/me/drive", "/me/drive/"):
-                return 200, [], self._drive_json(self.personal)
+                if account == "app":
+                    raise GraphError(400, "BadRequest", "/me request is only valid with "
+                                     "delegated authentication flow.")
+                drive = self.personal if account == "personal" else self.business
+                return 200, [], self._drive_json(drive)
             match = re.fullmatch(r"/sites/([^/]+)(/drives?)?", path)
             if match and method == "GET":
                 return 200, [], self._site(*match.groups())
