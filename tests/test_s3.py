@@ -7,6 +7,8 @@ import sys
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cloud_sync.conformance.targets.s3 import open_target
 from cloud_sync.emulators.s3 import S3Emulator
@@ -232,3 +234,29 @@ def test_emulator_cli_serves_s3(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+_names = st.sampled_from(["a", "b", "c"])
+_keys = st.lists(_names, min_size=1, max_size=3).flatmap(
+    lambda parts: st.sampled_from(["/".join(parts), "/".join(parts) + "/"]))
+_snapshots = st.dictionaries(_keys, st.tuples(st.sampled_from(["e1", "e2", "e3"]),
+                                              st.integers(0, 2)).map(list), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(old=_snapshots, new=_snapshots)
+def test_replaying_the_diff_turns_the_old_listing_into_the_new(old, new):
+    state = {k: list(v) for k, v in old.items()}
+    for change in diff_snapshots(_item, old, new):
+        if change.type in (ChangeType.RENAMED, ChangeType.MOVED):
+            assert state.pop(change.old_id) is not None
+        if change.type == ChangeType.DELETED:
+            del state[change.item.id]
+        else:
+            assert change.type != ChangeType.CREATED or change.item.id not in state
+            state[change.item.id] = [change.item.version, change.item.size]
+    # the same keys, and the same ETag and size for every file (a folder marker's own
+    # content is not reported: a folder has no content)
+    assert set(state) == set(new)
+    assert {k: v for k, v in state.items() if not k.endswith("/")} == {
+        k: v for k, v in new.items() if not k.endswith("/")}
