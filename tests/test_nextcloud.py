@@ -367,3 +367,37 @@ def test_upload_whose_answer_was_lost_is_not_a_name_clash(target, server):
         provider.upload_bytes(root, "slow.txt", b"other bytes!")
     assert target.read_direct(item) == b"written once"
     provider.close()
+
+
+def test_a_fresh_provider_finds_an_id_with_one_search(target, server, provider, client):
+    """A new provider (as each sync run makes) knows no paths: one DAV SEARCH by file id
+    finds the item however deep; servers without SEARCH get the walk from the root."""
+    folder = provider.root_id
+    for depth in range(4):
+        folder = provider.create_folder(folder, f"level {depth}").id
+    deep = provider.upload_bytes(folder, "deep.txt", b"deep")
+    outside = f"/outside-{uuid.uuid4().hex[:6]}.txt"
+    client.put_file_contents(outside, b"not below the root")
+    outside_id = info(client, outside)[f"{OC}fileid"]
+    fresh = target.new_provider(config={"root": provider.root_path}, retry=fast())
+    assert fresh.root_id == provider.root_id
+    server.faults.reset_counts()
+    meta = fresh.metadata(deep.id)
+    assert (meta.name, meta.parent_id) == ("deep.txt", folder)
+    assert server.faults.counts["SEARCH /remote.php/dav/"] == 1
+    assert server.faults.total() <= 3  # SEARCH, then the item and its parent by path
+    with pytest.raises(NotFound):  # on the server, but outside the connection's root
+        fresh.metadata(outside_id)
+    fresh.close()
+    server.app.search_enabled = False
+    try:
+        walker = target.new_provider(config={"root": provider.root_path}, retry=fast())
+        assert walker.root_id == provider.root_id
+        server.faults.reset_counts()
+        assert walker.read_bytes(deep.id) == b"deep"
+        assert server.faults.total("^PROPFIND") >= 5  # one listing per level walked
+        with pytest.raises(NotFound):
+            walker.metadata(outside_id)
+        walker.close()
+    finally:
+        server.app.search_enabled = True

@@ -291,6 +291,7 @@ class NextcloudApp:
         self.store = Store()
         self.shares: dict[int, dict] = {}
         self.next_share = 1
+        self.search_enabled = True  # False: a server without DAV SEARCH (older ownCloud)
         self.dav = WsgiDAVApp({
             "provider_mapping": {
                 WEBDAV: _Files(self.files_dir, self.store),
@@ -340,6 +341,8 @@ class NextcloudApp:
                 return self._send(start_response, ocs(
                     code=997, message="Current user is not logged in", http="401 Unauthorized"))
             return self._send(start_response, _expired_answer())
+        if path.rstrip("/") == "/remote.php/dav" and environ["REQUEST_METHOD"] == "SEARCH":
+            return self.search(environ, start_response)
         if path.startswith("/ocs/v1.php/"):
             return self._send(start_response, self.ocs_request(environ, path[12:]))
         if path == UPLOADS_DAV or path.startswith(UPLOADS_DAV + "/"):
@@ -421,6 +424,42 @@ class NextcloudApp:
             tag = f'"{self.store.etag(rel)}"'
             headers += [("ETag", tag), ("OC-ETag", tag)]
         return headers
+
+    def search(self, environ, start_response):
+        """DAV SEARCH (basicsearch) for one file id, the only query Nextcloud clients need
+        to find an item by id; the answer is a PROPFIND of the item with the selected
+        properties, as Nextcloud answers it."""
+        if not self.search_enabled:
+            return self._send(start_response, sabre_error(
+                "501 Not Implemented", "NotImplemented", "SEARCH is not supported"))
+        d = "{DAV:}"
+        try:
+            query = ET.fromstring(_read_body(environ)).find(f"{d}basicsearch")
+            select = list(query.find(f"{d}select/{d}prop"))
+            scope = unquote(query.find(f"{d}from/{d}scope/{d}href").text or "")
+            condition = query.find(f"{d}where/{d}eq")
+            asked = condition.find(f"{d}prop")[0].tag
+            fileid = int(condition.find(f"{d}literal").text)
+        except (ET.ParseError, AttributeError, IndexError, TypeError, ValueError):
+            return self._send(start_response, sabre_error(
+                "400 Bad Request", "BadRequest", "Only a basicsearch on oc:fileid eq is known"))
+        prefix = f"/files/{USER}"
+        if asked != f"{OC}fileid" or not (scope == prefix or scope.startswith(prefix + "/")):
+            return self._send(start_response, sabre_error(
+                "400 Bad Request", "BadRequest", "Only a basicsearch on oc:fileid eq is known"))
+        path = self.store.path_of(fileid)
+        if path is None or not _below(path, norm(scope[len(prefix):])) or not os.path.exists(
+                self.fs_path(path)):
+            body = b'<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus xmlns:d="DAV:"/>'
+            return self._send(start_response, (
+                "207 Multi-Status", [("Content-Type", "application/xml; charset=utf-8")], body))
+        propfind = ET.Element(f"{d}propfind")
+        ET.SubElement(propfind, f"{d}prop").extend(select)
+        body = ET.tostring(propfind)
+        sub = {**environ, "REQUEST_METHOD": "PROPFIND", "HTTP_DEPTH": "0",
+               "PATH_INFO": (FILES_DAV + path).encode().decode("latin-1"),
+               "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+        return self.files(sub, start_response, path)
 
     # -- chunked upload v2 --------------------------------------------------------------
     def chunked(self, environ, tail: str) -> Answer:

@@ -31,7 +31,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
-from urllib.parse import quote
+from urllib.parse import quote, urlparse
+from xml.sax.saxutils import escape
 
 import owncloud
 import requests
@@ -228,7 +229,13 @@ class NextcloudProvider(Provider):
         return self._propfind(path, 0)[0]
 
     def _resolve(self, item_id: str) -> owncloud.FileInfo:
-        """Find ``item_id`` by walking from the root (the cached path was stale)."""
+        """Find ``item_id`` (not cached, or the cached path was stale): one DAV SEARCH by
+        file id, or a walk from the root on servers without SEARCH."""
+        supported, info = self.call(lambda: self._search(item_id))
+        if info is not None:
+            return info
+        if supported:
+            raise NotFound(f"no item with file id {item_id} below {self.root_path}")
         stack = [self.root_path]
         while stack:
             folder = stack.pop()
@@ -240,6 +247,30 @@ class NextcloudProvider(Provider):
                     if info.is_dir() and path != norm(folder):
                         stack.append(path)
         raise NotFound(f"no item with file id {item_id} below {self.root_path}")
+
+    def _search(self, item_id: str) -> tuple[bool, owncloud.FileInfo | None]:
+        """(whether the server can SEARCH, the item below the root with that file id)."""
+        if not item_id.isdigit():
+            return True, None
+        files = f"/files/{self.user}"
+        answer = self._session().request(
+            "SEARCH", f"{self.url}/remote.php/dav/", timeout=self.timeout,
+            data=_search_body(f"{files}{self.root_path}".rstrip("/"), item_id),
+            headers={"Content-Type": "text/xml; charset=utf-8"})
+        if answer.status_code in (400, 403, 405, 501):
+            return False, None
+        if answer.status_code >= 300:
+            raise owncloud.HTTPResponseError(answer)
+        prefix = urlparse(self.url).path.rstrip("/") + "/remote.php/dav" + files
+        for found in self.sdk._parse_dav_response(answer) or []:
+            path = found.path[len(prefix):] if found.path.startswith(prefix) else None
+            if path is None or found.attributes.get(f"{OC}fileid") != item_id:
+                continue
+            info = owncloud.FileInfo(path or "/", found.file_type, found.attributes)
+            if _below(norm(info.path), self.root_path):
+                self._remember(item_id, norm(info.path))
+                return True, info
+        return True, None
 
     def _located(self, item_id: str) -> owncloud.FileInfo:
         """The current info of ``item_id``, its cached path checked against its file id."""
@@ -655,6 +686,18 @@ def _propfind_body() -> bytes:
     return ('<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"'
             f' xmlns:nc="http://nextcloud.org/ns"><d:prop>{props}</d:prop></d:propfind>'
             ).encode()
+
+
+def _search_body(scope: str, fileid: str) -> bytes:
+    """A DAV basicsearch for one ``oc:fileid`` below ``scope``."""
+    props = "".join(f"<{p}/>" for p in PROPS)
+    return ('<?xml version="1.0" encoding="UTF-8"?><d:searchrequest xmlns:d="DAV:" '
+            'xmlns:oc="http://owncloud.org/ns"><d:basicsearch>'
+            f"<d:select><d:prop>{props}</d:prop></d:select>"
+            f"<d:from><d:scope><d:href>{escape(scope)}</d:href><d:depth>infinity</d:depth>"
+            "</d:scope></d:from><d:where><d:eq><d:prop><oc:fileid/></d:prop>"
+            f"<d:literal>{fileid}</d:literal></d:eq></d:where><d:orderby/>"
+            "</d:basicsearch></d:searchrequest>").encode()
 
 
 def _blocks(head: bytes, stream: BinaryIO, size: int) -> Iterator[bytes]:
