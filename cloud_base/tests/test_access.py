@@ -113,6 +113,19 @@ class TestFolderAccess(FolderCase, AccessSetup):
             {"name": "Sub", "parent_id": self.f_user.id})
         self.assertEqual(mine.complete_name, "Mine / Sub")
 
+    def test_hidden_subfolders_block_delete_and_archive(self):
+        # The restricted user sees "Mine" but not a team subfolder put inside it.
+        hidden = self.Folder.create({
+            "name": "Team inside", "parent_id": self.f_user.id,
+            "group_ids": [Command.link(self.group_team.id)],
+        })
+        mine = self.f_user.with_user(self.restricted)
+        with self.assertRaises(AccessError):
+            mine.unlink()
+        with self.assertRaises(AccessError):
+            mine.action_archive()
+        self.assertTrue(hidden.exists() and hidden.active and self.f_user.active)
+
     def test_portal_and_plain_employees(self):
         with self.assertRaises(AccessError):
             self.Folder.with_user(self.portal).search([])

@@ -170,6 +170,14 @@ class TestRuleFolderRefusals(FolderCase):
         other.name = "Manual 2"
         self.assertEqual(other.name, "Manual 2")
 
+    def test_copy_of_rule_folder_is_manual(self):
+        copy = self.folder.copy()
+        self.assertEqual(copy.folder_type, "manual")
+        self.assertFalse(copy.res_model or copy.res_id or copy.rule_id)
+        self.assertEqual(copy.name, "Rule Partner (2)")
+        copy.name = "Free to rename"
+        self.assertEqual(copy.name, "Free to rename")
+
     def test_rule_folder_never_under_manual_folder(self):
         manual = self.Folder.create({"name": "Manual"})
         with self.assertRaisesMsg(ValidationError, "cannot sit under the manual folder"):
