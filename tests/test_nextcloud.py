@@ -401,3 +401,20 @@ def test_a_fresh_provider_finds_an_id_with_one_search(target, server, provider, 
         walker.close()
     finally:
         server.app.search_enabled = True
+
+
+def test_https_with_a_private_ca(tmp_path):
+    from cloud_sync.emulators.nextcloud import NextcloudEmulator
+    from cloud_sync.emulators.tls import ca_bundle
+
+    secure = type("HTTPSNextcloud", (NextcloudEmulator,), {"tls": True})
+    with secure(data_dir=str(tmp_path)) as server:
+        config = {**server.provider_config(), "verify_tls": ca_bundle()}
+        provider = make_provider("nextcloud", config, retry=fast())
+        item = provider.upload_bytes(provider.root_id, "tls.txt", b"over https")
+        assert provider.read_bytes(item.id) == b"over https"
+        assert provider.link(item.id, public=True).startswith("https://")
+        provider.close()
+        untrusted = make_provider("nextcloud", server.provider_config(), retry=fast())
+        with pytest.raises(Fatal, match="TLS verification"):
+            untrusted.root_id  # noqa: B018 - the first request fails on the certificate

@@ -9,9 +9,10 @@ Addressing: an item's id is its ``oc:fileid``, which survives renames and moves.
 files DAV is path based and has no lookup by id, so the provider keeps a fileid→path
 cache, filled by every listing. Before anything that changes or reads an item, the
 cached path is checked with a ``PROPFIND`` (its ``oc:fileid`` must match); a stale or
-missing entry is found again by walking the tree from the connection's root. Uploads
+missing entry is found again with one DAV ``SEARCH`` on ``oc:fileid`` (Nextcloud's
+basicsearch), or by walking the tree from the root on servers without SEARCH. Uploads
 trust the cached path of the parent folder (one request per file) and re-resolve it
-when the server says the parent is missing.
+when the server says the parent is missing. Items outside the root are not found.
 
 Change feed: the cursor is a compressed snapshot (id → parent, name, kind, ETag) bound
 to the root's file id and the server's instance id. Nextcloud propagates ETags to every
@@ -190,6 +191,8 @@ class NextcloudProvider(Provider):
                 return RetryLater(f"Nextcloud answered {status}", status=status,
                                   retry_after=_retry_after(response))
             return Fatal(f"Nextcloud answered {status}", status=status)
+        if isinstance(exc, requests.exceptions.SSLError):  # a setting to fix, not a blip
+            return Fatal(f"TLS verification of {self.url} failed: {exc}")
         if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
             return RetryLater(f"Nextcloud unreachable: {exc}")
         return exc
