@@ -53,7 +53,7 @@ from .errors import (
 
 OC = "{http://owncloud.org/ns}"
 PROPS = ["d:getetag", "d:getlastmodified", "d:getcontentlength", "d:getcontenttype",
-         "d:resourcetype", "oc:fileid", "oc:id", "oc:size", "oc:permissions", "oc:checksums"]
+         "d:resourcetype", "oc:fileid", "oc:id", "oc:size", "oc:permissions"]
 CURSOR_PREFIX = "nc1:"
 MIB = 1024 * 1024
 
