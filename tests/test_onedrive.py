@@ -129,8 +129,9 @@ def test_initial_cursor_does_not_enumerate(emulator, provider):
                         [(f"s{i}.txt", b"x") for i in range(300)])
     emulator.faults.reset_counts()
     cursor = provider.initial_cursor()
-    assert emulator.faults.log == [f"GET /v1.0/drives/{provider.drive_id}/items/"
-                                   f"{provider.root_id}/delta?token=latest"]
+    # a business drive answers delta on its root only: the feed is the drive's
+    assert emulator.faults.log == [f"GET /v1.0/drives/{provider.drive_id}/root/delta"
+                                   "?token=latest"]
     assert provider.changes(cursor)[0] == []
 
 
@@ -267,6 +268,34 @@ def test_fresh_instance_names_changes_from_graph_timestamps(emulator, provider):
     fresh = OneDriveProvider(provider.config, retry=FAST)  # no memory of earlier states
     kinds = {c.item.id: c.type for c in fresh.changes(cursor)[0]}
     assert kinds == {old.id: ChangeType.UPDATED, new.id: ChangeType.CREATED}
+
+
+def test_business_feed_is_kept_to_the_root_subtree(emulator, provider):
+    outside = make_provider(emulator)  # a sibling root in the same drive
+    elsewhere = outside.create_folder(outside.root_id, "elsewhere")
+    inner = provider.create_folder(provider.root_id, "inner")
+    leaving = provider.upload_bytes(inner.id, "leaving.txt", b"bye")
+    arriving = outside.upload_bytes(elsewhere.id, "arriving.txt", b"hi")
+    answer = graph(emulator, "GET", f"/drives/{provider.drive_id}/items/{inner.id}/delta")
+    assert answer.status_code == 400  # as on the real service: root delta only
+    cursor = provider.initial_cursor()
+    outside.upload_bytes(elsewhere.id, "noise.txt", b"not ours")
+    provider.move(leaving.id, elsewhere.id)
+    outside.move(arriving.id, inner.id)
+    deep = provider.upload_bytes(inner.id, "deep.txt", b"deep")
+    fresh = OneDriveProvider(provider.config, retry=FAST)  # knows nothing: looks parents up
+    seen = {c.item.id: c.type for c in fresh.changes(cursor)[0]}
+    assert seen == {deep.id: ChangeType.CREATED, arriving.id: ChangeType.UPDATED}
+    kinds = {c.item.id: c for c in provider.changes(cursor)[0]}
+    assert kinds[leaving.id].type == ChangeType.DELETED  # left the root: gone for us
+    assert kinds[leaving.id].old_parent_id == inner.id
+    assert kinds[deep.id].type == ChangeType.CREATED and arriving.id in kinds
+    assert set(kinds) == {leaving.id, deep.id, arriving.id}
+    emulator.faults.reset_counts()  # the next foreign change costs no lookup
+    _, later = provider.changes(cursor)
+    outside.upload_bytes(elsewhere.id, "more noise.txt", b"x")
+    assert provider.changes(later)[0] == []
+    assert emulator.faults.total(r"^GET /v1\.0/drives/[^/]+/items/[^/]+$") == 0
 
 
 def test_stale_delta_token_is_410_and_cursor_expired(emulator, provider):

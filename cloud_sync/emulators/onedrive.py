@@ -612,7 +612,11 @@ class OneDriveEmulator(Emulator):
                 return 200, [], self._item_json(node, download=True)
             raise GraphError(405, "invalidRequest", "Method not allowed on this path.")
         if action == "/delta" and method == "GET":
-            return 200, [], self._delta(drive, self._live(drive, item_id), query)
+            folder = self._live(drive, item_id)
+            if folder.parent is not None and drive.drive_type != "personal":
+                raise GraphError(400, "invalidRequest", "Delta is only supported on the root "
+                                 "folder of OneDrive for Business and SharePoint drives.")
+            return 200, [], self._delta(drive, folder, query)
         node = self._live(drive, item_id)
         if action == "/children":
             if method == "GET":

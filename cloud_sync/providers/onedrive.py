@@ -105,6 +105,7 @@ class OneDriveProvider(Provider):
         self._clock = itertools.count(1)
         self._history: OrderedDict[str, list[tuple[int, tuple | None]]] = OrderedDict()
         self._marks: OrderedDict[str, int] = OrderedDict()
+        self._parents: OrderedDict[str, str | None] = OrderedDict()  # id -> parent id
         self._state_lock = threading.Lock()
 
     # -- auth -------------------------------------------------------------------------
@@ -221,7 +222,7 @@ class OneDriveProvider(Provider):
 
     def _item(self, data: dict) -> Item:
         item = self._parse(data)
-        self._observe(item.id, (item.parent_id, item.name, item.version))
+        self._observe(item.id, (item.parent_id, item.name, item.version), item.parent_id)
         return item
 
     def _parse(self, data: dict) -> Item:
@@ -377,8 +378,16 @@ class OneDriveProvider(Provider):
         body = {"type": "view", "scope": self.config.get("link_scope") or "anonymous"}
         return self._json("POST", self._url(item_id, "/createLink"), json=body)["link"]["webUrl"]
 
+    @property
+    def _scoped_feed(self) -> bool:
+        """Business and SharePoint drives answer delta on the drive root only: below a
+        root folder the feed is the drive's, kept to the root's subtree here. Personal
+        drives answer delta on any folder."""
+        return self.drive_type != "personal" and bool(self.config.get("root"))
+
     def initial_cursor(self) -> str:
-        page = self._json("GET", self._url(self.root_id, "/delta?token=latest"))
+        start = f"/drives/{self.drive_id}/root" if self._scoped_feed else self._url(self.root_id)
+        page = self._json("GET", f"{start}/delta?token=latest")
         return self._mark(page["@odata.deltaLink"])
 
     def changes(self, cursor: str) -> tuple[list[Change], str]:
@@ -393,8 +402,44 @@ class OneDriveProvider(Provider):
                 url = page["@odata.nextLink"]
                 continue
             mark = self._marks.get(cursor, 0)
+            if self._scoped_feed:
+                entries = self._beneath_root(entries, mark)
             return [self._change(d, mark) for d in entries], self._mark(
                 page["@odata.deltaLink"])
+
+    def _beneath_root(self, entries: list[dict], mark: int) -> list[dict]:
+        """The entries below the root; one that left it since the cursor is a deletion."""
+        for data in entries:  # the batch's own folders resolve ancestry without calls
+            self._parents[data["id"]] = (data.get("parentReference") or {}).get("id")
+        kept = []
+        for data in entries:
+            if self._is_beneath(data["id"]):
+                kept.append(data)
+                continue
+            before = self._state_at(data["id"], mark)
+            if before and "deleted" not in data and self._is_beneath(before[0], parent=True):
+                kept.append({**data, "deleted": {"state": "moved out of the root"}})
+        return kept
+
+    def _is_beneath(self, item_id: str | None, parent: bool = False) -> bool:
+        """Whether ``item_id`` lies below the root (``parent``: is the root or below it),
+        walking up known parents and fetching unknown ones (each once per instance)."""
+        seen = set()
+        current = item_id if parent else self._parent_of(item_id)
+        while current and current not in seen:
+            if current == self.root_id:
+                return True
+            seen.add(current)
+            current = self._parent_of(current)
+        return False
+
+    def _parent_of(self, item_id: str | None) -> str | None:
+        if item_id in self._parents:
+            return self._parents[item_id]
+        try:
+            return self.metadata(item_id).parent_id
+        except NotFound:
+            return None
 
     def _change(self, data: dict, mark: int) -> Change:
         """Name one delta entry: a ``deleted`` facet is DELETED; otherwise compare with
@@ -421,13 +466,17 @@ class OneDriveProvider(Provider):
     # -- what this instance has seen (for naming changes) --------------------------------
     HISTORY_ITEMS = 100_000
 
-    def _observe(self, item_id: str, state: tuple | None) -> None:
+    def _observe(self, item_id: str, state: tuple | None, parent_id: str | None = None):
         with self._state_lock:
             history = self._history.pop(item_id, [])
             history.append((next(self._clock), state))
             self._history[item_id] = history[-8:]
-            while len(self._history) > self.HISTORY_ITEMS:
-                self._history.popitem(last=False)
+            if state is not None:
+                self._parents.pop(item_id, None)
+                self._parents[item_id] = parent_id
+            for known in (self._history, self._parents):
+                while len(known) > self.HISTORY_ITEMS:
+                    known.popitem(last=False)
 
     def _state_at(self, item_id: str, mark: int) -> tuple | None:
         with self._state_lock:
