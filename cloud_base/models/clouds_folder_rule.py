@@ -365,7 +365,7 @@ class CloudsFolderRule(models.Model):
         """Apply now: a full re-apply of these rules' models (and their child rules)."""
         self.check_access("write")
         rules = self.with_context(active_test=False).search([("id", "child_of", self.ids)])
-        stats = self.env["clouds.folder.rule"]._apply_rules(full_models=set(rules.mapped("model")))
+        stats = self.env["clouds.folder.rule"]._apply_rules(full_models=rules._models())
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -409,12 +409,20 @@ class CloudsFolderRule(models.Model):
         get a full run of their model."""
         rules = self.with_context(active_test=False).search(
             ["|", ("active", "=", True), ("needs_full_apply", "=", True)])
-        full = {r.model for r in rules if r.needs_full_apply or not r.last_apply or r.period_ids}
+        full = rules.filtered(
+            lambda r: r.needs_full_apply or not r.last_apply or r.period_ids)._models()
         since = {}
         for rule in rules.filtered("active"):
             if rule.model not in full:
                 since[rule.model] = min(since.get(rule.model, rule.last_apply), rule.last_apply)
         return self._apply_rules(full_models=full, since=since)
+
+    def _models(self):
+        """The rules' models, plus the models their folders are on (a rule whose model
+        changed still has folders on the old one: they must be archived)."""
+        folder_models = self.env["clouds.folder"].with_context(active_test=False)._read_group(
+            [("rule_id", "in", self.ids), ("res_model", "!=", False)], ["res_model"])
+        return set(self.mapped("model")) | {model for model, in folder_models}
 
     @api.model
     def _apply_rules(self, full_models=(), since=None):

@@ -233,6 +233,19 @@ class TestRuleApply(RuleCase):
         self.assertTrue(folder.active, "nothing is archived on a guess")
         self.assertTrue(rule.needs_full_apply, "the broken rule is tried again next run")
 
+    def test_changing_the_model_of_a_rule_archives_the_old_folders(self):
+        ann = self.make_partners(["Ann"])
+        rule = self.make_rule()
+        self.apply()
+        folder = self.folder_of(ann)
+        usd = self.env.ref("base.USD")
+        rule.write({"model_id": self.env["ir.model"]._get_id("res.currency"),
+                    "domain": f"[('id', '=', {usd.id})]"})
+        stats = self.Rule._cron_prepare_folders()
+        self.assertEqual((stats["created"], stats["archived"]), (1, 1))
+        self.assertFalse(folder.active)
+        self.assertEqual(self.folder_of(usd).parent_id, rule.root_folder_id)
+
     def test_deleting_a_rule_archives_its_folders(self):
         ann = self.make_partners(["Ann"])
         rule = self.make_rule()
