@@ -418,3 +418,17 @@ def test_https_with_a_private_ca(tmp_path):
         untrusted = make_provider("nextcloud", server.provider_config(), retry=fast())
         with pytest.raises(Fatal, match="TLS verification"):
             untrusted.root_id  # noqa: B018 - the first request fails on the certificate
+
+
+def test_percent_signs_and_dot_segments(target, server, provider):
+    item = provider.upload_bytes(provider.root_id, "100% real %41.txt", b"percent")
+    assert {c.name for c in provider.list_children(provider.root_id)} == {"100% real %41.txt"}
+    assert target.read_direct(item) == b"percent"
+    base = f"{server.url}/remote.php/dav/uploads/{USER}/dots"
+    auth = (USER, APP_PASSWORD)
+    requests.request("MKCOL", base, auth=auth)
+    requests.put(f"{base}/1", data=b"x", auth=auth)
+    escape = {"Destination": f"{server.url}/remote.php/dav/files/{USER}/a/%2E%2E/%2E%2E/x"}
+    assert requests.request("MOVE", f"{base}/.file", auth=auth,
+                            headers=escape).status_code == 400
+    requests.delete(base, auth=auth)

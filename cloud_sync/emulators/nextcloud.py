@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from collections.abc import Callable
 from email.utils import formatdate
 from urllib.parse import parse_qs, quote, unquote, urlparse
 from xml.etree import ElementTree as ET
@@ -282,7 +283,7 @@ def _name_error(path: str) -> str | None:
 class NextcloudApp:
     """The WSGI application (without faults); see the module docstring."""
 
-    def __init__(self, data_dir: str, base_url: callable):
+    def __init__(self, data_dir: str, base_url: Callable[[], str]):
         self.files_dir = os.path.join(data_dir, "files", USER)
         self.uploads_dir = os.path.join(data_dir, "uploads", USER)
         os.makedirs(self.files_dir, exist_ok=True)
@@ -310,11 +311,16 @@ class NextcloudApp:
         return os.path.join(self.files_dir, *[p for p in rel.split("/") if p])
 
     def rel_of_url(self, url: str) -> str | None:
-        """The user-relative path of a files DAV URL or path, or None."""
-        path = unquote(urlparse(url).path)
+        """The user-relative path of a files DAV URL (percent-encoded), or None."""
+        return self.rel_of_path(unquote(urlparse(url).path))
+
+    @staticmethod
+    def rel_of_path(path: str) -> str | None:
+        """The user-relative path of a files DAV path, or None (also for ``..``)."""
         for prefix in (WEBDAV, FILES_DAV):
             if path == prefix or path.startswith(prefix + "/"):
-                return norm(path[len(prefix):])
+                rel = norm(path[len(prefix):])
+                return None if {".", ".."} & set(rel.split("/")) else rel
         return None
 
     def _authorized(self, environ) -> bool:
@@ -350,8 +356,8 @@ class NextcloudApp:
         if path.startswith("/remote.php/dav/uploads/"):
             return self._send(start_response, sabre_error(
                 "403 Forbidden", "Forbidden", "Principal mismatch"))
-        if self.rel_of_url(path) is not None:
-            return self.files(environ, start_response, self.rel_of_url(path))
+        if self.rel_of_path(path) is not None:
+            return self.files(environ, start_response, self.rel_of_path(path))
         for prefix in ("/f/", "/index.php/f/"):
             if path.startswith(prefix):
                 return self._send(start_response, self.internal_link(path[len(prefix):]))
