@@ -240,8 +240,7 @@ class OneDriveProvider(Provider):
             # cTag changes with the content, eTag with anything (folders: eTag)
             version=(data.get("cTag") if file is not None else None) or data.get("eTag"),
             hash_type=self.hash_type if digest else None, content_hash=digest,
-            modified=datetime.fromisoformat(modified.replace("Z", "+00:00"))
-            if modified else None,
+            modified=datetime.fromisoformat(modified) if modified else None,
             web_url=data.get("webUrl"), mime_type=(file or {}).get("mimeType"),
             extra={"eTag": data.get("eTag"), "cTag": data.get("cTag")},
         )
@@ -268,7 +267,7 @@ class OneDriveProvider(Provider):
         name = self.safe_name(name)
         stream, size = _sized(stream, size, self.chunk_threshold)
         if size <= self.chunk_threshold:
-            data = stream.read()
+            data = stream.read(size)
             url = self._child_url(parent_id, name, "/content")
             params = {"@microsoft.graph.conflictBehavior": "fail"}
             return self._item(self._json("PUT", url, data=data, params=params))
@@ -280,7 +279,7 @@ class OneDriveProvider(Provider):
     def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
         stream, size = _sized(stream, size, self.chunk_threshold)
         if size <= self.chunk_threshold:
-            data = stream.read()
+            data = stream.read(size)
             return self._item(self._json("PUT", self._url(item_id, "/content"), data=data))
         item = {"@microsoft.graph.conflictBehavior": "replace", "fileSize": size}
         return self._upload_session(self._url(item_id, "/createUploadSession"),
