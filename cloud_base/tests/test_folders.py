@@ -3,7 +3,7 @@
 from contextlib import contextmanager
 
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import Form, TransactionCase, tagged
 
 FORBIDDEN = "*?\"':<>/+%!@\\"
 
@@ -252,3 +252,42 @@ class TestSettings(FolderCase):
         self.assertEqual(self.env["res.config.settings"].create({}).clouds_prepare_interval, 42)
         with self.assertRaisesMsg(ValidationError, "every minute"):
             self.env["res.config.settings"].create({"clouds_prepare_interval": 0})
+
+
+@tagged("post_install", "-at_install")
+class TestFolderViews(FolderCase):
+    def test_folder_form(self):
+        parent = self.Folder.create({"name": "Parent"})
+        with Form(self.Folder) as form:
+            form.name = "Invoices: 2024/Q1"
+            form.parent_id = parent
+        folder = form.record
+        self.assertEqual(folder.complete_name, "Parent / Invoices- 2024-Q1")
+        att = self.env["ir.attachment"].create(
+            {"name": "a.txt", "raw": b"a", "clouds_folder_id": folder.id})
+        action = folder.action_open_attachments()
+        self.assertEqual(self.env["ir.attachment"].search(action["domain"]), att)
+        self.assertEqual(action["context"]["default_clouds_folder_id"], folder.id)
+
+    def test_rule_folder_form_is_read_only(self):
+        folder = self.RuleFolder.create({"name": "By rule", "folder_type": "rule"})
+        form = Form(folder.with_env(self.env))
+        with self.assertRaises(AssertionError):
+            form.name = "By hand"
+
+    def test_attachment_form_and_menus(self):
+        folder = self.Folder.create({"name": "Docs"})
+        tag = self.env["clouds.tag"].create({"name": "Tagged"})
+        with Form(self.env["ir.attachment"]) as form:
+            form.name = "note.txt"
+            form.clouds_folder_id = folder
+            form.clouds_tag_ids.add(tag)
+        self.assertEqual(form.record.clouds_folder_id, folder)
+        self.assertEqual(tag.attachment_ids, form.record)
+        root = self.env.ref("cloud_base.menu_clouds_root")
+        config = self.env.ref("cloud_base.menu_clouds_config")
+        self.assertEqual(self.env.ref("cloud_base.menu_clouds_folders").parent_id, root)
+        self.assertEqual(config.parent_id, root)
+        self.assertEqual(self.env.ref("cloud_base.menu_clouds_tags").parent_id, config)
+        self.assertEqual(self.env.ref("cloud_base.menu_clouds_settings").parent_id, config)
+        self.assertEqual(config.groups_id, self.env.ref("cloud_base.group_clouds_admin"))
