@@ -16,7 +16,7 @@ from datetime import date, datetime, time
 import pytz
 from dateutil.relativedelta import relativedelta
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.osv import expression
 from odoo.tools.rendering_tools import parse_inline_template, render_inline_template
 from odoo.tools.safe_eval import safe_eval, test_python_expr
@@ -415,7 +415,11 @@ class CloudsFolderRule(models.Model):
         for rule in rules.filtered("active"):
             if rule.model not in full:
                 since[rule.model] = min(since.get(rule.model, rule.last_apply), rule.last_apply)
-        return self._apply_rules(full_models=full, since=since)
+        try:
+            return self._apply_rules(full_models=full, since=since)
+        except UserError:
+            _logger.info("folder rules: another run is in progress; this one is skipped")
+            return {"created": 0, "updated": 0, "archived": 0}
 
     def _models(self):
         """The rules' models, plus the models their folders are on (a rule whose model

@@ -19,6 +19,8 @@ import logging
 import re
 from collections import Counter, defaultdict
 
+from odoo import _
+from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL
 
@@ -29,6 +31,8 @@ from .clouds_folder_rule import folder_name_max_length
 _logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
+# One run at a time (cron or "Apply now"): two runs would both create a record's folder.
+RUN_LOCK = 0x636C6F7564  # "cloud"
 MAX_ROUNDS = 20
 _SUFFIXED = re.compile(r"(.*) \((\d+)\)")
 
@@ -69,6 +73,10 @@ class FolderRuleEngine:
     def run(self, full_models, since):
         """Apply to every record of ``full_models`` and to records of the models in
         ``since`` ({model: datetime}) written since then."""
+        self.env.cr.execute(SQL("SELECT pg_try_advisory_xact_lock(%s)", RUN_LOCK))
+        if not self.env.cr.fetchone()[0]:
+            raise UserError(_("Folder rules are being applied right now (by the scheduled "
+                              "action or another user); try again in a minute."))
         models = {m for m in set(full_models) | set(since) if self._usable(m)}
         pending = defaultdict(set)
         for model in models:

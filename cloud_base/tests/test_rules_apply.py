@@ -2,6 +2,8 @@
 
 import base64
 
+from odoo.addons.cloud_base.models.clouds_rule_engine import RUN_LOCK
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import SQL
 
@@ -245,6 +247,18 @@ class TestRuleApply(RuleCase):
         self.assertEqual((stats["created"], stats["archived"]), (1, 1))
         self.assertFalse(folder.active)
         self.assertEqual(self.folder_of(usd).parent_id, rule.root_folder_id)
+
+    def test_one_run_at_a_time(self):
+        ann = self.make_partners(["Ann"])
+        rule = self.make_rule()
+        with self.registry.cursor() as other:
+            other.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_LOCK])
+            with self.assertRaisesRegex(UserError, "being applied right now"):
+                rule.action_apply()
+            self.assertEqual(self.Rule._cron_prepare_folders()["created"], 0)
+            other.rollback()
+        self.assertEqual(self.Rule._cron_prepare_folders()["created"], 1)
+        self.assertTrue(self.folder_of(ann))
 
     def test_deleting_a_rule_archives_its_folders(self):
         ann = self.make_partners(["Ann"])
