@@ -1,0 +1,129 @@
+"""File manager endpoints over real HTTP: streamed zips (structure, names, bounded memory),
+downloads and uploads, and refusals of ids the user cannot read."""
+
+import io
+import re
+import tracemalloc
+import zipfile
+
+from odoo.tests import HttpCase, tagged
+
+from .test_access import AccessSetup
+
+MIB = 1024 * 1024
+
+
+@tagged("post_install", "-at_install")
+class TestFileManagerHttp(HttpCase, AccessSetup):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_access()
+        Folder = cls.env["clouds.folder"]
+        Att = cls.env["ir.attachment"]
+        cls.root = Folder.create({"name": "Projects"})
+        cls.sub = Folder.create({"name": "Specs", "parent_id": cls.root.id})
+        cls.empty = Folder.create({"name": "Empty", "parent_id": cls.root.id})
+        cls.hidden = Folder.create({
+            "name": "Board only", "parent_id": cls.root.id,
+            "user_ids": [(4, cls.teammate.id)],
+        })
+
+        def put(name, folder, raw):
+            return Att.create({"name": name, "raw": raw, "res_model": "clouds.folder",
+                               "res_id": folder.id, "clouds_folder_id": folder.id})
+        cls.a_top = put("plan.txt", cls.root, b"top")
+        cls.a_evil = put("../../etc/passwd", cls.sub, b"evil")
+        cls.a_twin1 = put("same.txt", cls.sub, b"one")
+        cls.a_twin2 = put("same.txt", cls.sub, b"two")
+        cls.a_hidden = put("secret.txt", cls.hidden, b"board")
+
+    def get_zip(self, query):
+        response = self.url_open(f"/cloud_base/zip?{query}", timeout=60)
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        self.assertEqual(response.headers["Content-Type"], "application/zip")
+        archive = zipfile.ZipFile(io.BytesIO(response.content))
+        return {i.filename: archive.read(i) for i in archive.infolist()}
+
+    def test_folder_zip_keeps_structure_sanitises_and_hides(self):
+        self.authenticate("restricted", "restricted")
+        entries = self.get_zip(f"folder_id={self.root.id}")
+        self.assertEqual(entries, {
+            "Projects/": b"", "Projects/plan.txt": b"top",
+            "Projects/Specs/": b"", "Projects/Specs/..-..-etc-passwd": b"evil",
+            "Projects/Specs/same.txt": b"one", "Projects/Specs/same (2).txt": b"two",
+            "Projects/Empty/": b"",
+        })
+        for name in entries:
+            self.assertTrue(name.startswith("Projects/"))
+            self.assertNotIn("..", name.split("/"))
+        self.authenticate("teammate", "teammate")
+        entries = self.get_zip(f"folder_id={self.root.id}")
+        self.assertEqual(entries["Projects/Board only/secret.txt"], b"board")
+
+    def test_tag_and_selection_zip(self):
+        tag = self.env["clouds.tag"].create({"name": "Review"})
+        (self.a_top | self.a_twin1 | self.a_hidden).clouds_tag_ids = [(4, tag.id)]
+        self.authenticate("restricted", "restricted")
+        self.assertEqual(self.get_zip(f"tag_id={tag.id}"), {"plan.txt": b"top",
+                                                            "same.txt": b"one"})
+        ids = f"{self.a_twin1.id},{self.a_twin2.id}"
+        self.assertEqual(self.get_zip(f"attachment_ids={ids}"),
+                         {"same.txt": b"one", "same (2).txt": b"two"})
+
+    def test_refuses_what_she_cannot_read(self):
+        self.authenticate("restricted", "restricted")
+        for query in (f"folder_id={self.hidden.id}", f"folder_id={self.f_secret.id}",
+                      f"attachment_ids={self.a_top.id},{self.a_hidden.id}",
+                      f"attachment_ids={self.a_team.id}"):
+            response = self.url_open(f"/cloud_base/zip?{query}")
+            self.assertEqual(response.status_code, 403, query)
+            self.assertNotIn(b"board", response.content)
+        response = self.url_open(f"/cloud_base/download/{self.a_hidden.id}")
+        self.assertEqual(response.status_code, 403)
+        response = self.url_open(f"/cloud_base/download/{self.a_top.id}")
+        self.assertEqual((response.status_code, response.content), (200, b"top"))
+        self.assertEqual(self.url_open("/cloud_base/zip?folder_id=x").status_code, 400)
+        self.authenticate(None, None)
+        response = self.url_open(f"/cloud_base/zip?folder_id={self.root.id}")
+        self.assertNotEqual(response.headers.get("Content-Type"), "application/zip")
+
+    def test_zip_streams_with_bounded_memory(self):
+        """A 64 MiB archive grows the worker's traced memory by far less than 8 MiB."""
+        big = self.env["clouds.folder"].create({"name": "Big"})
+        self.env["ir.attachment"].create([{
+            "name": f"blob{i}.bin", "raw": bytes([i]) * (16 * MIB),
+            "res_model": "clouds.folder", "res_id": big.id, "clouds_folder_id": big.id,
+        } for i in range(4)])
+        self.authenticate("admin", "admin")
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            received = 0
+            url = f"{self.base_url()}/cloud_base/zip?folder_id={big.id}"
+            with self.opener.get(url, stream=True, timeout=120) as response:
+                self.assertEqual(response.status_code, 200)
+                for chunk in response.iter_content(64 * 1024):
+                    received += len(chunk)
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+        self.assertGreater(received, 64 * MIB)
+        self.assertLess(peak, 8 * MIB, f"peak growth {peak / MIB:.1f} MiB")
+
+    def test_upload_into_folder(self):
+        self.authenticate("restricted", "restricted")
+        page = self.url_open("/odoo").text
+        token = re.search(r'csrf_token: "(\w+)"', page).group(1)
+        files = [("ufile", ("a.txt", b"alpha", "text/plain")),
+                 ("ufile", ("b.txt", b"beta", "text/plain"))]
+        response = self.url_open("/cloud_base/upload", data={
+            "folder_id": self.sub.id, "csrf_token": token}, files=files)
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        atts = self.env["ir.attachment"].browse(response.json()["ids"])
+        self.assertEqual(atts.mapped("raw"), [b"alpha", b"beta"])
+        self.assertEqual(atts.clouds_folder_id, self.sub)
+        refused = self.url_open("/cloud_base/upload", data={
+            "folder_id": self.hidden.id, "csrf_token": token}, files=files)
+        self.assertEqual(refused.status_code, 403)
