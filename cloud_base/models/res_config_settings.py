@@ -37,7 +37,8 @@ class ResConfigSettings(models.TransientModel):
 
     @api.model
     def _clouds_prepare_cron(self):
-        return self.env.ref(PREPARE_CRON, raise_if_not_found=False)
+        cron = self.env.ref(PREPARE_CRON, raise_if_not_found=False)
+        return cron and cron.sudo()
 
     @api.model
     def get_values(self):
@@ -52,6 +53,6 @@ class ResConfigSettings(models.TransientModel):
         super().set_values()
         cron = self._clouds_prepare_cron()
         if cron:
-            cron.sudo().write(
+            cron.write(
                 {"interval_number": self.clouds_prepare_interval, "interval_type": "minutes"}
             )

@@ -172,10 +172,22 @@ class TestFolderAccess(FolderCase, AccessSetup):
         def check(n):
             return lambda: folders[:n].with_user(self.restricted).check_access("read")
 
+        atts = self.env["ir.attachment"].create([
+            {"name": f"{p.name}.txt", "raw": b"p", "res_model": "res.partner", "res_id": p.id}
+            for p in partners
+        ])
+        Attachment = self.env["ir.attachment"].with_user(self.restricted)
+
+        def search_files(n):
+            return lambda: Attachment.search([("id", "in", atts[:n].ids)]).ids
+
         search(1)()
+        search_files(1)()
         self.assertEqual(self.count_queries(search(3)), self.count_queries(search(30)))
         self.assertEqual(self.count_queries(check(3)), self.count_queries(check(30)))
+        self.assertEqual(self.count_queries(search_files(3)), self.count_queries(search_files(30)))
         self.assertEqual(len(Folder.search([("id", "in", folders.ids)])), 30)
+        self.assertEqual(len(Attachment.search([("id", "in", atts.ids)])), 30)
 
 
 @tagged("post_install", "-at_install")
