@@ -6,3 +6,23 @@ import os
 # bundle setting would override every requests session's ``verify``.
 for _var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
     os.environ.pop(_var, None)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the conformance results per provider target (issue: counts per provider)."""
+    counts: dict[str, dict[str, int]] = {}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if "test_conformance.py::" not in nodeid or "[" not in nodeid:
+                continue
+            if getattr(report, "when", "call") != "call" and outcome == "passed":
+                continue
+            target = nodeid.rsplit("[", 1)[1].rstrip("]")
+            per = counts.setdefault(target, {"passed": 0, "failed": 0})
+            per["passed" if outcome == "passed" else "failed"] += 1
+    if counts:
+        terminalreporter.write_sep("-", "conformance suite per provider")
+        for target, per in sorted(counts.items()):
+            terminalreporter.write_line(
+                f"{target}: {per['passed']} passed, {per['failed']} failed")
