@@ -137,6 +137,11 @@ class TestFolderNames(FolderCase):
         elsewhere.parent_id = root
         self.assertEqual(elsewhere.name, "Docs (4)")
 
+    def test_long_clash_stays_within_the_cap(self):
+        first, second = self.Folder.create([{"name": "L" * 300}, {"name": "L" * 300}])
+        self.assertEqual(first.name, "L" * 100)
+        self.assertEqual(second.name, "L" * 96 + " (2)")
+
     def test_sanitised_clash(self):
         a = self.Folder.create({"name": "a/b"})
         b = self.Folder.create({"name": "a:b"})
