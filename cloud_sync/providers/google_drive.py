@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import itertools
 import json
 import mimetypes
 import os
@@ -52,6 +51,7 @@ from .errors import (
     ReauthRequired,
     RetryLater,
 )
+from .seen import SeenStates
 
 FOLDER = "application/vnd.google-apps.folder"
 SCOPES = ["https://www.googleapis.com/auth/drive"]
@@ -159,11 +159,8 @@ class GoogleDriveProvider(Provider):
         # Drive's feed gives each changed file's current state only. To name a change,
         # compare with the state as of the cursor: every observation gets a local clock
         # tick, every cursor handed out the tick of that moment.
-        self._clock = itertools.count(1)
-        self._history: dict[str, list[tuple[int, tuple | None]]] = {}
-        self._marks: dict[str, int] = {}
+        self._seen = SeenStates()
         self._parents: dict[str, str | None] = {}
-        self._state_lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------
     def _make_credentials(self):
@@ -285,23 +282,7 @@ class GoogleDriveProvider(Provider):
         return item
 
     def _observe(self, item_id: str, state: tuple | None) -> None:
-        with self._state_lock:
-            history = self._history.setdefault(item_id, [])
-            history.append((next(self._clock), state))
-            del history[:-8]
-
-    def _state_at(self, item_id: str, mark: int) -> tuple | None:
-        with self._state_lock:
-            before = [state for tick, state in self._history.get(item_id, ()) if tick < mark]
-        return before[-1] if before else None
-
-    def _mark(self, cursor: str) -> str:
-        with self._state_lock:
-            self._marks.pop(cursor, None)
-            self._marks[cursor] = next(self._clock)
-            while len(self._marks) > 256:
-                self._marks.pop(next(iter(self._marks)))
-        return cursor
+        self._seen.observe(item_id, state)
 
     # -- the contract ---------------------------------------------------------------------
     @property
@@ -456,7 +437,7 @@ class GoogleDriveProvider(Provider):
         if self.drive_id:
             args["driveId"] = self.drive_id
         request = self.service.changes().getStartPageToken(**args)
-        return self._mark(self._run(request)["startPageToken"])
+        return self._seen.mark(self._run(request)["startPageToken"])
 
     def changes(self, cursor: str) -> tuple[list[Change], str]:
         args = {"supportsAllDrives": True, "includeItemsFromAllDrives": True,
@@ -475,8 +456,8 @@ class GoogleDriveProvider(Provider):
                 raise
             entries.extend(page.get("changes", []))
             if page.get("newStartPageToken"):
-                changes = self._interpret(entries, self._marks.get(cursor, 0))
-                return changes, self._mark(page["newStartPageToken"])
+                changes = self._interpret(entries, self._seen.mark_of(cursor))
+                return changes, self._seen.mark(page["newStartPageToken"])
             token = page["nextPageToken"]
 
     # -- change feed interpretation ---------------------------------------------------------
@@ -491,7 +472,7 @@ class GoogleDriveProvider(Provider):
             file_id, data = entry["fileId"], entry.get("file")
             if file_id == self.root_id:
                 continue
-            before = self._state_at(file_id, mark)
+            before = self._seen.state_at(file_id, mark)
             gone = entry.get("removed") or not data or data.get("trashed")
             inside = data is not None and self._beneath(file_id)
             if gone or not inside:

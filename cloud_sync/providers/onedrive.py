@@ -19,7 +19,6 @@ Retries: one policy, :class:`~cloud_sync.retry.RetryPolicy` through :meth:`Provi
 
 from __future__ import annotations
 
-import itertools
 import shutil
 import tempfile
 import threading
@@ -45,6 +44,7 @@ from .errors import (
     ReauthRequired,
     RetryLater,
 )
+from .seen import SeenStates
 
 RESERVED = frozenset({".lock", "CON", "PRN", "AUX", "NUL", "desktop.ini"}
                      | {f"{p}{n}" for p in ("COM", "LPT") for n in range(10)})
@@ -102,9 +102,7 @@ class OneDriveProvider(Provider):
         # Graph's delta gives each changed item's current state only. To name a change,
         # compare with the state this instance saw before the cursor was handed out:
         # every observation gets a tick of a local clock, every cursor the tick of then.
-        self._clock = itertools.count(1)
-        self._history: OrderedDict[str, list[tuple[int, tuple | None]]] = OrderedDict()
-        self._marks: OrderedDict[str, int] = OrderedDict()
+        self._seen = SeenStates(self.HISTORY_ITEMS)
         self._parents: OrderedDict[str, str | None] = OrderedDict()  # id -> parent id
         self._state_lock = threading.Lock()
 
@@ -387,7 +385,7 @@ class OneDriveProvider(Provider):
     def initial_cursor(self) -> str:
         start = f"/drives/{self.drive_id}/root" if self._scoped_feed else self._url(self.root_id)
         page = self._json("GET", f"{start}/delta?token=latest")
-        return self._mark(page["@odata.deltaLink"])
+        return self._seen.mark(page["@odata.deltaLink"])
 
     def changes(self, cursor: str) -> tuple[list[Change], str]:
         """Follow ``@odata.nextLink`` to the ``@odata.deltaLink`` (the next cursor)."""
@@ -400,10 +398,10 @@ class OneDriveProvider(Provider):
             if page.get("@odata.nextLink"):
                 url = page["@odata.nextLink"]
                 continue
-            mark = self._marks.get(cursor, 0)
+            mark = self._seen.mark_of(cursor)
             if self._scoped_feed:
                 entries = self._beneath_root(entries, mark)
-            return [self._change(d, mark) for d in entries], self._mark(
+            return [self._change(d, mark) for d in entries], self._seen.mark(
                 page["@odata.deltaLink"])
 
     def _beneath_root(self, entries: list[dict], mark: int) -> list[dict]:
@@ -415,7 +413,7 @@ class OneDriveProvider(Provider):
             if self._is_beneath(data["id"]):
                 kept.append(data)
                 continue
-            before = self._state_at(data["id"], mark)
+            before = self._seen.state_at(data["id"], mark)
             if before and "deleted" not in data and self._is_beneath(before[0], parent=True):
                 kept.append({**data, "deleted": {"state": "moved out of the root"}})
         return kept
@@ -444,7 +442,7 @@ class OneDriveProvider(Provider):
         """Name one delta entry: a ``deleted`` facet is DELETED; otherwise compare with
         the state as of the cursor. Items this instance never saw are CREATED when never
         modified since creation, else UPDATED (the planner knows their old state)."""
-        before = self._state_at(data["id"], mark)
+        before = self._seen.state_at(data["id"], mark)
         if "deleted" in data:
             self._observe(data["id"], None)
             kind = Kind.FOLDER if "folder" in data else Kind.FILE
@@ -466,29 +464,13 @@ class OneDriveProvider(Provider):
     HISTORY_ITEMS = 100_000
 
     def _observe(self, item_id: str, state: tuple | None, parent_id: str | None = None):
-        with self._state_lock:
-            history = self._history.pop(item_id, [])
-            history.append((next(self._clock), state))
-            self._history[item_id] = history[-8:]
-            if state is not None:
+        self._seen.observe(item_id, state)
+        if state is not None:
+            with self._state_lock:
                 self._parents.pop(item_id, None)
                 self._parents[item_id] = parent_id
-            for known in (self._history, self._parents):
-                while len(known) > self.HISTORY_ITEMS:
-                    known.popitem(last=False)
-
-    def _state_at(self, item_id: str, mark: int) -> tuple | None:
-        with self._state_lock:
-            before = [state for tick, state in self._history.get(item_id, ()) if tick < mark]
-        return before[-1] if before else None
-
-    def _mark(self, cursor: str) -> str:
-        with self._state_lock:
-            self._marks.pop(cursor, None)
-            self._marks[cursor] = next(self._clock)
-            while len(self._marks) > 256:
-                self._marks.popitem(last=False)
-        return cursor
+                while len(self._parents) > self.HISTORY_ITEMS:
+                    self._parents.popitem(last=False)
 
     def close(self) -> None:
         self.session.close()
