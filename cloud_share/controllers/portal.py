@@ -1,0 +1,347 @@
+"""Portal routes of shares: list, share page, downloads, zip, upload, new folders and tags.
+
+Every route goes through ``_clouds_share`` (the share is usable and the visitor holds its
+current token or is one of its partners) and checks each folder, tag and file id against
+the share's scope: anything else answers 404, as if it did not exist.
+"""
+
+import json
+
+from odoo import SUPERUSER_ID, _, api, http
+from odoo.addons.portal.controllers.portal import CustomerPortal
+from odoo.addons.portal.controllers.portal import pager as portal_pager
+from odoo.http import content_disposition, request
+from odoo.modules.registry import Registry
+from odoo.osv import expression
+from werkzeug.exceptions import BadRequest, Forbidden, NotFound, RequestEntityTooLarge
+from werkzeug.urls import url_encode
+from werkzeug.wsgi import wrap_file
+from zipstream import ZipStream
+
+from ..models.clouds_share import entry_name
+
+PAGE_SIZE = 50
+ZIP_BATCH = 100
+CHUNK = 64 * 1024
+DOWNLOAD_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "default-src 'none'"),
+]
+
+
+def _int(value):
+    """An id from the query string; anything else is refused as not found."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if number <= 0:
+        raise NotFound()
+    return number
+
+
+def _file_chunks(attachment):
+    with attachment._clouds_share_open() as stream:
+        while data := stream.read(CHUNK):
+            yield data
+
+
+def zip_chunks(dbname, entries):
+    """The zip of ``entries`` [(attachment id, path)], streamed batch by batch.
+
+    The request's cursor is gone once the response streams, so each batch reads its files
+    in a short cursor of its own; memory holds one batch's records and one chunk of data.
+    """
+    archive = ZipStream(sized=False)
+    for start in range(0, len(entries), ZIP_BATCH):
+        batch = entries[start:start + ZIP_BATCH]
+        with Registry(dbname).cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            attachments = env["ir.attachment"].browse([id_ for id_, _path in batch])
+            for attachment, (_id, path) in zip(attachments, batch, strict=True):
+                archive.add(_file_chunks(attachment), path)
+            yield from archive.all_files()
+    yield from archive.footer()
+
+
+class CloudSharePortal(CustomerPortal):
+
+    # ---------------------------------------------------------------- access
+
+    def _clouds_share(self, share_id, access_token=None):
+        """The share (sudo) if usable and the visitor holds its token or is its partner."""
+        share = request.env["clouds.share"].sudo().browse(share_id).exists()
+        if not share or not share._clouds_usable():
+            raise NotFound()
+        if access_token and share._clouds_check_token(access_token):
+            return share
+        user = request.env.user
+        if not user._is_public() and share._clouds_shared_with(user.partner_id):
+            return share
+        raise NotFound()
+
+    def _clouds_folder(self, share, folder_id, folder_ids):
+        """A folder of the share that the visitor may open, or None."""
+        folder_id = _int(folder_id)
+        if folder_id is None:
+            return None
+        if not share.allow_folders or folder_id not in folder_ids:
+            raise NotFound()
+        return request.env["clouds.folder"].sudo().browse(folder_id)
+
+    def _clouds_tag(self, share, tag_id):
+        tag_id = _int(tag_id)
+        if tag_id is None:
+            return None
+        if not share.allow_tags or tag_id not in share._clouds_tag_ids():
+            raise NotFound()
+        return request.env["clouds.tag"].sudo().browse(tag_id)
+
+    def _clouds_file(self, share, attachment_id):
+        attachment_id = _int(attachment_id)
+        if attachment_id is None or not share._clouds_has_file(attachment_id):
+            raise NotFound()
+        return request.env["ir.attachment"].sudo().browse(attachment_id)
+
+    @staticmethod
+    def _clouds_url(share, token, path="", **params):
+        """A URL of the share page keeping the visitor's token."""
+        params = {k: v for k, v in params.items() if v not in (None, "", False)}
+        if token:
+            params["access_token"] = token
+        query = f"?{url_encode(params)}" if params else ""
+        return f"/my/shares/{share.id}{path}{query}"
+
+    # ---------------------------------------------------------------- home and list
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "clouds_share_count" in counters:
+            Share = request.env["clouds.share"].sudo()
+            values["clouds_share_count"] = Share.search_count(
+                Share._clouds_portal_domain(request.env.user.partner_id)
+            )
+        return values
+
+    @http.route(["/my/shares", "/my/shares/page/<int:page>"], type="http", auth="user",
+                website=True)
+    def portal_my_shares(self, page=1, **kw):
+        Share = request.env["clouds.share"].sudo()
+        domain = Share._clouds_portal_domain(request.env.user.partner_id)
+        total = Share.search_count(domain)
+        pager = portal_pager(url="/my/shares", total=total, page=page, step=self._items_per_page)
+        shares = Share.search(domain, limit=self._items_per_page, offset=pager["offset"])
+        values = self._prepare_portal_layout_values()
+        values.update(shares=shares, pager=pager, page_name="clouds_shares")
+        return request.render("cloud_share.portal_my_shares", values)
+
+    # ---------------------------------------------------------------- share page
+
+    @http.route(["/my/shares/<int:share_id>"], type="http", auth="public", website=True)
+    def portal_share_page(self, share_id, access_token=None, folder_id=None, tag_id=None,
+                          search=None, page=1, **kw):
+        try:
+            share = self._clouds_share(share_id, access_token)
+        except NotFound:
+            if request.env.user._is_public() and not access_token:
+                return request.redirect(f"/web/login?redirect=/my/shares/{share_id}")
+            raise
+        page = _int(page) or 1
+        folder_ids = share._clouds_folder_ids()
+        folder = self._clouds_folder(share, folder_id, folder_ids)
+        tag = self._clouds_tag(share, tag_id)
+        search = (search or "").strip()
+
+        domain = []
+        if folder and (tag or search):
+            domain.append(("clouds_folder_id", "child_of", folder.id))
+        elif folder:
+            domain.append(("clouds_folder_id", "=", folder.id))
+        if tag:
+            domain.append(("clouds_tag_ids", "child_of", tag.id))
+        if search:
+            domain = expression.AND([domain, [
+                "|", "|", ("name", "ilike", search),
+                ("clouds_folder_id.name", "ilike", search),
+                ("clouds_tag_ids.name", "ilike", search),
+            ]])
+        elif not folder and not tag and share.allow_folders:
+            domain.append(("clouds_folder_id", "not in", list(folder_ids)))
+
+        Folder = request.env["clouds.folder"].sudo()
+        if not share.allow_folders or tag or search:
+            subfolders = Folder
+        elif folder:
+            subfolders = Folder.search(
+                [("parent_id", "=", folder.id), ("id", "in", list(folder_ids))], order="name, id"
+            )
+        else:
+            subfolders = share._clouds_top_folders(folder_ids)
+        tags = (request.env["clouds.tag"].sudo().browse(sorted(share._clouds_tag_ids()))
+                if share.allow_tags else request.env["clouds.tag"])
+
+        total = share._clouds_file_count(domain)
+        url_args = {"folder_id": folder and folder.id, "tag_id": tag and tag.id,
+                    "search": search, "access_token": access_token}
+        pager = portal_pager(
+            url=f"/my/shares/{share.id}", total=total, page=page, step=PAGE_SIZE,
+            url_args={k: v for k, v in url_args.items() if v},
+        )
+        files = share._clouds_files(domain, limit=PAGE_SIZE, offset=pager["offset"],
+                                    order="name, id")
+        breadcrumb = Folder
+        if folder:
+            chain = [int(i) for i in folder.parent_path.split("/") if i]
+            breadcrumb = Folder.browse([i for i in chain if i in folder_ids])
+
+        values = self._prepare_portal_layout_values()
+        values.update({
+            "page_name": "clouds_share",
+            "share": share,
+            "token": access_token if share._clouds_check_token(access_token) else None,
+            "folder": folder,
+            "tag": tag,
+            "search": search,
+            "subfolders": subfolders,
+            "tags": tags,
+            "files": files,
+            "total": total,
+            "pager": pager,
+            "folder_breadcrumb": breadcrumb,
+            "share_url": self._clouds_url,
+            "upload_target": folder or share.upload_folder_id,
+            "upload_limit": request.env["res.config.settings"]._clouds_share_upload_limit(),
+            "object": share,
+        })
+        if values["token"] and kw.get("pid") and kw.get("hash"):
+            # The invitation's signature: the chat checks it and names the author.
+            values.update(pid=kw["pid"], hash=kw["hash"])
+        return request.render("cloud_share.portal_share_page", values)
+
+    # ---------------------------------------------------------------- downloads
+
+    @http.route(["/my/shares/<int:share_id>/files/<int:attachment_id>"], type="http",
+                auth="public")
+    def portal_share_download(self, share_id, attachment_id, access_token=None, **kw):
+        share = self._clouds_share(share_id, access_token)
+        attachment = self._clouds_file(share, attachment_id)
+        stream = attachment._clouds_share_open()
+        headers = [("Content-Disposition", content_disposition(entry_name(attachment.name))),
+                   *DOWNLOAD_HEADERS]
+        return request.make_response(
+            wrap_file(request.httprequest.environ, stream, CHUNK),
+            headers=[("Content-Type", attachment.mimetype or "application/octet-stream"),
+                     *headers],
+        )
+
+    @http.route(["/my/shares/<int:share_id>/zip"], type="http", auth="public")
+    def portal_share_zip(self, share_id, access_token=None, folder_id=None, tag_id=None, **kw):
+        share = self._clouds_share(share_id, access_token)
+        folder_ids = share._clouds_folder_ids()
+        folder = self._clouds_folder(share, folder_id, folder_ids)
+        tag = self._clouds_tag(share, tag_id)
+        domain, name = [], share.name
+        if folder:
+            domain.append(("clouds_folder_id", "child_of", folder.id))
+            name = folder.name
+        if tag:
+            domain.append(("clouds_tag_ids", "child_of", tag.id))
+            name = tag.name
+        files = share._clouds_files(domain, order="id")
+        paths = share._clouds_entry_paths(files, folder_ids, base=folder)
+        entries = [(id_, paths[id_]) for id_ in files.ids]
+        response = request.make_response(
+            zip_chunks(request.env.cr.dbname, entries),
+            headers=[("Content-Type", "application/zip"),
+                     ("Content-Disposition", content_disposition(f"{entry_name(name)}.zip")),
+                     *DOWNLOAD_HEADERS],
+        )
+        response.direct_passthrough = True
+        return response
+
+    # ---------------------------------------------------------------- changes
+
+    def _clouds_author(self):
+        user = request.env.user
+        return user.partner_id if not user._is_public() else request.env["res.partner"]
+
+    @http.route(["/my/shares/<int:share_id>/upload"], type="http", auth="public",
+                methods=["POST"], csrf=True)
+    def portal_share_upload(self, share_id, access_token=None, folder_id=None, **kw):
+        """Files posted as ``files``; answers JSON ``{"files": [{"id", "name"}]}``."""
+        share = self._clouds_share(share_id, access_token)
+        if not share.allow_upload:
+            raise Forbidden(_("Uploading is not allowed on this share."))
+        folder_ids = share._clouds_folder_ids()
+        target = self._clouds_folder(share, folder_id, folder_ids) or share.upload_folder_id
+        if not target:
+            raise BadRequest(_("Open a folder of the share to upload into it."))
+        limit = request.env["res.config.settings"]._clouds_share_upload_limit()
+        uploads = request.httprequest.files.getlist("files")
+        if not uploads:
+            raise BadRequest(_("No file was sent."))
+        vals_list = []
+        for upload in uploads:
+            data = upload.stream.read(limit + 1)
+            if len(data) > limit:
+                raise RequestEntityTooLarge(
+                    _("“%(name)s” is larger than %(mb)s MB.", name=upload.filename,
+                      mb=limit // (1024 * 1024)))
+            # The browser's name may carry a path: keep its last component only.
+            name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+            vals_list.append({
+                "name": entry_name(name), "raw": data, "clouds_folder_id": target.id,
+                "clouds_share_id": share.id,
+            })
+        attachments = request.env["ir.attachment"].sudo().create(vals_list)
+        if target.id not in share._clouds_shared_subtree():
+            share._clouds_add_items(attachments=attachments)
+        share.message_post(
+            body=_("Uploaded to %(folder)s: %(files)s", folder=target.name,
+                   files=", ".join(attachments.mapped("name"))),
+            author_id=self._clouds_author().id or None,
+            subtype_xmlid="mail.mt_note",
+        )
+        return request.make_response(
+            json.dumps({"files": [{"id": a.id, "name": a.name} for a in attachments]}),
+            headers=[("Content-Type", "application/json")],
+        )
+
+    @http.route(["/my/shares/<int:share_id>/folders"], type="http", auth="public",
+                methods=["POST"], csrf=True)
+    def portal_share_new_folder(self, share_id, access_token=None, parent_id=None, name=None,
+                                **kw):
+        share = self._clouds_share(share_id, access_token)
+        if not share.allow_create or not share.allow_folders:
+            raise Forbidden(_("Adding folders is not allowed on this share."))
+        if not (name or "").strip():
+            raise BadRequest(_("A folder needs a name."))
+        folder_ids = share._clouds_folder_ids()
+        parent = self._clouds_folder(share, parent_id, folder_ids) or share.upload_folder_id
+        if not parent:
+            raise BadRequest(_("Open a folder of the share to add a folder in it."))
+        folder = request.env["clouds.folder"].sudo().create(
+            {"name": name.strip(), "parent_id": parent.id}
+        )
+        if parent.id not in share._clouds_shared_subtree():
+            share._clouds_add_items(folders=folder)
+        return request.redirect(self._clouds_url(share, access_token, folder_id=folder.id))
+
+    @http.route(["/my/shares/<int:share_id>/files/<int:attachment_id>/tags"], type="http",
+                auth="public", methods=["POST"], csrf=True)
+    def portal_share_tag_file(self, share_id, attachment_id, access_token=None, tag_id=None,
+                              name=None, **kw):
+        """Tag a file of the share with one of its tags or a new tag (named ``name``)."""
+        share = self._clouds_share(share_id, access_token)
+        if not share.allow_create or not share.allow_tags:
+            raise Forbidden(_("Adding tags is not allowed on this share."))
+        attachment = self._clouds_file(share, attachment_id)
+        tag = self._clouds_tag(share, tag_id)
+        if not tag:
+            if not (name or "").strip():
+                raise BadRequest(_("A tag needs a name."))
+            tag = request.env["clouds.tag"].sudo().create({"name": name.strip()})
+        attachment.write({"clouds_tag_ids": [(4, tag.id)]})
+        return request.redirect(self._clouds_url(share, access_token, tag_id=tag.id))

@@ -1,0 +1,4 @@
+from . import test_share_models
+from . import test_share_http
+from . import test_share_scale
+from . import test_share_tour

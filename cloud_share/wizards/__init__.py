@@ -1,0 +1,1 @@
+from . import clouds_share_invite, clouds_share_wizard
