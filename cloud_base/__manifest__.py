@@ -22,6 +22,10 @@
         "wizards/clouds_rule_preview_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
+        "data/ir_cron_sync.xml",
+        "views/clouds_client_views.xml",
+        "views/clouds_queue_views.xml",
+        "views/clouds_log_views.xml",
     ],
     "demo": [
         "demo/clouds_demo.xml",

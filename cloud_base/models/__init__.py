@@ -5,3 +5,9 @@ from . import clouds_folder_rule
 from . import res_config_settings
 from . import clouds_folder_file_manager
 from . import ir_attachment_file_manager
+from . import clouds_client
+from . import clouds_sync_record
+from . import clouds_folder_sync
+from . import ir_attachment_sync
+from . import clouds_log
+from . import clouds_queue

@@ -6,3 +6,4 @@ from . import test_rules_apply
 from . import test_file_manager
 from . import test_file_manager_http
 from . import test_demo_data
+from . import test_sync_common

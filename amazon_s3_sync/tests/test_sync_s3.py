@@ -1,0 +1,221 @@
+"""End to end against moto's S3 server: Odoo's crons sync folders and files, checked
+through a bare boto3 client."""
+
+import hashlib
+import threading
+
+from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
+from odoo.api import Transaction
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from cloud_sync.emulators.s3 import S3Emulator
+
+
+@tagged("post_install", "-at_install")
+class TestS3Sync(SyncCase):
+    provider_key = "s3"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = S3Emulator().start()
+        cls.addClassCleanup(cls.emulator.stop)
+        cls.s3 = cls.emulator.client()
+
+    def client_vals(self):
+        config = self.emulator.provider_config()
+        return {"s3_bucket": config["bucket"], "s3_region": config["region"],
+                "s3_endpoint_url": config["endpoint_url"], "s3_path_style": True,
+                "s3_access_key": config["access_key"], "s3_secret_key": config["secret_key"]}
+
+    def remote_files(self, client):
+        root = client.sudo().remote_root_id
+        out = {}
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.emulator.bucket, Prefix=root)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if key == root:
+                    continue
+                path = key[len(root):]
+                if key.endswith("/"):
+                    out[path.rstrip("/")] = None
+                else:
+                    out[path] = self.s3.get_object(
+                        Bucket=self.emulator.bucket, Key=key)["Body"].read()
+        return out
+
+    def put(self, client, path, data):
+        self.s3.put_object(Bucket=self.emulator.bucket,
+                           Key=client.sudo().remote_root_id + path, Body=data)
+
+    def test_wrong_bucket_is_a_clear_error(self):
+        vals = dict(self.client_vals(), s3_bucket="no-such-bucket")
+        with self.assertRaises(UserError):
+            self.env["clouds.client"].create(
+                {"name": "wrong", "provider": "s3", **vals})
+
+    def test_connect_makes_root_and_binds_database(self):
+        client = self.make_client(root_name="Odoo A")
+        self.assertEqual(client.state, "connected")
+        self.assertEqual(client.sudo().remote_root_id, "Odoo A/")
+        self.assertEqual(self.remote_files(client), {})
+        # A copied database (another uuid) pauses until an administrator confirms.
+        client.sudo().database_uuid = "another-database"
+        self.assertFalse(client._cloud_ready())
+        self.assertEqual(client.state, "paused")
+        self.assertIn("copy", client.pause_reason)
+        client.action_confirm_database()
+        self.assertEqual(client.state, "connected")
+        self.assertTrue(client._cloud_ready())
+
+    def test_direct_backward_and_reverse(self):
+        client = self.make_client()
+        rule, people, projects = self.make_tree(client)
+        logs = self.sync()
+        self.assertSyncOps(logs, 11)  # 5 folders + 6 files
+        self.assertTreesEqual(client)
+        self.assertIn("Clients/Ann/Ann doc 1.txt", self.local_files(client))
+        atts = self.Attachment.search([("clouds_client_id", "=", client.id)])
+        self.assertEqual(len(atts), 6)
+        self.assertEqual(set(atts.mapped("clouds_state")), {"synced"})
+        self.assertTrue(all(atts.mapped("clouds_verified")))
+        # Nothing changed: nothing to do.
+        self.assertSyncOps(self.sync(), 0)
+
+        # The cleaner keeps binaries during the grace period, then drops only the bytes.
+        self.assertEqual(self.Attachment._cron_clouds_clean(), 0)
+        client.grace_days = 0
+        self.assertEqual(self.Attachment._cron_clouds_clean(), 6)
+        self.env.invalidate_all()
+        plan = atts.filtered(lambda a: a.name == "plan.bin")
+        self.assertEqual((plan.store_fname, plan.clouds_state), (False, "link"))
+        self.assertEqual(plan.raw, bytes(range(256)) * 40, "read from the cloud")
+        self.assertSyncOps(self.sync(), 0)
+
+        # Remote edits come back: a new file, a new folder, a changed and a deleted file.
+        self.put(client, "Projects/Beta/", b"")
+        self.put(client, "Projects/Beta/spec.txt", b"remote spec")
+        self.put(client, "Projects/Alpha/plan.bin", b"new plan")
+        self.s3.delete_object(Bucket=self.emulator.bucket,
+                              Key=client.sudo().remote_root_id + "Projects/notes.md")
+        logs = self.sync()
+        self.assertSyncOps(logs, 4)
+        self.env.invalidate_all()
+        beta = self.Folder.search([("name", "=", "Beta"), ("parent_id", "=", projects.id)])
+        self.assertEqual(beta.client_id, client)
+        spec = self.Attachment.search([("clouds_folder_id", "=", beta.id)])
+        self.assertEqual((spec.name, spec.raw, spec.clouds_state),
+                         ("spec.txt", b"remote spec", "link"))
+        self.assertEqual(plan.raw, b"new plan")
+        self.assertFalse(self.Attachment.search([("name", "=", "notes.md")]))
+        self.assertTreesEqual(client)
+
+        # A local rename and a new local file go out.
+        projects.name = "Projects 2025"
+        self.Attachment.create({"name": "late.txt", "clouds_folder_id": beta.id,
+                                "raw": b"late"})
+        self.sync()
+        self.assertTreesEqual(client)
+        self.assertIn("Projects 2025/Beta/late.txt", self.remote_files(client))
+
+        # Reset: every binary comes back byte-identical, the remote stays untouched.
+        remote_before = self.remote_files(client)
+        client.action_reset()
+        logs = self.sync()
+        self.assertIn("reverse", logs.mapped("task_type"))
+        self.assertEqual(set(logs.mapped("level")), {"info"}, logs.mapped("message"))
+        self.env.invalidate_all()
+        self.assertEqual(client.state, "draft")
+        folders = self.Folder.search([("client_id", "=", client.id)])
+        for att in self.Attachment.search([("clouds_folder_id", "in", folders.ids)]):
+            self.assertTrue(att.store_fname or att.db_datas, att.name)
+            self.assertEqual(att.clouds_state, "local")
+        local = self.local_files(client)
+        self.assertEqual(local, {p: (hashlib.sha1(d).hexdigest() if d is not None else None)
+                                 for p, d in remote_before.items()})
+        self.assertEqual(self.remote_files(client), remote_before)
+
+    def test_deletion_guard_pauses(self):
+        client = self.make_client(root_name="Guarded")
+        folder = self.Folder.create({"name": "Many", "own_client_id": client.id})
+        for i in range(8):
+            self.Attachment.create({"name": f"f{i}.txt", "clouds_folder_id": folder.id,
+                                    "raw": b"x%d" % i})
+        self.sync()
+        for i in range(8):
+            self.s3.delete_object(Bucket=self.emulator.bucket,
+                                  Key=f"Guarded/Many/f{i}.txt")
+        with self.assertLogs("odoo.addons.cloud_base", "WARNING"):
+            self.sync()
+        self.assertEqual(client.state, "paused")
+        self.assertIn("delete 8", client.pause_reason)
+        self.assertEqual(self.Attachment.search_count([("clouds_folder_id", "=", folder.id)]), 8)
+
+    def test_converges_under_random_faults(self):
+        client = self.make_client(root_name="Faulty")
+        self.make_tree(client, partners=("Cid", "Dee", "Eve"))
+        self.emulator.faults.random_faults(0.2, seed=3, kinds=("429", "503", "500"))
+        try:
+            for _round in range(4):
+                self.Queue.search([("state", "=", "pending")]).next_try = False
+                self.sync()  # the policy absorbs most faults; the queue retries the rest
+            self.assertGreater(sum(self.emulator.faults.injected.values()), 5)
+        finally:
+            self.emulator.faults.clear()
+        self.assertSyncOps(self.sync(), 0)
+        self.assertTreesEqual(client)
+        self.assertEqual(client.state, "connected")
+
+
+@tagged("post_install", "-at_install")
+class TestQueueWorkers(SyncCase):
+    provider_key = "s3"
+
+    def test_two_workers_do_every_task_once(self):
+        """Two cron workers with their own cursors share the queue: each task runs once."""
+        registry = self.env.registry
+        with registry.cursor() as cr:
+            env = self.env(cr=cr)
+            clients = env["clouds.client"].with_context(clouds_no_check=True).create(
+                [{"name": f"worker {i}", "provider": "s3"} for i in range(12)])
+            tasks = env["clouds.queue"]._enqueue(clients, "reverse")
+            task_ids, client_ids = tasks.ids, clients.ids
+        try:
+            errors = []
+
+            def worker():
+                try:
+                    with registry.cursor() as cr:
+                        # the test runner holds the registry lock: no Registry() lookup
+                        cr.transaction = Transaction(registry)
+                        env = self.env(cr=cr)
+                        env["clouds.queue"]._run_tasks(commit=True)
+                except Exception as exc:  # noqa: BLE001 - reported below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=worker) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(20)
+            self.assertFalse(any(t.is_alive() for t in threads), "a worker hangs")
+            self.assertEqual(errors, [])
+            with registry.cursor() as cr:
+                cr.execute("SELECT state, tries FROM clouds_queue WHERE id = ANY(%s)",
+                           [task_ids])
+                self.assertEqual(cr.fetchall(), [("done", 1)] * len(task_ids))
+                cr.execute("SELECT task_id, count(*) FROM clouds_log WHERE task_id = ANY(%s) "
+                           "GROUP BY task_id", [task_ids])
+                self.assertEqual(sorted(cr.fetchall()), [(t, 1) for t in sorted(task_ids)])
+        finally:
+            with registry.cursor() as cr:
+                cr.execute("DELETE FROM clouds_log WHERE client_id = ANY(%s)", [client_ids])
+                cr.execute("DELETE FROM clouds_queue WHERE id = ANY(%s)", [task_ids])
+                cr.execute("DELETE FROM mail_message WHERE model = 'clouds.client' "
+                           "AND res_id = ANY(%s)", [client_ids])
+                cr.execute("DELETE FROM mail_followers WHERE res_model = 'clouds.client' "
+                           "AND res_id = ANY(%s)", [client_ids])
+                cr.execute("DELETE FROM clouds_client WHERE id = ANY(%s)", [client_ids])

@@ -1,0 +1,384 @@
+"""Runs one connection's sync: builds the planner's three states from records and the
+provider, plans (``cloud_sync.engine.planner``), and executes the operations on Odoo
+records and the provider. The conflict policy is the planner's; this file only executes.
+
+Every operation is idempotent or recognised on the next run (``ensure_folder``, the
+planner's adoption, ``NameTaken`` checked by content), so a crash anywhere is recovered by
+running again. The change-feed cursor is cleared when a run starts and stored when it
+ends, so a run that did not finish is followed by a full listing.
+"""
+
+import contextlib
+import io
+import logging
+import mimetypes
+
+from odoo import _, fields
+
+from cloud_sync.engine.planner import (
+    ROOT,
+    LocalNode,
+    MoveRemote,
+    SyncedNode,
+    apply_changes,
+    plan,
+)
+from cloud_sync.hashing import hash_bytes
+from cloud_sync.naming import unique_name
+from cloud_sync.providers.base import Item, Kind
+from cloud_sync.providers.errors import (
+    CloudError,
+    CursorExpired,
+    NameTaken,
+    NotFound,
+    QuotaExceeded,
+    ReauthRequired,
+)
+
+_logger = logging.getLogger(__name__)
+GUARD_MIN = 5  # the deletion guard ignores runs deleting at most this many items
+
+
+class DeletionGuard(CloudError):
+    """A backward sync would delete too large a share of a connection's items."""
+
+
+CRITICAL = (ReauthRequired, QuotaExceeded, DeletionGuard)
+
+
+class ClientSync:
+    """One run for one connection. ``commit`` (cron mode) commits after every operation."""
+
+    def __init__(self, client, provider, commit=None):
+        self.client = client.sudo()
+        self.env = self.client.env
+        self.provider = provider
+        self.commit = commit or (lambda: None)
+        self.Record = self.env["clouds.sync.record"].sudo()
+        self.Folder = self.env["clouds.folder"].sudo().with_context(active_test=False)
+        self.Attachment = self.env["ir.attachment"].sudo()
+        self.records = {}
+        self.keymap = {}
+        self.stats = {"ops": 0, "failed": 0, "calls": 0}
+        self.errors = []
+
+    # ---------------------------------------------------------------- states
+    def _load_records(self):
+        self.records = {r.key: r for r in self.Record.search([("client_id", "=", self.client.id)])}
+
+    def synced_state(self):
+        root = SyncedNode(ROOT, self.client.remote_root_id, None, "root", Kind.FOLDER)
+        synced = {ROOT: root}
+        for key, rec in self.records.items():
+            synced[key] = SyncedNode(key, rec.remote_id, rec.parent_key or ROOT, rec.name,
+                                     Kind(rec.kind), rec.local_content or None,
+                                     rec.remote_version or None)
+        return synced
+
+    def _folders(self):
+        return self.Folder.search([("client_id", "=", self.client.id), ("active", "=", True)])
+
+    def local_state(self):
+        safe = self.provider.safe_name
+        folders = self._folders()
+        local = {ROOT: LocalNode(ROOT, None, "root", Kind.FOLDER, protected=True)}
+        for folder in folders:
+            parent = folder.parent_id
+            local[f"f{folder.id}"] = LocalNode(
+                f"f{folder.id}", f"f{parent.id}" if parent in folders else ROOT,
+                safe(folder.name), Kind.FOLDER,
+                protected=folder.folder_type == "rule" or bool(folder.res_model))
+        atts = self.Attachment.search([("clouds_folder_id", "in", folders.ids),
+                                       ("type", "=", "binary")])
+        for att in atts:
+            local[f"a{att.id}"] = LocalNode(f"a{att.id}", f"f{att.clouds_folder_id.id}",
+                                            safe(att.name), Kind.FILE, att.checksum or None)
+        return local
+
+    def snapshot(self, synced):
+        """The remote tree as the records last saw it."""
+        tree = {}
+        for key, node in synced.items():
+            if key == ROOT:
+                continue
+            parent = synced.get(node.parent or ROOT)
+            tree[node.remote_id] = Item(node.remote_id, node.name, node.kind,
+                                        parent.remote_id if parent else None,
+                                        version=node.remote_version)
+        return tree
+
+    def remote_state(self, synced):
+        """(remote tree, next cursor): the change feed applied to the snapshot, or a walk."""
+        cursor = self.client.cursor
+        if cursor:
+            try:
+                changes, new_cursor = self.provider.changes(cursor)
+            except CursorExpired:
+                _logger.info("clouds.client %s: cursor expired, full listing", self.client.id)
+            else:
+                self._rekey(changes)
+                return apply_changes(self.snapshot(self.synced_state()), changes), new_cursor
+        new_cursor = self.provider.initial_cursor()
+        return {item.id: item for item in self.provider.walk()}, new_cursor
+
+    def _rekey(self, changes):
+        """Records follow ids the provider changed (S3 keys, WebDAV paths on a move)."""
+        by_remote = {r.remote_id: r for r in self.records.values()}
+        for change in changes:
+            rec = by_remote.get(change.old_id or "")
+            if rec and change.old_id != change.item.id and change.item.id not in by_remote:
+                self._set_remote_id(rec, change.item.id)
+                by_remote[change.item.id] = by_remote.pop(change.old_id)
+
+    def _set_remote_id(self, rec, remote_id):
+        rec.remote_id = remote_id
+        self._target(rec.key).clouds_remote_id = remote_id
+
+    # ---------------------------------------------------------------- run
+    def run(self):
+        """Plan and execute; returns the plan. Raises :class:`DeletionGuard` unexecuted."""
+        self._load_records()
+        self.client.cursor = False
+        self.commit()
+        remote, new_cursor = self.remote_state(self.synced_state())
+        synced = self.synced_state()
+        the_plan = plan(self.local_state(), synced, remote,
+                        name_key=self.provider.name_rules.key)
+        self._guard(the_plan)
+        self.remote = remote
+        for op in the_plan.ops:
+            self._execute(op)
+        if not self.errors:
+            self.client.cursor = new_cursor
+        self.client.last_sync = fields.Datetime.now()
+        self._folders().write({"clouds_last_check": self.client.last_sync})
+        self.commit()
+        return the_plan
+
+    def _guard(self, the_plan):
+        deletions = the_plan.remote_deletions
+        share = self.client.deletion_guard / 100.0
+        if deletions > GUARD_MIN and deletions > share * max(len(self.records), 1):
+            raise DeletionGuard(_(
+                "this run would delete %(n)s of the %(total)s synced items in Odoo because "
+                "they vanished from the cloud; check the remote storage, then reconnect.",
+                n=deletions, total=len(self.records)))
+
+    def _execute(self, op):
+        key = self.keymap.get(op.key, op.key)
+        try:
+            with self.env.cr.savepoint():
+                getattr(self, "_op_" + type(op).__name__)(op, key)
+        except CRITICAL:
+            raise
+        except (CloudError, KeyError, ValueError) as exc:
+            self.stats["failed"] += 1
+            self.errors.append(f"{type(op).__name__} {op.key}: {exc!r}")
+            _logger.warning("clouds.client %s: %s failed: %r", self.client.id, op, exc)
+            return
+        self.stats["ops"] += 1
+        self.commit()
+
+    # ---------------------------------------------------------------- helpers
+    def _remote_of(self, key):
+        key = self.keymap.get(key, key)
+        if key == ROOT:
+            return self.client.remote_root_id
+        return self.records[key].remote_id
+
+    def _record(self, key, item, local_content=None):
+        """Store the agreed state of ``key`` (one record per remote id)."""
+        node = self._local_node(key)
+        self.Record.search([("client_id", "=", self.client.id), ("remote_id", "=", item.id),
+                            ("key", "!=", key)]).unlink()
+        vals = {"remote_id": item.id, "parent_key": node.parent, "name": node.name,
+                "kind": node.kind.value, "local_content": local_content or node.content,
+                "remote_version": item.version}
+        if key in self.records and self.records[key].exists():
+            self.records[key].write(vals)
+        else:
+            self.records[key] = self.Record.create(
+                dict(vals, client_id=self.client.id, key=key))
+        target = self._target(key)
+        sync_vals = {"clouds_remote_id": item.id}
+        if target._name == "ir.attachment":
+            sync_vals.update(clouds_client_id=self.client.id, clouds_version=item.version,
+                             clouds_hash=item.content_hash)
+        target.write(sync_vals)
+
+    def _forget(self, key):
+        rec = self.records.pop(key, None)
+        if rec and rec.exists():
+            rec.unlink()
+
+    def _target(self, key):
+        model = self.Folder if key.startswith("f") else self.Attachment
+        return model.browse(int(key[1:]))
+
+    def _local_node(self, key):
+        """The local state of one item now (after an operation changed it)."""
+        safe = self.provider.safe_name
+        target = self._target(key)
+        if target._name == "clouds.folder":
+            parent = target.parent_id
+            parent_key = f"f{parent.id}" if parent.client_id == self.client else ROOT
+            return LocalNode(key, parent_key, safe(target.name), Kind.FOLDER)
+        return LocalNode(key, f"f{target.clouds_folder_id.id}", safe(target.name), Kind.FILE,
+                         target.checksum or None)
+
+    def _upload(self, parent_id, name, data):
+        """Upload and verify (size, and hash where the provider has one)."""
+        try:
+            item = self.provider.upload(parent_id, name, io.BytesIO(data), len(data))
+        except NameTaken:
+            existing = self.provider.find_child(parent_id, name, Kind.FILE)
+            if existing and self._same(existing, data):
+                return existing, True  # uploaded by a run that crashed before committing
+            taken = [c.name for c in self.provider.list_children(parent_id)]
+            name = unique_name(name, taken, self.provider.name_rules)
+            item = self.provider.upload(parent_id, name, io.BytesIO(data), len(data))
+        return item, self._same(item, data)
+
+    @staticmethod
+    def _same(item, data):
+        if item.size != len(data):
+            return False
+        if item.hash_type and item.content_hash:
+            return hash_bytes(item.hash_type, data) == item.content_hash
+        return True
+
+    def _mark_uploaded(self, att, item, verified):
+        att.with_context(clouds_no_reset=True).write({
+            "clouds_state": "synced" if verified else "local",
+            "clouds_verified": fields.Datetime.now() if verified else False,
+        })
+
+    # ---------------------------------------------------------------- operations
+    def _op_CreateRemote(self, op, key):
+        parent_id = self._remote_of(op.parent)
+        if op.kind == Kind.FOLDER:
+            item = self.provider.ensure_folder(parent_id, op.name)
+            self._record(key, item)
+            return
+        att = self._target(key)
+        data = att.raw or b""
+        item, verified = self._upload(parent_id, op.name, data)
+        self._record(key, item, local_content=att.checksum)
+        self._mark_uploaded(att, item, verified)
+
+    def _op_LinkRemote(self, op, key):
+        item = self.remote[op.remote_id]
+        self._record(key, item)
+        if key.startswith("a"):
+            self._mark_uploaded(self._target(key), item, True)
+
+    def _op_UpdateRemote(self, op, key):
+        att = self._target(key)
+        data = att.raw or b""
+        item = self.provider.update(self._remote_of(key), io.BytesIO(data), len(data))
+        self._record(key, item, local_content=att.checksum)
+        self._mark_uploaded(att, item, self._same(item, data))
+
+    def _op_MoveRemote(self, op, key):
+        old_id = self._remote_of(key)
+        parent_id = self._remote_of(op.parent)
+        current = self.remote.get(old_id)
+        if current is not None and current.parent_id == parent_id:
+            item = self.provider.rename(old_id, op.name)
+        else:
+            item = self.provider.move(old_id, parent_id, op.name)
+        if item.id != old_id and item.is_folder:  # path ids: the subtree's ids changed too
+            for rec in self.records.values():
+                if rec.exists() and rec.remote_id.startswith(old_id) and rec.remote_id != old_id:
+                    self._set_remote_id(rec, item.id + rec.remote_id[len(old_id):])
+        self._record(key, item)
+
+    def _op_DeleteRemote(self, op, key):
+        if key.startswith("a"):
+            att = self._target(key).exists()
+            if att and att._clouds_link_only():
+                att._clouds_fetch_binaries()  # it left the connection: keep its bytes
+        with contextlib.suppress(NotFound):
+            self.provider.delete(self._remote_of(key))
+        self._forget(key)
+        if key.startswith("a") and self._target(key).exists():
+            self._target(key).write({"clouds_remote_id": False, "clouds_client_id": False,
+                                     "clouds_state": "local", "clouds_verified": False})
+
+    def _op_KeepRemoteCopy(self, op, key):
+        data = self.provider.read_bytes(op.remote_id)
+        att = self._target(key)
+        self.Attachment.create({"name": op.name, "raw": data,
+                                "clouds_folder_id": att.clouds_folder_id.id})
+
+    def _op_CreateLocal(self, op, key):
+        parent_key = self.keymap.get(op.parent, op.parent)
+        item = self.remote[op.remote_id]
+        if op.kind == Kind.FOLDER:
+            folder = self.Folder.create({
+                "name": op.name,
+                "parent_id": int(parent_key[1:]) if parent_key != ROOT else False,
+                "own_client_id": self.client.id if parent_key == ROOT else False,
+            })
+            new = f"f{folder.id}"
+        else:
+            if parent_key == ROOT:
+                raise ValueError("files at the top of the connection's root are not synced")
+            att = self.Attachment.create({
+                "name": op.name, "type": "binary", "clouds_folder_id": int(parent_key[1:]),
+                "mimetype": item.mime_type or mimetypes.guess_type(op.name)[0]
+                or "application/octet-stream",
+                "clouds_state": "link", "clouds_client_id": self.client.id,
+                "clouds_remote_id": item.id,
+            })
+            att._clouds_set_size(item.size)
+            new = f"a{att.id}"
+        self.keymap[op.key] = new
+        self._record(new, item)
+
+    def _op_UpdateLocal(self, op, key):
+        item = self.remote[op.remote_id]
+        att = self._target(key)
+        if att._clouds_link_only():  # Odoo no longer knows the content: no checksum
+            att._clouds_set_size(item.size)
+            self._record(key, item, local_content=att.checksum)
+            return
+        data = self.provider.read_bytes(op.remote_id)
+        att.with_context(clouds_no_reset=True).write({"raw": data})
+        self._record(key, item, local_content=att.checksum)
+
+    def _op_MoveLocal(self, op, key):
+        parent_key = self.keymap.get(op.parent, op.parent)
+        target = self._target(key)
+        if target._name == "clouds.folder":
+            if target.folder_type == "rule" or target.res_model:
+                # rule folders follow their rule: the remote goes back (direct wins)
+                node = self._local_node(key)
+                self._op_MoveRemote(MoveRemote(key, node.parent, node.name), key)
+                return
+            target.write({"name": op.name,
+                          "parent_id": int(parent_key[1:]) if parent_key != ROOT else False})
+        else:
+            if parent_key == ROOT:
+                raise ValueError("files at the top of the connection's root are not synced")
+            target.write({"name": op.name, "clouds_folder_id": int(parent_key[1:])})
+        self._record(key, self.remote[self._remote_of(key)])
+
+    def _op_DeleteLocal(self, op, key):
+        target = self._target(key)
+        if target._name == "clouds.folder":
+            tree = target._subtree()
+            keys = {f"f{f.id}" for f in tree}
+            atts = self.Attachment.search([("clouds_folder_id", "in", tree.ids)])
+            synced = atts.filtered(lambda a: f"a{a.id}" in self.records)
+            keys |= {f"a{a.id}" for a in synced}
+            synced.unlink()
+            tree.action_archive()
+            for k in keys:
+                self._forget(k)
+        else:
+            target.unlink()
+            self._forget(key)
+
+    def _op_Forget(self, op, key):
+        self._forget(key)

@@ -1,0 +1,116 @@
+"""Sync state of attachments, and reading a file whose binary lives only in the cloud.
+
+After a verified upload the attachment keeps ``type='binary'``, its checksum and size; the
+cleaner later drops only the stored bytes. Reading such a file (``raw``/``datas``,
+``/web/content``, previews, zips) goes through :meth:`_clouds_open_stream`.
+"""
+
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.http import Stream
+from odoo.tools import SQL
+
+from cloud_sync.hashing import hash_bytes
+from cloud_sync.providers.errors import CloudError
+
+
+class IrAttachment(models.Model):
+    _inherit = "ir.attachment"
+
+    clouds_remote_id = fields.Char(string="Remote ID", readonly=True, copy=False, index=True)
+    clouds_client_id = fields.Many2one("clouds.client", string="Stored In", readonly=True,
+                                       copy=False, ondelete="set null")
+    clouds_version = fields.Char(string="Remote Version", readonly=True, copy=False)
+    clouds_hash = fields.Char(string="Remote Hash", readonly=True, copy=False)
+    clouds_link = fields.Char(string="Remote Link", readonly=True, copy=False)
+    clouds_state = fields.Selection(
+        [("local", "Not synced"), ("synced", "Synced (binary kept)"), ("link", "Cloud only")],
+        string="Sync State", default="local", readonly=True, copy=False, index=True)
+    clouds_verified = fields.Datetime(
+        string="Upload Verified", readonly=True, copy=False,
+        help="When size and hash of the remote copy were checked; the cleaner removes the "
+        "binary only after this plus the connection's grace period.")
+
+    def _clouds_link_only(self):
+        """True if the bytes are only in the cloud (cleaned, or created by backward sync)."""
+        self.ensure_one()
+        return bool(self.clouds_remote_id and self.clouds_client_id
+                    and not self.store_fname and not self.db_datas)
+
+    def _clouds_open_stream(self):
+        """The content of a cloud-only file, streamed from its provider in chunks."""
+        self.ensure_one()
+        att = self.sudo()
+        provider = att.clouds_client_id._cloud_provider()
+        try:
+            yield from provider.download(att.clouds_remote_id)
+        except CloudError as exc:
+            raise UserError(_("“%(name)s” cannot be read from the cloud: %(error)s",
+                              name=att.name, error=exc)) from exc
+        finally:
+            provider.close()
+
+    def _compute_raw(self):
+        cloud = self.filtered(lambda a: a.id and a._clouds_link_only())
+        for att in cloud:
+            att.raw = b"".join(att._clouds_open_stream())
+        return super(IrAttachment, self - cloud)._compute_raw()
+
+    def _to_http_stream(self):
+        if not self._clouds_link_only():
+            return super()._to_http_stream()
+        data = b"".join(self._clouds_open_stream())
+        return Stream(type="data", data=data, size=len(data), mimetype=self.mimetype,
+                      download_name=self.name, etag=self.checksum, public=self.public,
+                      last_modified=self.write_date)
+
+    def _clouds_set_size(self, size):
+        """A cloud-only file changed remotely: its size, and no checksum (Odoo's ``write``
+        ignores both fields)."""
+        self.flush_recordset()
+        self.env.execute_query(SQL(
+            "UPDATE ir_attachment SET file_size = %s, checksum = NULL WHERE id = ANY(%s)",
+            size, self.ids))
+        self.invalidate_recordset(["file_size", "checksum"])
+
+    def _clouds_fetch_binaries(self):
+        """Bring the bytes of cloud-only files back into Odoo (reverse sync); checked
+        against the checksum Odoo kept, when it kept one."""
+        for att in self.sudo().filtered(lambda a: a._clouds_link_only()):
+            data = b"".join(att._clouds_open_stream())
+            if att.checksum and hash_bytes("sha1", data) != att.checksum:
+                raise UserError(_("“%s” came back from the cloud with other content than Odoo "
+                                  "synced; nothing was changed.", att.name))
+            att.with_context(clouds_no_reset=True).write(
+                {"raw": data, "clouds_state": "synced"})
+
+    def write(self, vals):
+        if ("raw" in vals or "datas" in vals) and not self.env.context.get("clouds_no_reset"):
+            vals = dict(vals, clouds_state="local", clouds_verified=False)
+        return super().write(vals)
+
+    @api.model
+    def _cron_clouds_clean(self, limit=1000):
+        """Drop binaries of verified uploads older than their connection's grace period.
+
+        Only the stored bytes go (checksum, size and the link stay); never before the
+        upload was verified.
+        """
+        now = fields.Datetime.now()
+        candidates = self.sudo().search([
+            ("clouds_state", "=", "synced"), ("clouds_verified", "!=", False),
+            ("clouds_client_id", "!=", False)], limit=limit, order="clouds_verified")
+        due = candidates.filtered(lambda a: a.clouds_verified + timedelta(
+            days=a.clouds_client_id.grace_days) <= now)
+        fnames = [a.store_fname for a in due if a.store_fname]
+        if due:
+            self.flush_model()
+            self.env.execute_query(SQL(
+                "UPDATE ir_attachment SET store_fname = NULL, db_datas = NULL, "
+                "clouds_state = 'link' WHERE id = ANY(%s)", due.ids))
+            due.invalidate_recordset()
+            for fname in fnames:
+                self._file_delete(fname)
+        return len(due)

@@ -1,0 +1,152 @@
+"""Shared scaffolding of the end-to-end sync tests of every provider addon.
+
+A provider addon's test subclasses :class:`SyncCase`, starts its local server, and
+implements ``client_vals`` (the connection's fields) and ``remote_files`` (the remote
+tree read through an independent client: ``{path: bytes}`` for files, ``{path: None}``
+for folders, relative to the connection's root folder).
+"""
+
+import hashlib
+import os
+
+from odoo.tests import TransactionCase
+
+from cloud_sync.retry import RetryPolicy
+
+FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.05, max_total=10)
+
+
+def disk_tree(top):
+    """{relative path: bytes or None (folder)} of a directory on disk."""
+    out = {}
+    for folder, dirs, files in os.walk(top):
+        rel = os.path.relpath(folder, top)
+        for name in dirs:
+            out[os.path.normpath(os.path.join(rel, name))] = None
+        for name in files:
+            with open(os.path.join(folder, name), "rb") as fh:
+                out[os.path.normpath(os.path.join(rel, name))] = fh.read()
+    return out
+
+
+class SyncCase(TransactionCase):
+    provider_key = None
+
+    def client_vals(self):
+        raise NotImplementedError
+
+    def remote_files(self, client):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, clouds_retry_policy=FAST_RETRY,
+                                       tracking_disable=True))
+        cls.Folder = cls.env["clouds.folder"]
+        cls.Attachment = cls.env["ir.attachment"]
+        cls.Queue = cls.env["clouds.queue"]
+        cls.partner_model = cls.env["ir.model"]._get("res.partner")
+        cls.category = cls.env["res.partner.category"].create({"name": "Synced clients"})
+
+    # ---------------------------------------------------------------- building
+    def make_client(self, **vals):
+        client = self.env["clouds.client"].create({
+            "name": f"{self.provider_key} test", "provider": self.provider_key,
+            **self.client_vals(), **vals})
+        client.action_connect()
+        return client
+
+    def make_tree(self, client, partners=("Ann", "Bob")):
+        """A rule with object folders (files on the partners) and a manual folder tree."""
+        rule = self.env["clouds.folder.rule"].create({
+            "name": "Synced partners", "model_id": self.partner_model.id,
+            "domain": f"[('category_id', 'in', [{self.category.id}])]",
+            "folder_title": "Clients", "client_id": client.id,
+        })
+        people = self.env["res.partner"].create(
+            [{"name": n, "category_id": [(4, self.category.id)]} for n in partners])
+        self.env["clouds.folder.rule"]._apply_rules(full_models={"res.partner"})
+        for person in people:
+            for i in range(2):
+                self.Attachment.create({
+                    "name": f"{person.name} doc {i}.txt", "res_model": "res.partner",
+                    "res_id": person.id, "raw": f"{person.name} {i} ".encode() * (i + 1)})
+        projects = self.Folder.create({"name": "Projects", "own_client_id": client.id})
+        alpha = self.Folder.create({"name": "Alpha", "parent_id": projects.id})
+        self.Attachment.create({"name": "plan.bin", "clouds_folder_id": alpha.id,
+                                "raw": bytes(range(256)) * 40})
+        self.Attachment.create({"name": "notes.md", "clouds_folder_id": projects.id,
+                                "raw": b"# notes\n"})
+        return rule, people, projects
+
+    # ---------------------------------------------------------------- running
+    def sync(self):
+        """The two crons, in this transaction; returns the logs of the run."""
+        self.Queue._cron_prepare()
+        tasks = self.Queue._run_tasks()
+        self.env.flush_all()
+        return self.env["clouds.log"].search([("task_id", "in", tasks.ids)])
+
+    def assertSyncOps(self, logs, expected):
+        self.assertEqual(logs.mapped("level"), ["info"] * len(logs), logs.mapped("message"))
+        self.assertEqual(sum(logs.mapped("operations")), expected, logs.mapped("message"))
+
+    # ---------------------------------------------------------------- observing
+    def local_files(self, client):
+        """{path: sha1} of files, {path: None} of folders, below the connection's root."""
+        folders = self.Folder.search([("client_id", "=", client.id)])
+        paths = {}
+
+        def path(folder):
+            if folder.id in paths:
+                return paths[folder.id]
+            parent = folder.parent_id
+            prefix = path(parent) + "/" if parent in folders else ""
+            paths[folder.id] = prefix + folder.name
+            return paths[folder.id]
+
+        tree = {path(f): None for f in folders}
+        for att in self.Attachment.search([("clouds_folder_id", "in", folders.ids)]):
+            tree[f"{path(att.clouds_folder_id)}/{att.name}"] = hashlib.sha1(att.raw).hexdigest()
+        return tree
+
+    def remote_hashes(self, client):
+        return {p: (hashlib.sha1(d).hexdigest() if d is not None else None)
+                for p, d in self.remote_files(client).items()}
+
+    def assertTreesEqual(self, client):
+        self.assertEqual(self.remote_hashes(client), self.local_files(client))
+
+    # ---------------------------------------------------------------- the shared scenario
+    def put(self, client, path, data):
+        """Write a remote file through the independent client (path below the root)."""
+        raise NotImplementedError
+
+    def round_trip(self):
+        """Direct sync, a remote edit and a new remote file, then reset: every binary
+        comes back byte-identical."""
+        client = self.make_client()
+        _rule, _people, projects = self.make_tree(client)
+        self.assertSyncOps(self.sync(), 11)  # 5 folders, 6 files
+        self.assertTreesEqual(client)
+        self.assertSyncOps(self.sync(), 0)
+        self.put(client, "Projects/Alpha/plan.bin", b"edited remotely")
+        self.put(client, "Projects/remote.txt", b"made remotely")
+        self.assertSyncOps(self.sync(), 2)
+        self.env.invalidate_all()
+        made = self.Attachment.search([("name", "=", "remote.txt")])
+        self.assertEqual((made.clouds_folder_id, made.raw), (projects, b"made remotely"))
+        plan = self.Attachment.search([("name", "=", "plan.bin")])
+        self.assertEqual(plan.raw, b"edited remotely")
+        self.assertTreesEqual(client)
+        remote_before = self.remote_hashes(client)
+        client.action_reset()
+        self.sync()
+        self.env.invalidate_all()
+        self.assertEqual(client.state, "draft")
+        for att in self.Attachment.search([("clouds_folder_id", "in", self.Folder.search(
+                [("client_id", "=", client.id)]).ids)]):
+            self.assertTrue(att.store_fname or att.db_datas, att.name)
+        self.assertEqual(self.local_files(client), remote_before)
+        return client

@@ -1,0 +1,43 @@
+"""End to end against wsgidav: Odoo's folders become folders on the server's disk."""
+
+import os
+import tempfile
+
+import requests
+from odoo.addons.cloud_base.tests.test_sync_common import SyncCase, disk_tree
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from cloud_sync.emulators.webdav import PASSWORD, USER, WsgiDAVEmulator
+
+
+@tagged("post_install", "-at_install")
+class TestNasSync(SyncCase):
+    provider_key = "webdav"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.files = tempfile.mkdtemp(prefix="nas-sync-test-")
+        cls.emulator = WsgiDAVEmulator(data_dir=cls.files).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def client_vals(self):
+        return {"dav_url": self.emulator.url, "dav_login": USER, "dav_password": PASSWORD}
+
+    def remote_files(self, client):
+        return disk_tree(os.path.join(self.files, client.root_name))
+
+    def put(self, client, path, data):
+        answer = requests.put(f"{self.emulator.url}/{client.root_name}/{path}", data=data,
+                              auth=(USER, PASSWORD), timeout=10)
+        answer.raise_for_status()
+
+    def test_round_trip_on_disk(self):
+        self.round_trip()
+
+    def test_wrong_password_is_a_clear_error(self):
+        with self.assertRaises(UserError):
+            self.env["clouds.client"].create({
+                "name": "wrong", "provider": "webdav",
+                **dict(self.client_vals(), dav_password="nope")})

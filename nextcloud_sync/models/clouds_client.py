@@ -1,0 +1,37 @@
+"""Nextcloud / ownCloud connections: server, user and app password, delegated to
+``cloud_sync``."""
+
+from odoo import api, fields, models
+
+ADMIN = "cloud_base.group_clouds_admin"
+
+
+class CloudsClient(models.Model):
+    _inherit = "clouds.client"
+
+    provider = fields.Selection(selection_add=[("nextcloud", "Nextcloud / ownCloud")],
+                                ondelete={"nextcloud": "cascade"})
+    nc_url = fields.Char(string="Server URL", groups=ADMIN,
+                         help="e.g. https://cloud.example.com (without /remote.php).")
+    nc_user = fields.Char(string="User", groups=ADMIN)
+    nc_password = fields.Char(
+        string="App Password", groups=ADMIN,
+        help="Personal settings > Security > Devices & sessions > Create new app password.")
+    nc_public_links = fields.Boolean(
+        string="Public Links", groups=ADMIN,
+        help="Links in Odoo are public share links; otherwise internal links that need a "
+        "Nextcloud login.")
+    nc_verify_tls = fields.Boolean(string="Verify TLS Certificate", default=True, groups=ADMIN)
+
+    @api.model
+    def _cloud_credential_fields(self):
+        return super()._cloud_credential_fields() | {
+            "nc_url", "nc_user", "nc_password", "nc_verify_tls"}
+
+    def _cloud_provider_config(self):
+        if self.provider != "nextcloud":
+            return super()._cloud_provider_config()
+        me = self.sudo()
+        return {"url": me.nc_url, "user": me.nc_user, "password": me.nc_password,
+                "public_links": me.nc_public_links, "verify_tls": me.nc_verify_tls,
+                "timeout": 30}

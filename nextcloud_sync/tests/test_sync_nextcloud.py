@@ -1,0 +1,39 @@
+"""End to end against the Nextcloud emulator (WebDAV + OCS), read back from its disk."""
+
+import requests
+from odoo.addons.cloud_base.tests.test_sync_common import SyncCase, disk_tree
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from cloud_sync.emulators.nextcloud import APP_PASSWORD, FILES_DAV, USER, NextcloudEmulator
+
+
+@tagged("post_install", "-at_install")
+class TestNextcloudSync(SyncCase):
+    provider_key = "nextcloud"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = NextcloudEmulator().start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def client_vals(self):
+        return {"nc_url": self.emulator.url, "nc_user": USER, "nc_password": APP_PASSWORD}
+
+    def remote_files(self, client):
+        return disk_tree(self.emulator.app.fs_path(client.root_name))
+
+    def put(self, client, path, data):
+        answer = requests.put(f"{self.emulator.url}{FILES_DAV}/{client.root_name}/{path}",
+                              data=data, auth=(USER, APP_PASSWORD), timeout=10)
+        answer.raise_for_status()
+
+    def test_round_trip(self):
+        self.round_trip()
+
+    def test_wrong_app_password_is_a_clear_error(self):
+        with self.assertRaises(UserError):
+            self.env["clouds.client"].create({
+                "name": "wrong", "provider": "nextcloud",
+                **dict(self.client_vals(), nc_password="nope")})
