@@ -10,19 +10,18 @@ import json
 from odoo import SUPERUSER_ID, _, api, http
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
+from odoo.addons.portal.utils import validate_thread_with_hash_pid
 from odoo.http import content_disposition, request
 from odoo.modules.registry import Registry
 from odoo.osv import expression
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound, RequestEntityTooLarge
 from werkzeug.urls import url_encode
-from werkzeug.wsgi import wrap_file
 from zipstream import ZipStream
 
 from ..models.clouds_share import entry_name
 
 PAGE_SIZE = 50
 ZIP_BATCH = 100
-CHUNK = 64 * 1024
 DOWNLOAD_HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Content-Security-Policy", "default-src 'none'"),
@@ -42,12 +41,6 @@ def _int(value):
     return number
 
 
-def _file_chunks(attachment):
-    with attachment._clouds_share_open() as stream:
-        while data := stream.read(CHUNK):
-            yield data
-
-
 def zip_chunks(dbname, entries):
     """The zip of ``entries`` [(attachment id, path)], streamed batch by batch.
 
@@ -61,7 +54,7 @@ def zip_chunks(dbname, entries):
             env = api.Environment(cr, SUPERUSER_ID, {})
             attachments = env["ir.attachment"].browse([id_ for id_, _path in batch])
             for attachment, (_id, path) in zip(attachments, batch, strict=True):
-                archive.add(_file_chunks(attachment), path)
+                archive.add(attachment._clouds_stream(), path)
             yield from archive.all_files()
     yield from archive.footer()
 
@@ -104,6 +97,25 @@ class CloudSharePortal(CustomerPortal):
         if attachment_id is None or not share._clouds_has_file(attachment_id):
             raise NotFound()
         return request.env["ir.attachment"].sudo().browse(attachment_id)
+
+    def _clouds_signature(self, share, params):
+        """{pid, hash} of an invitation link when valid: it keeps naming its partner in the
+        chat and on uploads while the visitor browses the share."""
+        try:
+            pid = _int(params.get("pid"))
+        except NotFound:
+            return {}
+        if pid and validate_thread_with_hash_pid(share, params.get("hash"), pid):
+            return {"pid": pid, "hash": params["hash"]}
+        return {}
+
+    def _clouds_visitor(self, share, params):
+        """The partner acting: the user's, an invitation's, or none for a bare link."""
+        user = request.env.user
+        if not user._is_public():
+            return user.partner_id
+        signature = self._clouds_signature(share, params)
+        return request.env["res.partner"].sudo().browse(signature.get("pid"))
 
     @staticmethod
     def _clouds_url(share, token, path="", **params):
@@ -184,7 +196,8 @@ class CloudSharePortal(CustomerPortal):
 
         total = share._clouds_file_count(domain)
         url_args = {"folder_id": folder and folder.id, "tag_id": tag and tag.id,
-                    "search": search, "access_token": access_token}
+                    "search": search, "access_token": access_token, "pid": kw.get("pid"),
+                    "hash": kw.get("hash")}
         pager = portal_pager(
             url=f"/my/shares/{share.id}", total=total, page=page, step=PAGE_SIZE,
             url_args={k: v for k, v in url_args.items() if v},
@@ -196,11 +209,13 @@ class CloudSharePortal(CustomerPortal):
             chain = [int(i) for i in folder.parent_path.split("/") if i]
             breadcrumb = Folder.browse([i for i in chain if i in folder_ids])
 
+        token = access_token if share._clouds_check_token(access_token) else None
+        signature = self._clouds_signature(share, kw) if token else {}
         values = self._prepare_portal_layout_values()
         values.update({
             "page_name": "clouds_share",
             "share": share,
-            "token": access_token if share._clouds_check_token(access_token) else None,
+            "token": token,
             "folder": folder,
             "tag": tag,
             "search": search,
@@ -210,14 +225,13 @@ class CloudSharePortal(CustomerPortal):
             "total": total,
             "pager": pager,
             "folder_breadcrumb": breadcrumb,
-            "share_url": self._clouds_url,
+            "share_url": lambda share, token, path="", **params: self._clouds_url(
+                share, token, path, **signature, **params),
             "upload_target": folder or share.upload_folder_id,
             "upload_limit": request.env["res.config.settings"]._clouds_share_upload_limit(),
             "object": share,
         })
-        if values["token"] and kw.get("pid") and kw.get("hash"):
-            # The invitation's signature: the chat checks it and names the author.
-            values.update(pid=kw["pid"], hash=kw["hash"])
+        values.update(signature)
         return request.render("cloud_share.portal_share_page", values)
 
     # ---------------------------------------------------------------- downloads
@@ -227,14 +241,14 @@ class CloudSharePortal(CustomerPortal):
     def portal_share_download(self, share_id, attachment_id, access_token=None, **kw):
         share = self._clouds_share(share_id, access_token)
         attachment = self._clouds_file(share, attachment_id)
-        stream = attachment._clouds_share_open()
-        headers = [("Content-Disposition", content_disposition(entry_name(attachment.name))),
-                   *DOWNLOAD_HEADERS]
-        return request.make_response(
-            wrap_file(request.httprequest.environ, stream, CHUNK),
+        response = request.make_response(
+            attachment._clouds_stream(),
             headers=[("Content-Type", attachment.mimetype or "application/octet-stream"),
-                     *headers],
+                     ("Content-Disposition", content_disposition(entry_name(attachment.name))),
+                     *DOWNLOAD_HEADERS],
         )
+        response.direct_passthrough = True
+        return response
 
     @http.route(["/my/shares/<int:share_id>/zip"], type="http", auth="public")
     def portal_share_zip(self, share_id, access_token=None, folder_id=None, tag_id=None, **kw):
@@ -262,10 +276,6 @@ class CloudSharePortal(CustomerPortal):
         return response
 
     # ---------------------------------------------------------------- changes
-
-    def _clouds_author(self):
-        user = request.env.user
-        return user.partner_id if not user._is_public() else request.env["res.partner"]
 
     @http.route(["/my/shares/<int:share_id>/upload"], type="http", auth="public",
                 methods=["POST"], csrf=True)
@@ -301,7 +311,7 @@ class CloudSharePortal(CustomerPortal):
         share.message_post(
             body=_("Uploaded to %(folder)s: %(files)s", folder=target.name,
                    files=", ".join(attachments.mapped("name"))),
-            author_id=self._clouds_author().id or None,
+            author_id=self._clouds_visitor(share, kw).id or None,
             subtype_xmlid="mail.mt_note",
         )
         return request.make_response(
@@ -327,7 +337,8 @@ class CloudSharePortal(CustomerPortal):
         )
         if parent.id not in share._clouds_shared_subtree():
             share._clouds_add_items(folders=folder)
-        return request.redirect(self._clouds_url(share, access_token, folder_id=folder.id))
+        return request.redirect(self._clouds_url(
+            share, access_token, folder_id=folder.id, **self._clouds_signature(share, kw)))
 
     @http.route(["/my/shares/<int:share_id>/files/<int:attachment_id>/tags"], type="http",
                 auth="public", methods=["POST"], csrf=True)
@@ -344,4 +355,5 @@ class CloudSharePortal(CustomerPortal):
                 raise BadRequest(_("A tag needs a name."))
             tag = request.env["clouds.tag"].sudo().create({"name": name.strip()})
         attachment.write({"clouds_tag_ids": [(4, tag.id)]})
-        return request.redirect(self._clouds_url(share, access_token, tag_id=tag.id))
+        return request.redirect(self._clouds_url(
+            share, access_token, tag_id=tag.id, **self._clouds_signature(share, kw)))

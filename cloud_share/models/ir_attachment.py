@@ -1,6 +1,9 @@
-"""Reading a shared file's content: one method, so the sync addon can redirect it."""
+"""Files uploaded through a share remember it (the uploader is the file's creator).
 
-import io
+Shares read content only through ``ir.attachment._clouds_stream()`` (cloud_base), the one
+method that serves local binaries and, through the sync addon, files whose binary lives in
+the cloud, so no provider link or credential ever reaches the portal.
+"""
 
 from odoo import fields, models
 
@@ -13,15 +16,3 @@ class IrAttachment(models.Model):
         ondelete="set null", readonly=True,
         help="Set on files uploaded from the portal; the uploader is the file's creator.",
     )
-
-    def _clouds_share_open(self):
-        """A binary file object with the content of this attachment, read lazily.
-
-        The one code path by which shares read a file (single download and zip). Files
-        whose binary lives in the cloud are served by the sync addon overriding this
-        method (streaming from the provider through Odoo, never exposing a provider link).
-        """
-        self.ensure_one()
-        if self.store_fname:
-            return open(self._full_path(self.store_fname), "rb")  # noqa: SIM115
-        return io.BytesIO(self.raw or b"")

@@ -178,6 +178,19 @@ class TestShareHttp(HttpCase, ShareSetup):
                                  files=[("files", ("x.txt", b"x"))], allow_redirects=False)
         self.assertEqual(response.status_code, 400)
 
+    def test_invitation_signature_names_the_partner(self):
+        guest = self.env["res.partner"].create({"name": "Guest", "email": "g@x.test"})
+        signature = {"pid": guest.id, "hash": self.share._sign_token(guest.id)}
+        page = self.get(self.url(**signature)).text
+        self.assertIn(f"hash={signature['hash']}", page)
+        self.upload([("signed.txt", b"s")], folder_id=self.root.id, **signature)
+        self.assertEqual(self.share.message_ids[0].author_id, guest)
+        forged = {"pid": guest.id, "hash": "0" * 64}
+        self.assertNotIn("hash=", self.get(self.url(**forged)).text)
+        self.upload([("forged.txt", b"f")], folder_id=self.root.id, **forged)
+        self.assertNotEqual(self.share.message_ids[0].author_id, guest)
+        self.assertIn("forged.txt", self.share.message_ids[0].body)
+
     # ---------------------------------------------------------------- folders and tags
 
     def test_add_folder_and_tag(self):
