@@ -18,6 +18,7 @@
         "views/clouds_folder_views.xml",
         "views/clouds_tag_views.xml",
         "views/ir_attachment_views.xml",
+        "views/file_manager_views.xml",
         "views/clouds_folder_rule_views.xml",
         "wizards/clouds_rule_preview_views.xml",
         "views/res_config_settings_views.xml",
@@ -27,6 +28,17 @@
         "views/clouds_queue_views.xml",
         "views/clouds_log_views.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "cloud_base/static/src/**/*",
+        ],
+        "web.assets_unit_tests": [
+            "cloud_base/static/tests/**/*.test.js",
+        ],
+        "web.assets_tests": [
+            "cloud_base/static/tests/tours/**/*",
+        ],
+    },
     "demo": [
         "demo/clouds_demo.xml",
     ],

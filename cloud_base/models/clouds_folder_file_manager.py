@@ -57,6 +57,20 @@ class CloudsFolder(models.Model):
         return self.search([("parent_id", "=", parent_id or False)])._clouds_fm_nodes()
 
     @api.model
+    def clouds_fm_reveal(self, folder_id):
+        """Open the tree on ``folder_id`` (a folder remembered in the URL) in one request.
+
+        Returns the ids of its parents, top first, and the nodes of the top level and of
+        every parent's children; False when the folder is not readable.
+        """
+        folder = self.search([("id", "=", folder_id)])
+        if not folder:
+            return False
+        path = [int(i) for i in folder.parent_path.split("/") if i][:-1]
+        nodes = self.search(["|", ("parent_id", "=", False), ("parent_id", "in", path)])
+        return {"path": path, "nodes": nodes._clouds_fm_nodes()}
+
+    @api.model
     def clouds_fm_record_root(self, res_model, res_id):
         """The node of a record's object folder, or False (the attachment box's root)."""
         folder = self._get_object_folder(res_model, res_id)

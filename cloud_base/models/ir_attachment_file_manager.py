@@ -8,7 +8,7 @@ differs from a local one; the sync addon overrides them.
 import os
 from collections import defaultdict
 
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from cloud_sync.naming import NameRules, sanitize, unique_name
@@ -31,6 +31,14 @@ def _read_file(path):
 
 class IrAttachment(models.Model):
     _inherit = "ir.attachment"
+
+    clouds_cloud_url = fields.Char(
+        string="Cloud Link", compute="_compute_clouds_cloud_url",
+        help="Where a synced file opens in the cloud (empty: the file is only in Odoo).")
+
+    def _compute_clouds_cloud_url(self):
+        for att in self:
+            att.clouds_cloud_url = att._clouds_cloud_url()
 
     def _clouds_cloud_url(self):
         """The file's web link in the cloud, or False when its binary is local."""
@@ -85,13 +93,15 @@ class IrAttachment(models.Model):
     def _clouds_upload(self, folder, files):
         """Create attachments from uploaded ``files`` (werkzeug FileStorage) in ``folder``.
 
-        A file lands on the folder's record; in a manual folder it is attached to the
-        folder itself, so whoever can see the folder can read it.
+        A file lands on the record of the folder or of its nearest parent that has one (a
+        subfolder of a task's folder keeps its files on the task); elsewhere it is attached
+        to the folder itself, so whoever can see the folder can read it.
         """
         folder.check_access("read")
         folder = folder.sudo()
-        model, res_id = (folder.res_model, folder.res_id) if folder.res_id else (
-            "clouds.folder", folder.id)
+        chain = folder.browse(int(i) for i in reversed(folder.parent_path.split("/")) if i)
+        owner = next((f for f in chain if f.res_model and f.res_id), None)
+        model, res_id = (owner.res_model, owner.res_id) if owner else ("clouds.folder", folder.id)
         return self.create([{
             "name": f.filename or _("Unnamed file"),
             "raw": f.read(),

@@ -113,6 +113,16 @@ class TestFileManagerTree(FolderCase, AccessSetup):
         b.clouds_fm_move(False)
         self.assertFalse(b.parent_id)
 
+    def test_reveal_opens_the_path(self):
+        leaf = self.Folder.create({"name": "Leaf", "parent_id": self.f_ok.id})
+        result = self.Folder.with_user(self.restricted).clouds_fm_reveal(leaf.id)
+        self.assertEqual(result["path"], [self.title.id, self.f_ok.id])
+        ids = {n["id"] for n in result["nodes"]}
+        self.assertTrue({self.title.id, self.f_ok.id, leaf.id, self.f_public.id} <= ids)
+        self.assertNotIn(self.f_secret.id, ids)
+        self.assertFalse(self.Folder.with_user(self.restricted).clouds_fm_reveal(
+            self.f_secret_sub.id))
+
     def test_record_root(self):
         node = self.Folder.clouds_fm_record_root("res.partner", self.p_ok.id)
         self.assertEqual(node["id"], self.f_ok.id)

@@ -1,0 +1,131 @@
+import { _t } from "@web/core/l10n/translation";
+
+/** What both screens do with folders, tags and files: one place for each operation. */
+
+export const ATTACHMENTS_TYPE = "application/x-clouds-attachments";
+export const FOLDER_TYPE = "application/x-clouds-folder";
+export const TAG_TYPE = "application/x-clouds-tag";
+
+export function zipUrl(params) {
+    return `/cloud_base/zip?${new URLSearchParams(params).toString()}`;
+}
+
+export function download(url) {
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = "";
+    document.body.append(link);
+    link.click();
+    link.remove();
+}
+
+/** Upload files into a folder; returns the new attachment ids. */
+export async function uploadFiles(folderId, files) {
+    const data = new FormData();
+    data.append("folder_id", folderId);
+    data.append("csrf_token", odoo.csrf_token);
+    for (const file of files) {
+        data.append("ufile", file);
+    }
+    const response = await fetch("/cloud_base/upload", { method: "POST", body: data });
+    if (!response.ok) {
+        throw new Error(_t("The upload was refused (%s).", response.status));
+    }
+    return (await response.json()).ids;
+}
+
+/** Ids of dragged attachments, if the drag carries any. */
+export function draggedAttachments(dataTransfer) {
+    const raw = dataTransfer.getData(ATTACHMENTS_TYPE);
+    return raw ? raw.split(",").map(Number) : [];
+}
+
+/**
+ * A drop on a folder: subfolder moved, attachments moved (re-attached to the folder's
+ * record) or desktop files uploaded. Returns what happened, so the caller reloads.
+ */
+export async function dropOnFolder(orm, folder, dataTransfer) {
+    const folderId = Number(dataTransfer.getData(FOLDER_TYPE));
+    if (folderId) {
+        if (folderId !== folder.id) {
+            await orm.call("clouds.folder", "clouds_fm_move", [[folderId], folder.id]);
+        }
+        return "folder";
+    }
+    const ids = draggedAttachments(dataTransfer);
+    if (ids.length) {
+        await orm.call("ir.attachment", "clouds_fm_move", [ids, folder.id]);
+        return "attachments";
+    }
+    if (dataTransfer.files?.length) {
+        await uploadFiles(folder.id, [...dataTransfer.files]);
+        return "upload";
+    }
+    return false;
+}
+
+/** A drop on a tag: a tag nested under it, or attachments tagged with it. */
+export async function dropOnTag(orm, tag, dataTransfer) {
+    const tagId = Number(dataTransfer.getData(TAG_TYPE));
+    if (tagId) {
+        if (tagId !== tag.id) {
+            await orm.call("clouds.tag", "clouds_fm_move", [[tagId], tag.id]);
+        }
+        return "tag";
+    }
+    const ids = draggedAttachments(dataTransfer);
+    if (ids.length) {
+        await orm.call("ir.attachment", "clouds_fm_tag", [ids, [tag.id]]);
+        return "attachments";
+    }
+    return false;
+}
+
+/** The folder context menu, for both screens (``options.full``: the file manager). */
+export function folderMenuItems(env, node, { full, onChanged }) {
+    const { orm, action } = env.services;
+    const items = [
+        { label: _t("Create subfolder"), icon: "fa-plus", run: (n, tree) => tree.startCreate(n) },
+    ];
+    if (node.folder_type === "manual") {
+        items.push({ label: _t("Rename"), icon: "fa-pencil", run: (n, tree) => tree.startRename(n) });
+        if (full) {
+            items.push({
+                label: _t("Edit settings"),
+                icon: "fa-cog",
+                run: (n) =>
+                    action.doAction(
+                        { type: "ir.actions.act_window", res_model: "clouds.folder", res_id: n.id,
+                          views: [[false, "form"]], target: "new" },
+                        { onClose: onChanged }
+                    ),
+            });
+        }
+    }
+    if (node.cloud_url) {
+        items.push({ label: _t("Open in the cloud"), icon: "fa-cloud",
+                     run: (n) => window.open(n.cloud_url, "_blank") });
+    }
+    if (full && node.res_model && node.res_id) {
+        items.push({
+            label: _t("Open the linked record"),
+            icon: "fa-external-link",
+            run: (n) =>
+                action.doAction({ type: "ir.actions.act_window", res_model: n.res_model,
+                                  res_id: n.res_id, views: [[false, "form"]] }),
+        });
+    }
+    items.push({ label: _t("Download as zip"), icon: "fa-download",
+                 run: (n) => download(zipUrl({ folder_id: n.id })) });
+    if (full && node.folder_type === "manual") {
+        items.push({
+            label: _t("Archive"),
+            icon: "fa-archive",
+            run: async (n) => {
+                await orm.call("clouds.folder", "action_archive", [[n.id]]);
+                await onChanged?.(n);
+            },
+        });
+    }
+    return items;
+}

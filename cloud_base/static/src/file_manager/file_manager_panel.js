@@ -1,0 +1,138 @@
+import { Component, onWillStart, useState } from "@odoo/owl";
+import { _t } from "@web/core/l10n/translation";
+import { useService } from "@web/core/utils/hooks";
+import { CloudsTree } from "../clouds_tree/clouds_tree";
+import {
+    FOLDER_TYPE,
+    TAG_TYPE,
+    dropOnFolder,
+    dropOnTag,
+    folderMenuItems,
+} from "../clouds_tree/operations";
+
+/** The file manager's side panel: search box, folder tree, subfolder toggle, tag tree. */
+export class FileManagerPanel extends Component {
+    static template = "cloud_base.FileManagerPanel";
+    static components = { CloudsTree };
+    static props = { onChanged: Function };
+
+    setup() {
+        this.orm = useService("orm");
+        this.notification = useService("notification");
+        this.dialog = useService("dialog");
+        this.state = useState({ term: "", search: null, reloadKey: 0 });
+        this.reveal = undefined;
+        onWillStart(async () => {
+            if (this.clouds.folderId) {
+                this.reveal =
+                    (await this.orm.call("clouds.folder", "clouds_fm_reveal", [
+                        this.clouds.folderId,
+                    ])) || undefined;
+            }
+        });
+        this.FOLDER_TYPE = FOLDER_TYPE;
+        this.TAG_TYPE = TAG_TYPE;
+    }
+
+    get clouds() {
+        return this.env.searchModel.clouds;
+    }
+
+    loadFolders = (parentId) => this.orm.call("clouds.folder", "clouds_fm_children", [parentId]);
+    loadTags = () => this.orm.call("clouds.tag", "clouds_fm_tags", []);
+
+    selectFolder = (node) => {
+        const same = this.clouds.folderId === node.id;
+        this.env.searchModel.setCloudsFilter({ folderId: same ? false : node.id });
+    };
+
+    selectTag = (node) => {
+        const same = this.clouds.tagId === node.id;
+        this.env.searchModel.setCloudsFilter({ tagId: same ? false : node.id });
+    };
+
+    toggleSubfolders(ev) {
+        this.env.searchModel.setCloudsFilter({ includeSubfolders: ev.target.checked });
+    }
+
+    async onSearchKeydown(ev) {
+        if (ev.key === "Enter") {
+            await this.search();
+        } else if (ev.key === "Escape") {
+            this.clearSearch();
+        }
+    }
+
+    async search() {
+        const term = this.state.term.trim();
+        if (!term) {
+            return this.clearSearch();
+        }
+        const result = await this.orm.call("clouds.folder", "clouds_fm_search", [term]);
+        this.state.search = {
+            folders: { nodes: result.folders, matches: result.folder_matches },
+            tags: { nodes: result.tags, matches: result.tag_matches },
+            empty: !result.folder_matches.length && !result.tag_matches.length,
+        };
+    }
+
+    clearSearch() {
+        this.state.term = "";
+        this.state.search = null;
+    }
+
+    folderMenu = (node) =>
+        folderMenuItems(this.env, node, { full: true, onChanged: () => this.reload(node) });
+
+    tagMenu = () => [
+        { label: _t("Create subtag"), icon: "fa-plus", run: (n, tree) => tree.startCreate(n) },
+        { label: _t("Rename"), icon: "fa-pencil", run: (n, tree) => tree.startRename(n) },
+        ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((color) => ({
+            label: _t("Colour %s", color),
+            icon: `fa-circle o_tag_color_${color}`,
+            run: async (n, tree) => {
+                await this.orm.write("clouds.tag", [n.id], { color });
+                await tree.refresh();
+            },
+        })),
+    ];
+
+    createFolder = (parent, name) =>
+        this.orm.create("clouds.folder", [{ name, parent_id: parent ? parent.id : false }]);
+    renameFolder = (node, name) => this.orm.write("clouds.folder", [node.id], { name });
+    createTag = (parent, name) =>
+        this.orm.create("clouds.tag", [{ name, parent_id: parent ? parent.id : false }]);
+    renameTag = (node, name) => this.orm.write("clouds.tag", [node.id], { name });
+
+    /** Redraw both trees (kept open on the selected folder) and reload the view. */
+    async reload() {
+        this.clearSearch();
+        const folderId = this.clouds.folderId;
+        this.reveal = folderId
+            ? (await this.orm.call("clouds.folder", "clouds_fm_reveal", [folderId])) || undefined
+            : undefined;
+        this.state.reloadKey++;
+        await this.props.onChanged();
+    }
+
+    dropOnFolder = async (node, dataTransfer) => {
+        await this.safely(() => dropOnFolder(this.orm, node, dataTransfer));
+    };
+
+    dropOnTag = async (node, dataTransfer) => {
+        await this.safely(() => dropOnTag(this.orm, node, dataTransfer));
+    };
+
+    /** Run a drop; refusals (rule folders, cycles) are shown, and the view reloads. */
+    async safely(run) {
+        try {
+            const done = await run();
+            if (done) {
+                await this.reload();
+            }
+        } catch (error) {
+            const message = error.data?.message || error.message;
+            this.notification.add(message, { type: "danger", title: _t("Not moved") });
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import { describe, expect, test } from "@odoo/hoot";
+import { animationFrame } from "@odoo/hoot-mock";
+import { mailModels } from "@mail/../tests/mail_test_helpers";
+import {
+    contains,
+    defineModels,
+    fields,
+    models,
+    mountView,
+    onRpc,
+} from "@web/../tests/web_test_helpers";
+
+describe.current.tags("desktop");
+
+class IrAttachment extends mailModels.IrAttachment {
+    clouds_folder_id = fields.Many2one({ relation: "clouds.folder" });
+    clouds_tag_ids = fields.Many2many({ relation: "clouds.tag" });
+    clouds_cloud_url = fields.Char();
+    _records = [
+        { id: 1, name: "spec.txt", mimetype: "text/plain", clouds_folder_id: 1 },
+        { id: 2, name: "inner.txt", mimetype: "text/plain", clouds_folder_id: 2 },
+        { id: 3, name: "other.txt", mimetype: "text/plain", clouds_folder_id: 3,
+          clouds_cloud_url: "https://cloud.example/other" },
+    ];
+}
+
+class CloudsFolder extends models.Model {
+    _name = "clouds.folder";
+    name = fields.Char();
+    parent_id = fields.Many2one({ relation: "clouds.folder" });
+    _records = [
+        { id: 1, name: "Docs", parent_id: false },
+        { id: 2, name: "Inner", parent_id: 1 },
+        { id: 3, name: "Other", parent_id: false },
+    ];
+}
+
+class CloudsTag extends models.Model {
+    _name = "clouds.tag";
+    name = fields.Char();
+    color = fields.Integer();
+}
+
+defineModels({ ...mailModels, IrAttachment, CloudsFolder, CloudsTag });
+
+const ARCH = `
+    <kanban js_class="clouds_file_manager_kanban" create="0">
+        <field name="clouds_cloud_url"/>
+        <templates><t t-name="card">
+            <div t-att-data-clouds-att-id="record.id.raw_value"><field name="name"/></div>
+            <i t-if="record.clouds_cloud_url.raw_value" class="fa fa-cloud o_clouds_sync_icon"/>
+        </t></templates>
+    </kanban>`;
+
+function serveTree() {
+    const byParent = {
+        false: [
+            { id: 1, name: "Docs", parent_id: false, child_count: 1, file_count: 1, folder_type: "manual" },
+            { id: 3, name: "Other", parent_id: false, child_count: 0, file_count: 1, folder_type: "manual" },
+        ],
+        1: [{ id: 2, name: "Inner", parent_id: 1, child_count: 0, file_count: 1, folder_type: "manual" }],
+    };
+    onRpc("clouds.folder", "clouds_fm_children", ({ args }) => byParent[args[0]] || []);
+    onRpc("clouds.tag", "clouds_fm_tags", () => []);
+}
+
+function names() {
+    return [...document.querySelectorAll(".o_kanban_record:not(.o_kanban_ghost)")].map((el) =>
+        el.textContent.trim()
+    );
+}
+
+test("the side panel filters the standard kanban by folder, with or without subfolders", async () => {
+    serveTree();
+    const domains = [];
+    onRpc("web_search_read", ({ kwargs }) => {
+        domains.push(JSON.stringify(kwargs.domain));
+    });
+    await mountView({ type: "kanban", resModel: "ir.attachment", arch: ARCH });
+    expect(".o_clouds_fm_panel .o_clouds_name").toHaveCount(2);
+    expect(names()).toEqual(["spec.txt", "inner.txt", "other.txt"]);
+    // The control panel and search bar of the standard view are there.
+    expect(".o_control_panel .o_searchview").toHaveCount(1);
+
+    await contains(".o_clouds_fm_panel .o_clouds_name:contains(Docs)").click();
+    await animationFrame();
+    expect(names()).toEqual(["spec.txt"]);
+    expect(domains.at(-1)).toBe('[["clouds_folder_id","=",1]]');
+
+    await contains(".o_clouds_fm_subfolders").click();
+    await animationFrame();
+    expect(domains.at(-1)).toBe('[["clouds_folder_id","child_of",1]]');
+
+    // Selecting the selected folder again shows everything.
+    await contains(".o_clouds_fm_panel .o_clouds_name:contains(Docs)").click();
+    await animationFrame();
+    expect(names()).toEqual(["spec.txt", "inner.txt", "other.txt"]);
+});
+
+test("synced files show a cloud icon; the panel's search asks once and highlights", async () => {
+    serveTree();
+    let searches = 0;
+    onRpc("clouds.folder", "clouds_fm_search", ({ args }) => {
+        searches++;
+        expect(args).toEqual(["inn"]);
+        return {
+            folders: [
+                { id: 1, name: "Docs", parent_id: false, child_count: 1, file_count: 1 },
+                { id: 2, name: "Inner", parent_id: 1, child_count: 0, file_count: 1 },
+            ],
+            folder_matches: [2],
+            tags: [],
+            tag_matches: [],
+            truncated: false,
+        };
+    });
+    await mountView({ type: "kanban", resModel: "ir.attachment", arch: ARCH });
+    expect(".o_kanban_record:contains(other.txt) .o_clouds_sync_icon").toHaveCount(1);
+    expect(".o_kanban_record:contains(spec.txt) .o_clouds_sync_icon").toHaveCount(0);
+    await contains(".o_clouds_fm_search").edit("inn", { confirm: false });
+    await contains(".o_clouds_fm_search").press("Enter");
+    await animationFrame();
+    expect(searches).toBe(1);
+    expect(".o_clouds_fm_folders .o_clouds_name").toHaveCount(2);
+    expect(".o_clouds_match .o_clouds_name").toHaveText("Inner");
+});
