@@ -8,6 +8,7 @@ root folder, the database binding, pausing) lives here, once.
 
 import json
 import logging
+import threading
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
@@ -20,6 +21,7 @@ _logger = logging.getLogger(__name__)
 
 ADMIN = "cloud_base.group_clouds_admin"
 ROOT_NAME = "Odoo"
+_THREAD = threading.local()
 
 
 class CloudsClient(models.Model):
@@ -51,7 +53,7 @@ class CloudsClient(models.Model):
         help="The remote folder (below the storage's root) that holds this connection's "
         "folders; created on connect if missing, or an existing one picked by name.",
     )
-    remote_root = fields.Char(readonly=True, copy=False, groups=ADMIN,
+    remote_root = fields.Char(string="Root Option", readonly=True, copy=False, groups=ADMIN,
                               help="The provider's ``root`` option (a path or an id).")
     remote_root_id = fields.Char(readonly=True, copy=False, groups=ADMIN)
     token_json = fields.Text(copy=False, groups=ADMIN, help="Refreshed OAuth tokens.")
@@ -109,18 +111,39 @@ class CloudsClient(models.Model):
         return RetryPolicy(max_attempts=5, initial_delay=0.5, max_total=60.0)
 
     def _cloud_provider(self, root=None, retry=None):
-        """The provider of this connection, bound to its remote root folder."""
+        """A new provider of this connection, bound to its remote root folder."""
         self.ensure_one()
+        return self._cloud_make_provider(self._cloud_config(root), retry)
+
+    def _cloud_config(self, root=None):
         me = self.sudo()
         config = dict(me._cloud_provider_config())
         if me.token_json:
             config.update(json.loads(me.token_json))
         config["root"] = (me.remote_root or "") if root is None else root
+        return config
+
+    def _cloud_make_provider(self, config, retry=None):
         return make_provider(
-            me.provider, config,
+            self.provider, config,
             retry=retry or self._cloud_retry_policy(),
             on_token_refresh=self._cloud_store_tokens,
         )
+
+    def _cloud_shared_provider(self):
+        """The provider kept by this worker thread for this connection and config, so a
+        cycle with nothing to do does not pay for logging in again. Never close it."""
+        self.ensure_one()
+        config = self._cloud_config()
+        key = (self.env.cr.dbname, self.id, json.dumps(config, sort_keys=True, default=str))
+        cache = _THREAD.__dict__.setdefault("providers", {})
+        provider = cache.get(key)
+        if provider is None:
+            for old in [k for k in cache if k[:2] == key[:2]]:
+                cache.pop(old).close()  # the config changed (new tokens, new options)
+            provider = cache[key] = self._cloud_make_provider(config)
+        provider.retry = self._cloud_retry_policy()
+        return provider
 
     def _cloud_store_tokens(self, credentials):
         """Store refreshed tokens at once, in their own transaction under a row lock, so a

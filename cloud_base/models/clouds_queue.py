@@ -178,14 +178,10 @@ class CloudsQueue(models.Model):
             return client._cloud_reverse()
         if not client._cloud_ready():
             return {"ops": 0, "skipped": True}
-        provider = client._cloud_provider()
-        try:
-            runner = ClientSync(client, provider, commit=commit)
-            runner.run()
-            return {"ops": runner.stats["ops"], "failed": runner.stats["failed"],
-                    "errors": runner.errors}
-        finally:
-            provider.close()
+        runner = ClientSync(client, client._cloud_shared_provider(), commit=commit)
+        runner.run()
+        return {"ops": runner.stats["ops"], "failed": runner.stats["failed"],
+                "errors": runner.errors}
 
 
 class CloudsClientQueue(models.Model):

@@ -25,7 +25,7 @@ from cloud_sync.engine.planner import (
 )
 from cloud_sync.hashing import hash_bytes
 from cloud_sync.naming import unique_name
-from cloud_sync.providers.base import Item, Kind
+from cloud_sync.providers.base import ChangeType, Item, Kind
 from cloud_sync.providers.errors import (
     CloudError,
     CursorExpired,
@@ -107,9 +107,8 @@ class ClientSync:
                                         version=node.remote_version)
         return tree
 
-    def remote_state(self, synced):
+    def remote_state(self, cursor):
         """(remote tree, next cursor): the change feed applied to the snapshot, or a walk."""
-        cursor = self.client.cursor
         if cursor:
             try:
                 changes, new_cursor = self.provider.changes(cursor)
@@ -138,9 +137,9 @@ class ClientSync:
     def run(self):
         """Plan and execute; returns the plan. Raises :class:`DeletionGuard` unexecuted."""
         self._load_records()
-        self.client.cursor = False
+        cursor, self.client.cursor = self.client.cursor, False
         self.commit()
-        remote, new_cursor = self.remote_state(self.synced_state())
+        remote, new_cursor = self.remote_state(cursor)
         synced = self.synced_state()
         the_plan = plan(self.local_state(), synced, remote,
                         name_key=self.provider.name_rules.key)
@@ -149,11 +148,36 @@ class ClientSync:
         for op in the_plan.ops:
             self._execute(op)
         if not self.errors:
-            self.client.cursor = new_cursor
+            self.client.cursor = self._past_own_changes(the_plan, new_cursor)
         self.client.last_sync = fields.Datetime.now()
         self._folders().write({"clouds_last_check": self.client.last_sync})
         self.commit()
         return the_plan
+
+    def _past_own_changes(self, the_plan, cursor):
+        """A cursor past this run's own remote writes when the feed shows nothing else.
+
+        Listing-diff feeds (S3, WebDAV) compare two snapshots: a file this run uploaded
+        and someone deleted before the next run would never show up as deleted if the
+        cursor stayed before the upload. When other changes came in meanwhile, the older
+        cursor is kept and they are planned next run.
+        """
+        if not any(op.direction == "direct" for op in the_plan.ops):
+            return cursor
+        try:
+            changes, after = self.provider.changes(cursor)
+        except CursorExpired:
+            return False
+        by_remote = {r.remote_id: r for r in self.records.values() if r.exists()}
+
+        def own(change):
+            rec = by_remote.get(change.item.id)
+            if change.type == ChangeType.DELETED:
+                return rec is None
+            return rec is not None and (rec.kind == "folder"
+                                        or rec.remote_version == change.item.version)
+
+        return after if all(own(c) for c in changes) else cursor
 
     def _guard(self, the_plan):
         deletions = the_plan.remote_deletions

@@ -43,14 +43,12 @@ class IrAttachment(models.Model):
         """The content of a cloud-only file, streamed from its provider in chunks."""
         self.ensure_one()
         att = self.sudo()
-        provider = att.clouds_client_id._cloud_provider()
+        provider = att.clouds_client_id._cloud_shared_provider()
         try:
             yield from provider.download(att.clouds_remote_id)
         except CloudError as exc:
             raise UserError(_("“%(name)s” cannot be read from the cloud: %(error)s",
                               name=att.name, error=exc)) from exc
-        finally:
-            provider.close()
 
     def _compute_raw(self):
         cloud = self.filtered(lambda a: a.id and a._clouds_link_only())

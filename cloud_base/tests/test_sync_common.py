@@ -31,6 +31,7 @@ def disk_tree(top):
 
 class SyncCase(TransactionCase):
     provider_key = None
+    steady_calls = 2  # API calls of a cycle with nothing changed, whatever the folders
 
     def client_vals(self):
         raise NotImplementedError
@@ -88,6 +89,13 @@ class SyncCase(TransactionCase):
         self.env.flush_all()
         return self.env["clouds.log"].search([("task_id", "in", tasks.ids)])
 
+    def assertSteadyCalls(self):
+        """A cycle with nothing changed costs at most ``steady_calls`` requests."""
+        self.emulator.faults.reset_counts()
+        self.assertSyncOps(self.sync(), 0)
+        self.assertLessEqual(self.emulator.faults.total(), self.steady_calls,
+                             dict(self.emulator.faults.counts))
+
     def assertSyncOps(self, logs, expected):
         self.assertEqual(logs.mapped("level"), ["info"] * len(logs), logs.mapped("message"))
         self.assertEqual(sum(logs.mapped("operations")), expected, logs.mapped("message"))
@@ -131,6 +139,7 @@ class SyncCase(TransactionCase):
         self.assertSyncOps(self.sync(), 11)  # 5 folders, 6 files
         self.assertTreesEqual(client)
         self.assertSyncOps(self.sync(), 0)
+        self.assertSteadyCalls()
         self.put(client, "Projects/Alpha/plan.bin", b"edited remotely")
         self.put(client, "Projects/remote.txt", b"made remotely")
         self.assertSyncOps(self.sync(), 2)

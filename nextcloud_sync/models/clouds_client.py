@@ -21,7 +21,8 @@ class CloudsClient(models.Model):
         string="Public Links", groups=ADMIN,
         help="Links in Odoo are public share links; otherwise internal links that need a "
         "Nextcloud login.")
-    nc_verify_tls = fields.Boolean(string="Verify TLS Certificate", default=True, groups=ADMIN)
+    nc_verify_tls = fields.Boolean(string="Verify Nextcloud TLS Certificate", default=True,
+                                   groups=ADMIN)
 
     @api.model
     def _cloud_credential_fields(self):
