@@ -10,6 +10,7 @@ from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.modules.registry import Registry
 
 from cloud_sync.naming import NameRules, sanitize, unique_name
 
@@ -21,6 +22,14 @@ ZIP_RULES = NameRules(forbidden_chars="/\\", max_length=255)
 def zip_part(name):
     """One sanitised path part of an archive entry."""
     return sanitize(name or "", ZIP_RULES)
+
+
+def _cloud_chunks(dbname, uid, context, att_id):
+    """Stream a cloud-only file in its own cursor: a streamed response is iterated after
+    the request's cursor is closed, and the sync addon's stream reads its client there."""
+    with Registry(dbname).cursor() as cr:
+        env = api.Environment(cr, uid, context)
+        yield from env["ir.attachment"].browse(att_id).sudo()._clouds_open_stream()
 
 
 def _read_file(path):
@@ -49,8 +58,7 @@ class IrAttachment(models.Model):
         """An iterable of the bytes of a file that has no local binary (the sync addon
         streams it from the cloud). Here: the local bytes, if any.
 
-        It is iterated after the request's cursor is closed (streamed responses), so it must
-        not use the ORM while iterating: resolve everything it needs before returning.
+        Streamed responses iterate it in a cursor of its own (see ``_clouds_stream``).
         """
         self.ensure_one()
         return [self.sudo().raw or b""]
@@ -65,7 +73,9 @@ class IrAttachment(models.Model):
             return _read_file(att._full_path(att.store_fname))
         if att.db_datas:
             return [att.db_datas]
-        return att._clouds_open_stream()
+        if not att.file_size:
+            return iter(())
+        return _cloud_chunks(self.env.cr.dbname, self.env.uid, dict(self.env.context), att.id)
 
     # ---------------------------------------------------------------- UI operations
 
