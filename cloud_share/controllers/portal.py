@@ -5,6 +5,7 @@ current token or is one of its partners) and checks each folder, tag and file id
 the share's scope: anything else answers 404, as if it did not exist.
 """
 
+import io
 import json
 
 from odoo import SUPERUSER_ID, _, api, http
@@ -14,6 +15,7 @@ from odoo.addons.portal.utils import validate_thread_with_hash_pid
 from odoo.http import content_disposition, request
 from odoo.modules.registry import Registry
 from odoo.osv import expression
+from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound, RequestEntityTooLarge
 from werkzeug.urls import url_encode
 from zipstream import ZipStream
@@ -292,7 +294,7 @@ class CloudSharePortal(CustomerPortal):
         uploads = request.httprequest.files.getlist("files")
         if not uploads:
             raise BadRequest(_("No file was sent."))
-        vals_list = []
+        checked = []
         for upload in uploads:
             data = upload.stream.read(limit + 1)
             if len(data) > limit:
@@ -301,11 +303,12 @@ class CloudSharePortal(CustomerPortal):
                       mb=limit // (1024 * 1024)))
             # The browser's name may carry a path: keep its last component only.
             name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-            vals_list.append({
-                "name": entry_name(name), "raw": data, "clouds_folder_id": target.id,
-                "clouds_share_id": share.id,
-            })
-        attachments = request.env["ir.attachment"].sudo().create(vals_list)
+            checked.append(FileStorage(io.BytesIO(data), filename=entry_name(name),
+                                       content_type=upload.content_type))
+        # cloud_base's upload (the file lands on the folder's record); sudo keeps the
+        # visitor as creator.
+        attachments = request.env["ir.attachment"].sudo()._clouds_upload(target, checked)
+        attachments.write({"clouds_share_id": share.id})
         if target.id not in share._clouds_shared_subtree():
             share._clouds_add_items(attachments=attachments)
         share.message_post(

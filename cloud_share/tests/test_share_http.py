@@ -132,6 +132,9 @@ class TestShareHttp(HttpCase, ShareSetup):
         self.assertEqual(created.clouds_share_id, self.share)
         self.assertEqual(created.raw, b"hello")
         self.assertIn(created, self.share._clouds_files())
+        # Landed on the folder's record: employees who see the folder read the file.
+        self.assertEqual((created.res_model, created.res_id), ("clouds.folder", self.plans.id))
+        self.assertEqual(created.with_user(self.manager).raw, b"hello")
         note = self.share.message_ids[0]
         self.assertIn("new.txt", note.body)
         self.assertEqual(note.author_id, self.portal_user.partner_id)

@@ -118,6 +118,17 @@ class TestShareModels(TransactionCase, ShareSetup):
         self.assertEqual(share.attachment_ids, self.secret)
         self.assertIn(self.secret, share._clouds_files())
 
+    def test_share_server_actions_are_bound(self):
+        for xmlid, records in (("action_server_share_attachments", self.readme),
+                               ("action_server_share_folders", self.plans),
+                               ("action_server_share_tags", self.urgent)):
+            action = self.env.ref(f"cloud_share.{xmlid}")
+            self.assertEqual(action.binding_model_id.model, records._name)
+            result = action.with_user(self.manager).with_context(
+                active_model=records._name, active_ids=records.ids, active_id=records.id).run()
+            self.assertEqual(result["res_model"], "clouds.share.wizard")
+            self.assertEqual(result["context"]["active_ids"], records.ids)
+
     def test_share_action_refuses_unreadable(self):
         team = self.env["res.groups"].create({"name": "Share test team"})
         hidden = self.env["clouds.folder"].create(
