@@ -17,6 +17,7 @@
         "wizards/clouds_share_wizard_views.xml",
         "wizards/clouds_share_invite_views.xml",
         "data/server_actions.xml",
+        "views/share_buttons_views.xml",
         "views/res_config_settings_views.xml",
         "views/portal_templates.xml",
     ],

@@ -129,6 +129,13 @@ class TestShareModels(TransactionCase, ShareSetup):
             self.assertEqual(result["res_model"], "clouds.share.wizard")
             self.assertEqual(result["context"]["active_ids"], records.ids)
 
+    def test_share_buttons_on_forms(self):
+        for model, xmlid in (("clouds.folder", "action_server_share_folders"),
+                             ("ir.attachment", "action_server_share_attachments")):
+            arch = self.env[model].with_user(self.manager).get_views([(False, "form")])
+            action_id = self.env.ref(f"cloud_share.{xmlid}").id
+            self.assertIn(f'name="{action_id}"', arch["views"]["form"]["arch"], model)
+
     def test_share_action_refuses_unreadable(self):
         team = self.env["res.groups"].create({"name": "Share test team"})
         hidden = self.env["clouds.folder"].create(
