@@ -12,6 +12,7 @@ import contextlib
 import io
 import logging
 import mimetypes
+import time
 
 from odoo import _, fields
 
@@ -37,6 +38,9 @@ from cloud_sync.providers.errors import (
 
 _logger = logging.getLogger(__name__)
 GUARD_MIN = 5  # the deletion guard ignores runs deleting at most this many items
+# Seconds between commits in cron mode. A crash loses at most that much bookkeeping, and
+# the next run finds the remote items again (ensure_folder, adoption, NameTaken checks).
+COMMIT_EVERY = 1.0
 
 
 class DeletionGuard(CloudError):
@@ -61,6 +65,7 @@ class ClientSync:
         self.keymap = {}
         self.stats = {"ops": 0, "failed": 0, "calls": 0}
         self.errors = []
+        self.committed = time.monotonic()
 
     # ---------------------------------------------------------------- states
     def _load_records(self):
@@ -201,7 +206,9 @@ class ClientSync:
             _logger.warning("clouds.client %s: %s failed: %r", self.client.id, op, exc)
             return
         self.stats["ops"] += 1
-        self.commit()
+        if time.monotonic() - self.committed > COMMIT_EVERY:
+            self.commit()
+            self.committed = time.monotonic()
 
     # ---------------------------------------------------------------- helpers
     def _remote_of(self, key):
@@ -213,8 +220,9 @@ class ClientSync:
     def _record(self, key, item, local_content=None):
         """Store the agreed state of ``key`` (one record per remote id)."""
         node = self._local_node(key)
-        self.Record.search([("client_id", "=", self.client.id), ("remote_id", "=", item.id),
-                            ("key", "!=", key)]).unlink()
+        stale = [k for k, r in self.records.items() if k != key and r.remote_id == item.id]
+        for other in stale:
+            self._forget(other)
         vals = {"remote_id": item.id, "parent_key": node.parent, "name": node.name,
                 "kind": node.kind.value, "local_content": local_content or node.content,
                 "remote_version": item.version}

@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Sync through Odoo: initial sync against the bare SDK, and a steady-state cycle's calls.
+
+Creates a throwaway database (PostgreSQL from PGHOST/PGPORT/PGUSER/PGPASSWORD), installs
+cloud_base and the provider addons without demo data, then for each provider with an
+addon (``s3``, ``nextcloud``, ``webdav``), against its conformance target's local server:
+
+1. ``--files`` attachments (``--size`` bytes each) in one folder synced by the crons
+   (prepare + run, committing each operation as the cron does), timed, against the bare
+   SDK uploading files of the same sizes to the same server in the same run (the
+   target's ``bare_upload``). Goal: suite / bare <= 1.3.
+2. A steady-state cycle with nothing changed, with ``--folders`` extra folders: the API
+   calls the server saw for the one connection. Goal: <= 2, whatever the folder count.
+
+    python bench/sync.py [--files 2000] [--size 2048] [--folders 50] [--providers s3 ...]
+
+Prints a table, then one JSON line per provider. Without Odoo: a ``skipped`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from _common import ROOT, emit, print_table
+
+BENCH = "sync"
+ADDONS = {"s3": "amazon_s3_sync", "nextcloud": "nextcloud_sync", "webdav": "nas_sync"}
+GOAL = "ratio <= 1.3, steady_calls <= 2"
+
+
+def odoo_runner():
+    spec = importlib.util.spec_from_file_location("odoo_tests", ROOT / "tools" / "odoo_tests.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def install(runner, dbname: str, addons: list[str]) -> None:
+    import subprocess
+
+    cmd = [
+        sys.executable, "-m", "odoo", *runner.db_args(), f"--database={dbname}",
+        f"--addons-path={runner.odoo_addons_path()}", f"--init={','.join(addons)}",
+        "--without-demo=all", "--stop-after-init", "--log-level=warn",
+        "--max-cron-threads=0", f"--http-port={runner.free_port()}",
+        f"--gevent-port={runner.free_port()}", "--data-dir", str(ROOT / ".odoo-data"),
+    ]
+    subprocess.run(cmd, check=True, cwd=str(ROOT), stdout=subprocess.DEVNULL)
+
+
+def client_fields(key: str, config: dict) -> dict:
+    """The addon's form fields for an emulator's provider config."""
+    if key == "s3":
+        return {"s3_bucket": config["bucket"], "s3_region": config["region"],
+                "s3_endpoint_url": config["endpoint_url"], "s3_path_style": True,
+                "s3_access_key": config["access_key"], "s3_secret_key": config["secret_key"]}
+    if key == "nextcloud":
+        return {"nc_url": config["url"], "nc_user": config["user"],
+                "nc_password": config["password"], "nc_verify_tls": config["verify_tls"]}
+    return {"dav_url": config["url"], "dav_login": config["login"],
+            "dav_password": config["password"], "dav_verify_tls": config["verify_tls"]}
+
+
+def run_crons(registry):
+    """The prepare and run crons, each in its own transaction, as Odoo runs them."""
+    from odoo import SUPERUSER_ID, api
+
+    with registry.cursor() as cr:
+        api.Environment(cr, SUPERUSER_ID, {})["clouds.queue"]._cron_prepare()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        tasks = env["clouds.queue"]._cron_run(limit=None)
+        logs = env["clouds.log"].search([("task_id", "in", tasks.ids)])
+        return sum(logs.mapped("operations")), sum(logs.mapped("failures"))
+
+
+def bench_provider(registry, key: str, files: int, size: int, folders: int) -> dict:
+    from odoo import SUPERUSER_ID, api
+
+    from cloud_sync.conformance import open_target
+
+    with tempfile.TemporaryDirectory(prefix=f"bench-sync-{key}-") as tmp, \
+            open_target(key, Path(tmp)) as target:
+        faults = target.emulator.faults
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            client = env["clouds.client"].create({
+                "name": f"bench {key}", "provider": key, "root_name": f"bench-sync-{key}",
+                **client_fields(key, target.emulator.provider_config("")),
+            })
+            client.action_connect()
+            folder = env["clouds.folder"].create({"name": "Files", "own_client_id": client.id})
+            Attachment = env["ir.attachment"]
+            for start in range(0, files, 500):
+                Attachment.create([
+                    {"name": f"file-{i:05d}.bin", "raw": os.urandom(size),
+                     "clouds_folder_id": folder.id}
+                    for i in range(start, min(files, start + 500))])
+            client_id = client.id
+        faults.reset_counts()
+        started = time.perf_counter()
+        ops, failed = run_crons(registry)
+        suite_s = time.perf_counter() - started
+        initial_calls = faults.total()
+        bare_files = [(f"bare-{i:05d}.bin", os.urandom(size)) for i in range(files)]
+        started = time.perf_counter()
+        target.extra["bare_upload"]("bench-bare", bare_files)
+        bare_s = time.perf_counter() - started
+
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            parent = env["clouds.folder"].create({"name": "Many", "own_client_id": client_id})
+            env["clouds.folder"].create([{"name": f"Folder {i}", "parent_id": parent.id}
+                                         for i in range(folders)])
+        run_crons(registry)  # the new folders go out
+        run_crons(registry)  # the feed echoes our own changes once
+        faults.reset_counts()
+        steady_ops, _ = run_crons(registry)
+        steady_calls = faults.total()
+        with registry.cursor() as cr:  # its server stops now: out of the next providers' runs
+            api.Environment(cr, SUPERUSER_ID, {})["clouds.client"].browse(client_id).write(
+                {"state": "draft"})
+    ratio = suite_s / max(bare_s, 1e-6)
+    return {
+        "bench": BENCH, "provider": key, "files": files, "size": size,
+        "suite_s": round(suite_s, 2), "bare_s": round(bare_s, 2), "ratio": round(ratio, 2),
+        "operations": ops, "failures": failed,
+        "calls_per_file": round(initial_calls / max(files, 1), 2),
+        "folders": folders + 2, "steady_ops": steady_ops, "steady_calls": steady_calls,
+        "goal": GOAL, "ok": ratio <= 1.3 and steady_calls <= 2 and failed == 0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=2048)
+    parser.add_argument("--folders", type=int, default=50)
+    parser.add_argument("--providers", nargs="*", default=list(ADDONS))
+    args = parser.parse_args()
+    if importlib.util.find_spec("odoo") is None:
+        emit({"bench": BENCH, "skipped": "odoo not importable"})
+        return 0
+    runner = odoo_runner()
+    dbname = f"cloud_bench_{uuid.uuid4().hex[:8]}"
+    addons = [ADDONS[k] for k in args.providers]
+    print(f"installing {', '.join(addons)} (no demo) in {dbname}...", flush=True)
+    results = []
+    try:
+        install(runner, dbname, addons)
+        import odoo
+        from odoo.modules.registry import Registry
+
+        odoo.tools.config.parse_config([
+            *runner.db_args(), f"--database={dbname}",
+            f"--addons-path={runner.odoo_addons_path()}", "--log-level=warn",
+            "--data-dir", str(ROOT / ".odoo-data"),
+        ])
+        registry = Registry(dbname)
+        for key in args.providers:
+            try:
+                results.append(bench_provider(registry, key, args.files, args.size,
+                                              args.folders))
+            except Exception as exc:  # noqa: BLE001 - reported as a failed line
+                results.append({"bench": BENCH, "provider": key, "error": repr(exc),
+                                "goal": GOAL, "ok": False})
+        Registry.delete(dbname)
+        odoo.sql_db.close_all()
+    finally:
+        runner.drop_db(dbname)
+    columns = ["provider", "files", "suite_s", "bare_s", "ratio", "calls_per_file",
+               "folders", "steady_calls", "ok"]
+    print_table(columns, [[r.get(c, r.get("error", "")) for c in columns] for r in results])
+    for record in results:
+        print(json.dumps(record), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
