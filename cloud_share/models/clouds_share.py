@@ -160,7 +160,8 @@ class CloudsShare(models.Model):
 
     def action_open_portal(self):
         self.ensure_one()
-        return {"type": "ir.actions.act_url", "url": self.access_url, "target": "new"}
+        # The token link: employees see exactly what a visitor of the public link sees.
+        return {"type": "ir.actions.act_url", "url": self.share_link, "target": "new"}
 
     def action_invite(self):
         self.ensure_one()

@@ -55,6 +55,7 @@ class TestShareModels(TransactionCase, ShareSetup):
         self.assertFalse(self.share._clouds_check_token(token))
         self.assertTrue(self.share._clouds_check_token(self.share.access_token))
         self.assertIn(self.share.access_token, self.share.share_link)
+        self.assertEqual(self.share.action_open_portal()["url"], self.share.share_link)
 
     def test_expiry(self):
         today = fields.Date.context_today(self.share)
