@@ -8,6 +8,7 @@ import {
     models,
     mountView,
     onRpc,
+    toggleActionMenu,
 } from "@web/../tests/web_test_helpers";
 
 describe.current.tags("desktop");
@@ -123,4 +124,59 @@ test("synced files show a cloud icon; the panel's search asks once and highlight
     expect(searches).toBe(1);
     expect(".o_clouds_fm_folders .o_clouds_name").toHaveCount(2);
     expect(".o_clouds_match .o_clouds_name").toHaveText("Inner");
+});
+
+const LIST_ARCH = `
+    <list js_class="clouds_file_manager_list">
+        <field name="name"/>
+        <field name="clouds_folder_id"/>
+    </list>`;
+
+test("list mass actions: move the selection to a folder chosen in the tree", async () => {
+    serveTree();
+    const moves = [];
+    onRpc("ir.attachment", "clouds_fm_move", ({ args }) => {
+        moves.push(args);
+        return true;
+    });
+    await mountView({
+        type: "list", resModel: "ir.attachment", arch: LIST_ARCH, actionMenus: {},
+    });
+    expect(".o_clouds_fm_panel").toHaveCount(1);
+    expect(".o_clouds_upload").toHaveCount(1);
+    await contains(".o_data_row:contains(spec.txt) .o_list_record_selector input").click();
+    await contains(".o_data_row:contains(other.txt) .o_list_record_selector input").click();
+    await toggleActionMenu();
+    expect(".o-dropdown--menu .dropdown-item:contains(Download as zip)").toHaveCount(1);
+    expect(".o-dropdown--menu .dropdown-item:contains(Add tags)").toHaveCount(1);
+    expect(".o-dropdown--menu .dropdown-item:contains(Remove tags)").toHaveCount(1);
+    await contains(".o-dropdown--menu .dropdown-item:contains(Move to folder)").click();
+    expect(".modal .o_clouds_picker_confirm").toHaveAttribute("disabled");
+    await contains(".modal .o_clouds_name:contains(Other)").click();
+    await contains(".modal .o_clouds_picker_confirm").click();
+    await animationFrame();
+    expect(moves).toEqual([[[1, 3], 3]]);
+    expect(".modal").toHaveCount(0);
+});
+
+test("list mass actions: tag the selection", async () => {
+    serveTree();
+    onRpc("clouds.tag", "clouds_fm_tags", () => [
+        { id: 7, name: "Legal", parent_id: false, color: 1, file_count: 0 },
+    ]);
+    const tagged = [];
+    onRpc("ir.attachment", "clouds_fm_tag", ({ args, kwargs }) => {
+        tagged.push([args, Boolean(kwargs.remove)]);
+        return true;
+    });
+    await mountView({
+        type: "list", resModel: "ir.attachment", arch: LIST_ARCH, actionMenus: {},
+    });
+    await contains(".o_data_row:contains(inner.txt) .o_list_record_selector input").click();
+    await toggleActionMenu();
+    await contains(".o-dropdown--menu .dropdown-item:contains(Add tags)").click();
+    await contains(".modal .o_clouds_name:contains(Legal)").click();
+    await contains(".modal .o_clouds_picker_confirm").click();
+    await animationFrame();
+    expect(tagged).toEqual([[[[2], [7]], false]]);
 });

@@ -1,0 +1,80 @@
+import { describe, expect, test } from "@odoo/hoot";
+import {
+    click,
+    contains,
+    mailModels,
+    openFormView,
+    start,
+    startServer,
+} from "@mail/../tests/mail_test_helpers";
+import { defineModels, fields, models, onRpc } from "@web/../tests/web_test_helpers";
+
+describe.current.tags("desktop");
+
+class IrAttachment extends mailModels.IrAttachment {
+    clouds_folder_id = fields.Many2one({ relation: "clouds.folder" });
+    clouds_cloud_url = fields.Char();
+}
+
+class CloudsFolder extends models.Model {
+    _name = "clouds.folder";
+    name = fields.Char();
+    _records = [{ id: 1, name: "Acme" }, { id: 2, name: "Specs" }];
+}
+
+defineModels({ ...mailModels, IrAttachment, CloudsFolder });
+
+async function partnerWithFiles(folderId) {
+    const pyEnv = await startServer();
+    const partnerId = pyEnv["res.partner"].create({ name: "Acme" });
+    pyEnv["ir.attachment"].create([
+        { name: "Blah.txt", mimetype: "text/plain", res_id: partnerId, res_model: "res.partner",
+          clouds_folder_id: folderId },
+        { name: "Synced.txt", mimetype: "text/plain", res_id: partnerId,
+          res_model: "res.partner", clouds_folder_id: folderId,
+          clouds_cloud_url: "https://cloud.example/synced" },
+    ]);
+    return partnerId;
+}
+
+test("a record without a folder keeps Odoo's attachment box", async () => {
+    const partnerId = await partnerWithFiles(false);
+    onRpc("clouds.folder", "clouds_fm_record_root", () => false);
+    await start();
+    await openFormView("res.partner", partnerId);
+    await click(".o-mail-Chatter-attachFiles");
+    await contains(".o-mail-AttachmentBox .o-mail-AttachmentList");
+    await contains(".o-mail-AttachmentBox .o-mail-AttachmentCard", { count: 2 });
+    expect(".o_clouds_attachment_box").toHaveCount(0);
+});
+
+test("a record with a folder shows its folder tree and the selected folder's files", async () => {
+    const partnerId = await partnerWithFiles(1);
+    onRpc("clouds.folder", "clouds_fm_record_root", ({ args }) => {
+        expect(args).toEqual(["res.partner", partnerId]);
+        return { id: 1, name: "Acme", parent_id: false, child_count: 1, file_count: 2,
+                 folder_type: "rule", cloud_url: false };
+    });
+    onRpc("clouds.folder", "clouds_fm_children", ({ args }) =>
+        args[0] === 1
+            ? [{ id: 2, name: "Specs", parent_id: 1, child_count: 0, file_count: 0,
+                 folder_type: "manual", cloud_url: "https://cloud.example/specs" }]
+            : []
+    );
+    await start();
+    await openFormView("res.partner", partnerId);
+    await click(".o-mail-Chatter-attachFiles");
+    await contains(".o_clouds_attachment_box .o_clouds_tree_node.active .o_clouds_name", {
+        text: "Acme",
+    });
+    await contains(".o_clouds_attachment_box .o_clouds_name", { text: "Specs" });
+    await contains(".o_clouds_ab_file", { count: 2 });
+    await contains(".o_clouds_ab_file:contains(Synced.txt) .fa-cloud");
+    await contains(".o_clouds_ab_file:contains(Blah.txt) .fa-cloud", { count: 0 });
+    expect(".o-mail-AttachmentList").toHaveCount(0);
+    // Another folder: its own files, and its cloud link.
+    await click(".o_clouds_attachment_box .o_clouds_name:contains(Specs)");
+    await contains(".o_clouds_ab_current", { text: "Specs" });
+    await contains(".o_clouds_ab_file", { count: 0 });
+    await contains(".o_clouds_ab_files a[href='https://cloud.example/specs']");
+});
