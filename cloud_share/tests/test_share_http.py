@@ -1,5 +1,6 @@
 """Over HTTP: what a share shows, and every way in that must be refused."""
 
+import contextlib
 import datetime
 import io
 import re
@@ -7,6 +8,7 @@ import zipfile
 
 from odoo import Command, fields
 from odoo.tests import HttpCase, tagged
+from odoo.tests.common import JsonRpcException
 
 from .common import ShareSetup
 
@@ -237,6 +239,29 @@ class TestShareHttp(HttpCase, ShareSetup):
             data={"csrf_token": self.csrf()}, files=[("files", ("x.txt", b"x"))],
             allow_redirects=False)
         self.assertEqual(response.status_code, 404)
+
+    def post_chat(self, body, token):
+        """Post in the share's chat as an anonymous visitor; True if the message exists."""
+        with contextlib.suppress(JsonRpcException):  # a refusal; the message tells
+            self.make_jsonrpc_request("/mail/message/post", {
+                "thread_model": "clouds.share", "thread_id": self.share.id, "token": token,
+                "post_data": {"body": body, "message_type": "comment",
+                              "subtype_xmlid": "mail.mt_comment"},
+            })
+        return bool(self.share.message_ids.filtered(lambda m: body in (m.body or "")))
+
+    def test_chat_refused_without_the_current_token(self):
+        old = self.share.access_token
+        self.assertTrue(self.post_chat("with the token", old))
+        self.assertFalse(self.post_chat("wrong token", "nope"))
+        self.assertFalse(self.post_chat("foreign token", self.other_share.access_token))
+        self.share.action_regenerate_token()
+        self.assertFalse(self.post_chat("old token", old))
+        self.share.chat_enabled = False
+        self.assertFalse(self.post_chat("chat off", self.share.access_token))
+        self.share.chat_enabled = True
+        self.share.date_expiry = fields.Date.today() - datetime.timedelta(days=1)
+        self.assertFalse(self.post_chat("expired", self.share.access_token))
 
     def test_wrong_and_foreign_tokens_refused(self):
         self.assert_refused(token="not-the-token")
