@@ -414,3 +414,33 @@ def test_apply_changes_follows_ids_and_drops_deleted_subtrees():
     assert snapshot == {"F": folder, "F/a.txt": child}  # the input is left alone
     tree = apply_changes(tree, [Change(ChangeType.DELETED, renamed)])
     assert tree == {}
+
+
+def test_crash_after_upload_adopts_by_the_providers_hash_type():
+    """A file uploaded before a crash lost its record: with an MD5-only provider, the
+    caller's ``content_matches`` recognises it, so it is linked, not uploaded or pulled
+    in a second time; a different content under the same name is not adopted."""
+    folder = LocalNode("f", ROOT, "Docs", FOLDER)
+    same = LocalNode("a", "f", "a.txt", FILE, digest(b"A"))
+    other = LocalNode("b", "f", "b.txt", FILE, digest(b"B"))
+    local = {ROOT: LocalNode(ROOT, None, "root", FOLDER, protected=True),
+             "f": folder, "a": same, "b": other}
+    synced = {ROOT: SyncedNode(ROOT, "R", None, "root", FOLDER),
+              "f": SyncedNode("f", "RF", ROOT, "Docs", FOLDER)}
+    md5 = {b"A": "md5-a", b"old B": "md5-old-b"}
+    remote = {"RF": Item("RF", "Docs", FOLDER, "R"),
+              "RA": Item("RA", "a.txt", FILE, "RF", version="1", hash_type="md5",
+                         content_hash=md5[b"A"]),
+              "RB": Item("RB", "b.txt", FILE, "RF", version="1", hash_type="md5",
+                         content_hash=md5[b"old B"])}
+    contents = {"a": b"A", "b": b"B"}
+
+    def matches(node, item):
+        return md5.get(contents[node.key]) == item.content_hash
+
+    ops = plan(local, synced, remote).ops
+    assert LinkRemote("a", "RA") not in ops, "without the callback: no way to compare"
+    ops = plan(local, synced, remote, content_matches=matches).ops
+    assert LinkRemote("a", "RA") in ops
+    assert not [op for op in ops if op.key in ("a", "new:RA") and op != LinkRemote("a", "RA")]
+    assert CreateRemote("b", "f", "b.txt", FILE) in ops

@@ -2,8 +2,13 @@
 through a bare boto3 client."""
 
 import hashlib
+import random
+import signal
+import subprocess
+import sys
 import threading
 
+import odoo
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
 from odoo.api import Transaction
 from odoo.exceptions import UserError
@@ -223,3 +228,105 @@ class TestQueueWorkers(SyncCase):
                 cr.execute("DELETE FROM mail_followers WHERE res_model = 'clouds.client' "
                            "AND res_id = ANY(%s)", [client_ids])
                 cr.execute("DELETE FROM clouds_client WHERE id = ANY(%s)", [client_ids])
+
+
+WORKER = """
+import sys
+import odoo
+from odoo import api
+from odoo.modules.registry import Registry
+odoo.tools.config.parse_config(sys.argv[2:])
+registry = Registry(sys.argv[1])
+print("ready", flush=True)
+with registry.cursor() as cr:
+    env = api.Environment(cr, odoo.SUPERUSER_ID, {})
+    env["clouds.queue"]._cron_run(limit=None)
+print("done", flush=True)
+"""
+
+
+@tagged("post_install", "-at_install")
+class TestCrashSafety(SyncCase):
+    """A worker process killed at random points of a 500-file sync, then run again."""
+
+    provider_key = "s3"
+    files = 500
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = S3Emulator().start()
+        cls.addClassCleanup(cls.emulator.stop)
+        cls.s3 = cls.emulator.client()
+
+    client_vals = TestS3Sync.client_vals
+    remote_files = TestS3Sync.remote_files
+
+    def worker(self, kill_after=None):
+        """Run the queue in another process; SIGKILL it ``kill_after`` s after it starts."""
+        config = odoo.tools.config
+        args = [f"--addons-path={config['addons_path']}",
+                f"--db_host={config['db_host'] or ''}", f"--db_port={config['db_port'] or ''}",
+                f"--data-dir={config['data_dir']}", "--log-level=warn"]
+        if config["db_user"]:
+            args.append(f"--db_user={config['db_user']}")
+        proc = subprocess.Popen([sys.executable, "-c", WORKER, self.env.cr.dbname, *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.assertEqual(proc.stdout.readline().strip(), "ready")
+        try:
+            proc.wait(timeout=kill_after if kill_after is not None else 240)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return False
+        return proc.returncode == 0
+
+    def test_killed_worker_loses_and_duplicates_nothing(self):
+        registry = self.env.registry
+        rng = random.Random(8)
+        with registry.cursor() as cr:
+            env = self.env(cr=cr)
+            client = env["clouds.client"].create({
+                "name": "crash", "provider": "s3", "root_name": "Crash",
+                **self.client_vals()})
+            client.action_connect()
+            folders = env["clouds.folder"].create([
+                {"name": f"Box {i}", "own_client_id": client.id} for i in range(5)])
+            env["ir.attachment"].create([
+                {"name": f"file {i:03d}.bin", "clouds_folder_id": folders[i % 5].id,
+                 "raw": rng.randbytes(rng.randint(1, 3000))} for i in range(self.files)])
+            env["clouds.queue"]._cron_prepare()
+            client_id, folder_ids = client.id, folders.ids
+        try:
+            kills = 0
+            for delay in (0.5, 1.5, 2.5, 4.0):
+                kills += not self.worker(kill_after=delay + rng.random())
+            self.assertGreater(kills, 0, "no worker was killed: the test proves nothing")
+            for _attempt in range(3):  # the rest, unhurried; tasks due again now
+                with registry.cursor() as cr:
+                    cr.execute("UPDATE clouds_queue SET next_try = NULL WHERE client_id = %s",
+                               [client_id])
+                    self.env(cr=cr)["clouds.queue"]._cron_prepare()
+                self.assertTrue(self.worker())
+            with registry.cursor() as cr:
+                env = self.env(cr=cr)
+                client = env["clouds.client"].browse(client_id)
+                atts = env["ir.attachment"].search([("clouds_folder_id", "in", folder_ids)])
+                self.assertEqual(len(atts), self.files, "nothing lost locally")
+                local = {f"{a.clouds_folder_id.name}/{a.name}": hashlib.sha1(a.raw).hexdigest()
+                         for a in atts}
+                local.update({f.name: None for f in env["clouds.folder"].browse(folder_ids)})
+                remote = {p: (hashlib.sha1(d).hexdigest() if d is not None else None)
+                          for p, d in self.remote_files(client).items()}
+                self.assertEqual(remote, local, "remote = local: no duplicate, no loss")
+                self.assertEqual(set(atts.mapped("clouds_state")), {"synced"})
+                cr.execute("SELECT count(*), count(DISTINCT remote_id) FROM clouds_sync_record "
+                           "WHERE client_id = %s", [client_id])
+                self.assertEqual(cr.fetchone(), (self.files + 5, self.files + 5))
+        finally:
+            with registry.cursor() as cr:
+                env = self.env(cr=cr)
+                env["ir.attachment"].search([("clouds_folder_id", "in", folder_ids)]).unlink()
+                env["clouds.folder"].browse(folder_ids).unlink()
+                env["clouds.log"].search([("client_id", "=", client_id)]).unlink()
+                env["clouds.client"].browse(client_id).unlink()

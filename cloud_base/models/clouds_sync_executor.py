@@ -147,7 +147,8 @@ class ClientSync:
         remote, new_cursor = self.remote_state(cursor)
         synced = self.synced_state()
         the_plan = plan(self.local_state(), synced, remote,
-                        name_key=self.provider.name_rules.key)
+                        name_key=self.provider.name_rules.key,
+                        content_matches=self._content_matches)
         self._guard(the_plan)
         self.remote = remote
         for op in the_plan.ops:
@@ -183,6 +184,12 @@ class ClientSync:
                                         or rec.remote_version == change.item.version)
 
         return after if all(own(c) for c in changes) else cursor
+
+    def _content_matches(self, node, item):
+        """Crash recovery: a new local file equals a same-named remote file whose hash is
+        not a SHA-1 (the local bytes hashed with the provider's algorithm)."""
+        att = self._target(node.key)
+        return att.file_size == item.size and self._same(item, att.raw or b"")
 
     def _guard(self, the_plan):
         deletions = the_plan.remote_deletions
@@ -346,6 +353,10 @@ class ClientSync:
     def _op_CreateLocal(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)
         item = self.remote[op.remote_id]
+        known = [k for k, r in self.records.items() if r.remote_id == item.id]
+        if known:  # an upload of this run found it already there (NameTaken, same content)
+            self.keymap[op.key] = known[0]
+            return
         if op.kind == Kind.FOLDER:
             folder = self.Folder.create({
                 "name": op.name,

@@ -178,22 +178,27 @@ def conflict_name(name: str, label: str = "conflict copy") -> str:
 # -- planning -----------------------------------------------------------------------------
 def plan(local: dict[str, LocalNode], synced: dict[str, SyncedNode],
          remote: dict[str, Item], local_hash_type: str = "sha1",
-         name_key: Callable[[str], str] = str) -> Plan:
+         name_key: Callable[[str], str] = str,
+         content_matches: Callable[[LocalNode, Item], bool] | None = None) -> Plan:
     """The operations that make both sides equal again (see the module docstring).
 
     ``local_hash_type`` names the algorithm of :attr:`LocalNode.content` (Odoo's
     attachment checksum is SHA-1); a remote file with a hash of that type and the same
     value is recognised as the same content. ``name_key`` gives the provider's comparison
     key of a name (``NameRules.key``: case-folded where names are case-insensitive).
+    ``content_matches(node, item)`` says whether a new local file has the content of a
+    same-named unknown remote file whose hash is of another type (S3's MD5): the caller
+    hashes the local bytes with the provider's algorithm, only for these candidates.
     """
-    return _Planner(local, synced, remote, local_hash_type, name_key).run()
+    return _Planner(local, synced, remote, local_hash_type, name_key, content_matches).run()
 
 
 class _Planner:
-    def __init__(self, local, synced, remote, local_hash_type, name_key):
+    def __init__(self, local, synced, remote, local_hash_type, name_key, content_matches=None):
         self.local, self.synced, self.remote = local, synced, remote
         self.local_hash_type = local_hash_type
         self.name_key = name_key
+        self.content_matches = content_matches
         self.by_remote = {s.remote_id: s for s in synced.values()}
         self.local_children: dict[str | None, list[str]] = {}
         for node in local.values():
@@ -232,9 +237,10 @@ class _Planner:
                 if (rid in self.by_remote or item.kind != node.kind
                         or self.name_key(item.name) != self.name_key(node.name)):
                     continue
-                same = node.kind == Kind.FOLDER or (
-                    item.hash_type == self.local_hash_type and item.content_hash
-                    and item.content_hash == node.content)
+                same = node.kind == Kind.FOLDER or bool(item.content_hash and (
+                    item.content_hash == node.content
+                    if item.hash_type == self.local_hash_type
+                    else self.content_matches is not None and self.content_matches(node, item)))
                 if same:
                     adopted[key] = rid
                     self.by_remote[rid] = SyncedNode(key, rid, node.parent, node.name,
