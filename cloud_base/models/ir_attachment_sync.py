@@ -40,8 +40,14 @@ class IrAttachment(models.Model):
                     and not self.store_fname and not self.db_datas)
 
     def _clouds_open_stream(self):
-        """The content of a cloud-only file, streamed from its provider in chunks."""
+        """The content of a cloud-only file, streamed from its provider in chunks (the
+        hook of the file manager's ``_clouds_stream``, ``raw`` and ``/web/content``)."""
         self.ensure_one()
+        if not self._clouds_link_only():
+            return super()._clouds_open_stream()
+        return self._clouds_download()
+
+    def _clouds_download(self):
         att = self.sudo()
         provider = att.clouds_client_id._cloud_shared_provider()
         try:
