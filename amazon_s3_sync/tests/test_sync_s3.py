@@ -163,6 +163,27 @@ class TestS3Sync(SyncCase):
         self.assertIn("delete 8", client.pause_reason)
         self.assertEqual(self.Attachment.search_count([("clouds_folder_id", "=", folder.id)]), 8)
 
+    def test_revoked_keys_need_reconnect_and_other_clients_go_on(self):
+        broken = self.make_client(root_name="Broken")
+        fine = self.make_client(root_name="Fine")
+        for client in broken | fine:
+            folder = self.Folder.create({"name": f"{client.root_name} docs",
+                                         "own_client_id": client.id})
+            self.Attachment.create({"name": "a.txt", "clouds_folder_id": folder.id,
+                                    "raw": b"a"})
+        # Static keys cannot be refreshed: ExpiredToken is a critical error.
+        self.emulator.faults.expire_token(count=1, match="prefix=Broken")
+        with self.assertLogs("odoo.addons.cloud_base", "WARNING"):
+            logs = self.sync()
+        self.assertEqual(broken.state, "needs_reconnect")
+        self.assertIn("Sync paused", broken.message_ids[0].body)
+        self.assertEqual(fine.state, "connected")
+        self.assertEqual(set(self.remote_files(fine)), {"Fine docs", "Fine docs/a.txt"})
+        self.assertEqual(logs.filtered(lambda log: log.client_id == broken).level, "error")
+        broken.action_reconnect()
+        self.assertSyncOps(self.sync(), 2)
+        self.assertTreesEqual(broken)
+
     def test_converges_under_random_faults(self):
         client = self.make_client(root_name="Faulty")
         self.make_tree(client, partners=("Cid", "Dee", "Eve"))
