@@ -224,8 +224,9 @@ class ClientSync:
             return self.client.remote_root_id
         return self.records[key].remote_id
 
-    def _record(self, key, item, local_content=None):
-        """Store the agreed state of ``key`` (one record per remote id)."""
+    def _record(self, key, item, local_content=None, verified=None):
+        """Store the agreed state of ``key`` (one record per remote id); ``verified``: an
+        upload of a file was (True) or was not (False) verified."""
         node = self._local_node(key)
         stale = [k for k, r in self.records.items() if k != key and r.remote_id == item.id]
         for other in stale:
@@ -233,7 +234,7 @@ class ClientSync:
         vals = {"remote_id": item.id, "parent_key": node.parent, "name": node.name,
                 "kind": node.kind.value, "local_content": local_content or node.content,
                 "remote_version": item.version}
-        if key in self.records and self.records[key].exists():
+        if key in self.records:  # the dict holds live records only (see _forget)
             self.records[key].write(vals)
         else:
             self.records[key] = self.Record.create(
@@ -243,7 +244,10 @@ class ClientSync:
         if target._name == "ir.attachment":
             sync_vals.update(clouds_client_id=self.client.id, clouds_version=item.version,
                              clouds_hash=item.content_hash)
-        target.write(sync_vals)
+            if verified is not None:
+                sync_vals.update(clouds_state="synced" if verified else "local",
+                                 clouds_verified=fields.Datetime.now() if verified else False)
+        target.with_context(clouds_no_reset=True).write(sync_vals)
 
     def _forget(self, key):
         rec = self.records.pop(key, None)
@@ -286,12 +290,6 @@ class ClientSync:
             return hash_bytes(item.hash_type, data) == item.content_hash
         return True
 
-    def _mark_uploaded(self, att, item, verified):
-        att.with_context(clouds_no_reset=True).write({
-            "clouds_state": "synced" if verified else "local",
-            "clouds_verified": fields.Datetime.now() if verified else False,
-        })
-
     # ---------------------------------------------------------------- operations
     def _op_CreateRemote(self, op, key):
         parent_id = self._remote_of(op.parent)
@@ -302,21 +300,17 @@ class ClientSync:
         att = self._target(key)
         data = att.raw or b""
         item, verified = self._upload(parent_id, op.name, data)
-        self._record(key, item, local_content=att.checksum)
-        self._mark_uploaded(att, item, verified)
+        self._record(key, item, local_content=att.checksum, verified=verified)
 
     def _op_LinkRemote(self, op, key):
         item = self.remote[op.remote_id]
-        self._record(key, item)
-        if key.startswith("a"):
-            self._mark_uploaded(self._target(key), item, True)
+        self._record(key, item, verified=True if key.startswith("a") else None)
 
     def _op_UpdateRemote(self, op, key):
         att = self._target(key)
         data = att.raw or b""
         item = self.provider.update(self._remote_of(key), io.BytesIO(data), len(data))
-        self._record(key, item, local_content=att.checksum)
-        self._mark_uploaded(att, item, self._same(item, data))
+        self._record(key, item, local_content=att.checksum, verified=self._same(item, data))
 
     def _op_MoveRemote(self, op, key):
         old_id = self._remote_of(key)
