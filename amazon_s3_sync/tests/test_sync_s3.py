@@ -204,6 +204,30 @@ class TestS3Sync(SyncCase):
 class TestQueueWorkers(SyncCase):
     provider_key = "s3"
 
+    def test_refreshed_tokens_are_stored_at_once(self):
+        """New tokens are committed by themselves (a rollback of the task keeps them);
+        a connection not committed yet stores them in the current transaction."""
+        registry = self.env.registry
+        with registry.cursor() as cr:
+            client = self.env(cr=cr)["clouds.client"].with_context(clouds_no_check=True).create(
+                {"name": "tokens", "provider": "s3"})
+            client_id = client.id
+        try:
+            self.env["clouds.client"].browse(client_id)._cloud_store_tokens(
+                {"session_token": "rotated-1"})
+            with registry.cursor() as cr:
+                cr.execute("SELECT token_json FROM clouds_client WHERE id = %s", [client_id])
+                self.assertEqual(cr.fetchone()[0], '{"session_token": "rotated-1"}')
+            fresh = self.env["clouds.client"].with_context(clouds_no_check=True).create(
+                {"name": "uncommitted", "provider": "s3"})
+            fresh._cloud_store_tokens({"session_token": "rotated-2"})
+            self.assertEqual(fresh.sudo().token_json, '{"session_token": "rotated-2"}')
+        finally:
+            with registry.cursor() as cr:
+                cr.execute("DELETE FROM mail_followers WHERE res_model = 'clouds.client' "
+                           "AND res_id = %s", [client_id])
+                cr.execute("DELETE FROM clouds_client WHERE id = %s", [client_id])
+
     def test_two_workers_do_every_task_once(self):
         """Two cron workers with their own cursors share the queue: each task runs once."""
         registry = self.env.registry

@@ -12,6 +12,7 @@ import threading
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import mute_logger
 
 from cloud_sync.providers import make_provider
 from cloud_sync.providers.errors import CloudError
@@ -151,8 +152,12 @@ class CloudsClient(models.Model):
         payload = json.dumps(credentials)
         try:
             with self.env.registry.cursor() as cr:
-                cr.execute(
-                    "SELECT id FROM clouds_client WHERE id = %s FOR UPDATE", [self.id])
+                # Our own transaction may hold the row (it wrote the client): do not wait
+                # for ourselves, store it in the current transaction then.
+                cr.execute("SET LOCAL lock_timeout = '2s'")
+                with mute_logger("odoo.sql_db"):
+                    cr.execute(
+                        "SELECT id FROM clouds_client WHERE id = %s FOR UPDATE", [self.id])
                 if cr.fetchone():
                     cr.execute(
                         "UPDATE clouds_client SET token_json = %s WHERE id = %s",
