@@ -70,6 +70,9 @@ class ClientSync:
     # ---------------------------------------------------------------- states
     def _load_records(self):
         self.records = {r.key: r for r in self.Record.search([("client_id", "=", self.client.id)])}
+        # remote ids by key and keys by remote id, kept in step (no query per lookup)
+        self.rid = {key: rec.remote_id for key, rec in self.records.items()}
+        self.by_remote = {rid: key for key, rid in self.rid.items()}
 
     def synced_state(self):
         root = SyncedNode(ROOT, self.client.remote_root_id, None, "root", Kind.FOLDER)
@@ -127,16 +130,16 @@ class ClientSync:
 
     def _rekey(self, changes):
         """Records follow ids the provider changed (S3 keys, WebDAV paths on a move)."""
-        by_remote = {r.remote_id: r for r in self.records.values()}
         for change in changes:
-            rec = by_remote.get(change.old_id or "")
-            if rec and change.old_id != change.item.id and change.item.id not in by_remote:
-                self._set_remote_id(rec, change.item.id)
-                by_remote[change.item.id] = by_remote.pop(change.old_id)
+            key = self.by_remote.get(change.old_id or "")
+            if key and change.old_id != change.item.id and change.item.id not in self.by_remote:
+                self._set_remote_id(key, change.item.id)
 
-    def _set_remote_id(self, rec, remote_id):
-        rec.remote_id = remote_id
-        self._target(rec.key).clouds_remote_id = remote_id
+    def _set_remote_id(self, key, remote_id):
+        self.by_remote.pop(self.rid[key], None)
+        self.rid[key], self.by_remote[remote_id] = remote_id, key
+        self.records[key].remote_id = remote_id
+        self._target(key).clouds_remote_id = remote_id
 
     # ---------------------------------------------------------------- run
     def run(self):
@@ -174,7 +177,8 @@ class ClientSync:
             changes, after = self.provider.changes(cursor)
         except CursorExpired:
             return False
-        by_remote = {r.remote_id: r for r in self.records.values() if r.exists()}
+        records = self.Record.browse([r.id for r in self.records.values()])  # one prefetch
+        by_remote = {rec.remote_id: rec for rec in records}
 
         def own(change):
             rec = by_remote.get(change.item.id)
@@ -222,15 +226,15 @@ class ClientSync:
         key = self.keymap.get(key, key)
         if key == ROOT:
             return self.client.remote_root_id
-        return self.records[key].remote_id
+        return self.rid[key]
 
     def _record(self, key, item, local_content=None, verified=None):
         """Store the agreed state of ``key`` (one record per remote id); ``verified``: an
         upload of a file was (True) or was not (False) verified."""
         node = self._local_node(key)
-        stale = [k for k, r in self.records.items() if k != key and r.remote_id == item.id]
-        for other in stale:
-            self._forget(other)
+        stale = self.by_remote.get(item.id)
+        if stale and stale != key:
+            self._forget(stale)
         vals = {"remote_id": item.id, "parent_key": node.parent, "name": node.name,
                 "kind": node.kind.value, "local_content": local_content or node.content,
                 "remote_version": item.version}
@@ -239,6 +243,8 @@ class ClientSync:
         else:
             self.records[key] = self.Record.create(
                 dict(vals, client_id=self.client.id, key=key))
+        self.by_remote.pop(self.rid.get(key), None)
+        self.rid[key], self.by_remote[item.id] = item.id, key
         target = self._target(key)
         sync_vals = {"clouds_remote_id": item.id}
         if target._name == "ir.attachment":
@@ -250,6 +256,9 @@ class ClientSync:
         target.with_context(clouds_no_reset=True).write(sync_vals)
 
     def _forget(self, key):
+        rid = self.rid.pop(key, None)
+        if self.by_remote.get(rid) == key:
+            del self.by_remote[rid]
         rec = self.records.pop(key, None)
         if rec and rec.exists():
             rec.unlink()
@@ -321,9 +330,9 @@ class ClientSync:
         else:
             item = self.provider.move(old_id, parent_id, op.name)
         if item.id != old_id and item.is_folder:  # path ids: the subtree's ids changed too
-            for rec in self.records.values():
-                if rec.exists() and rec.remote_id.startswith(old_id) and rec.remote_id != old_id:
-                    self._set_remote_id(rec, item.id + rec.remote_id[len(old_id):])
+            for other, rid in list(self.rid.items()):
+                if rid.startswith(old_id) and rid != old_id:
+                    self._set_remote_id(other, item.id + rid[len(old_id):])
         self._record(key, item)
 
     def _op_DeleteRemote(self, op, key):
@@ -347,9 +356,9 @@ class ClientSync:
     def _op_CreateLocal(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)
         item = self.remote[op.remote_id]
-        known = [k for k, r in self.records.items() if r.remote_id == item.id]
+        known = self.by_remote.get(item.id)
         if known:  # an upload of this run found it already there (NameTaken, same content)
-            self.keymap[op.key] = known[0]
+            self.keymap[op.key] = known
             return
         if op.kind == Kind.FOLDER:
             folder = self.Folder.create({
