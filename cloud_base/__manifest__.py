@@ -25,6 +25,7 @@
         "views/menus.xml",
         "data/ir_cron_sync.xml",
         "views/clouds_client_views.xml",
+        "views/clouds_client_oauth_views.xml",
         "views/clouds_queue_views.xml",
         "views/clouds_log_views.xml",
     ],

@@ -1,1 +1,2 @@
 from . import file_manager
+from . import oauth

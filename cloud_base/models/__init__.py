@@ -11,3 +11,4 @@ from . import clouds_folder_sync
 from . import ir_attachment_sync
 from . import clouds_log
 from . import clouds_queue
+from . import clouds_client_oauth

@@ -310,6 +310,7 @@ class BoxEmulator(Emulator):
             Rule("/2.0/files/<item_id>", methods=["GET", "PUT", "DELETE"], endpoint="file"),
             Rule("/2.0/files/<item_id>/content", methods=["GET"], endpoint="download"),
             Rule("/2.0/events", methods=["GET"], endpoint="events"),
+            Rule("/2.0/users/me", methods=["GET"], endpoint="user_me"),
             Rule("/api/2.0/files/content", methods=["POST"], endpoint="upload"),
             Rule("/api/2.0/files/<item_id>/content", methods=["POST"], endpoint="upload_version"),
             Rule("/api/2.0/files/upload_sessions", methods=["POST"], endpoint="session_new"),
@@ -403,6 +404,11 @@ class BoxEmulator(Emulator):
         else:
             return self._json({"error": "unsupported_grant_type"}, 400)
         return self._json(self.issue_tokens())
+
+    def _on_user_me(self, request: Request) -> Response:
+        """The signed-in user (the connect flow shows who it connected)."""
+        return self._json({"type": "user", "id": "11446498", "name": "Emulator User",
+                           "login": "emulator@example.com", "status": "active"})
 
     def _on_revoke(self, request: Request) -> Response:
         token = request.form.get("token", "")

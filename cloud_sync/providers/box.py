@@ -112,6 +112,15 @@ class _OnlyRefresh(RetryStrategy):
         return 0.0
 
 
+class _TrustSession(requests.Session):
+    """Sends its ``verify`` with every request: a session-level ``verify`` alone loses to
+    ``REQUESTS_CA_BUNDLE`` when the environment sets it (requests' merge order)."""
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault("verify", self.verify)
+        return super().request(method, url, **kwargs)
+
+
 class _NotifyingTokenStorage(TokenStorage):
     """Keeps the current token pair and reports every new one at once (rotation)."""
 
@@ -144,7 +153,7 @@ class BoxProvider(Provider):
 
     def __init__(self, config: dict, **kwargs):
         super().__init__(config, **kwargs)
-        session = requests.Session()
+        session = _TrustSession()
         session.verify = config.get("ca_bundle") or True
         timeout_ms = int(float(config.get("timeout") or 60) * 1000)
         api_url = (config.get("api_url") or "https://api.box.com").rstrip("/")

@@ -1,0 +1,131 @@
+"""The OAuth connect flow shared by the SaaS provider addons (Drive, OneDrive, Dropbox, Box).
+
+"Connect" and "Reconnect" send the administrator to ``/cloud_base/oauth/start/<id>``,
+which keeps a CSRF ``state`` in the Odoo session bound to the client and redirects to the
+provider's consent page; ``/cloud_base/oauth/callback`` checks that state (once), trades
+the code for tokens, stores them and connects (the root folder is picked by name, so a
+reconnect keeps the client's folders). An addon implements three hooks for its key:
+:meth:`_cloud_oauth_enabled`, :meth:`_cloud_oauth_start` and :meth:`_cloud_oauth_finish`.
+"""
+
+import json
+import secrets
+from urllib.parse import parse_qs, urlsplit
+
+from odoo import _, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from cloud_sync.providers.errors import CloudError, ReauthRequired
+
+ADMIN = "cloud_base.group_clouds_admin"
+SESSION_KEY = "clouds_oauth"
+CALLBACK = "/cloud_base/oauth/callback"
+
+
+class CloudsClientOAuth(models.Model):
+    _inherit = "clouds.client"
+
+    oauth_account = fields.Char(string="Connected Account", readonly=True, copy=False,
+                                help="Who the connection acts as, as the provider said.")
+
+    # ---------------------------------------------------------------- addon hooks
+    def _cloud_oauth_enabled(self):
+        """True when this connection gets its tokens through a consent page."""
+        return False
+
+    def _cloud_oauth_start(self, redirect_uri, state):
+        """(consent URL, data kept in the session until the callback). The URL carries
+        ``state`` (possibly wrapped by the SDK: the state sent is read back from it)."""
+        raise UserError(_("“%s” has no connect flow.", self.provider))
+
+    def _cloud_oauth_finish(self, params, redirect_uri, data):
+        """Trade the callback's query ``params`` for tokens: (token dict stored in
+        ``token_json``, account name). Raises a ``CloudError`` when refused."""
+        raise UserError(_("“%s” has no connect flow.", self.provider))
+
+    def _cloud_setting(self, value, param):
+        """A connection option from its form, else the system parameter ``param`` (how
+        tests and the demo reach local emulators and a national cloud is set once)."""
+        return value or self.env["ir.config_parameter"].sudo().get_param(param) or None
+
+    # ---------------------------------------------------------------- actions
+    def _cloud_oauth_redirect_uri(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+        return base.rstrip("/") + CALLBACK
+
+    def _cloud_check_on_save(self):
+        """Nothing to check before the consent gave tokens."""
+        waiting = self.filtered(lambda c: c._cloud_oauth_enabled() and not c.sudo().token_json)
+        return super(CloudsClientOAuth, self - waiting)._cloud_check_on_save()
+
+    def action_connect(self):
+        """OAuth connections without tokens go to the consent page first."""
+        self.ensure_one()
+        if self._cloud_oauth_enabled() and not self.env.context.get("clouds_oauth_done") and (
+                not self.sudo().token_json or self.state == "needs_reconnect"):
+            return {"type": "ir.actions.act_url", "target": "self",
+                    "url": f"/cloud_base/oauth/start/{self.id}"}
+        return super().action_connect()
+
+    def action_reconnect(self):
+        """A lost grant runs the consent flow again; anything else resumes as before."""
+        self.ensure_one()
+        if self._cloud_oauth_enabled() and self.state == "needs_reconnect":
+            return self.action_connect()
+        return super().action_reconnect()
+
+    def action_check_connection(self):
+        """A revoked or expired grant puts the connection in "needs reconnect" with the
+        reason (kept: the error is not raised, which would roll it back)."""
+        for client in self:
+            try:
+                super(CloudsClientOAuth, client).action_check_connection()
+            except UserError as exc:
+                if not isinstance(exc.__cause__, ReauthRequired) or client.state == "draft":
+                    raise
+                client._cloud_pause(str(exc.__cause__), state="needs_reconnect")
+                return {"type": "ir.actions.client", "tag": "display_notification",
+                        "params": {"type": "danger", "sticky": True,
+                                   "message": _("Reconnect “%s”: %s", client.name,
+                                                exc.__cause__)}}
+        return True
+
+    # ---------------------------------------------------------------- the flow
+    def _cloud_oauth_begin(self, session):
+        """Consent URL for this client; the expected state goes into ``session``."""
+        self.ensure_one()
+        if not self.env.user.has_group(ADMIN):
+            raise AccessError(_("Only cloud storage administrators connect accounts."))
+        state = f"{self.id}.{secrets.token_urlsafe(24)}"
+        url, data = self._cloud_oauth_start(self._cloud_oauth_redirect_uri(), state)
+        sent = parse_qs(urlsplit(url).query).get("state", [state])[0]
+        session[SESSION_KEY] = {"state": sent, "client_id": self.id, "data": data}
+        return url
+
+    def _cloud_oauth_complete(self, params, session):
+        """Check ``state`` against the session (single use), store the tokens, connect.
+
+        Returns the connected client; raises ``UserError`` with the reason otherwise.
+        """
+        pending = session.pop(SESSION_KEY, None)
+        state = params.get("state") or ""
+        if not pending or not secrets.compare_digest(str(pending["state"]), state):
+            raise UserError(_("This connect request is unknown or was already used (state "
+                              "mismatch). Start again from the connection's form."))
+        client = self.browse(pending["client_id"]).exists()
+        if not client:
+            raise UserError(_("The connection no longer exists."))
+        if not self.env.user.has_group(ADMIN):
+            raise AccessError(_("Only cloud storage administrators connect accounts."))
+        if params.get("error"):
+            reason = params.get("error_description") or params["error"]
+            raise UserError(_("The provider refused the connection: %s", reason))
+        try:
+            tokens, account = client._cloud_oauth_finish(
+                params, self._cloud_oauth_redirect_uri(), pending.get("data"))
+        except CloudError as exc:
+            raise UserError(_("The provider refused the code: %s", exc)) from exc
+        client.sudo().write({"token_json": json.dumps(tokens), "oauth_account": account})
+        client.with_context(clouds_oauth_done=True).action_connect()
+        client.message_post(body=_("Connected as %s.", account or _("(unknown account)")))
+        return client
