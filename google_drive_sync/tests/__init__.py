@@ -1,0 +1,1 @@
+from . import test_oauth_google_drive

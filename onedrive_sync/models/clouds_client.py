@@ -1,0 +1,78 @@
+"""OneDrive / SharePoint connections: an msal confidential client (auth-code flow with
+PKCE, or app-only for business drives); delegated to ``cloud_sync.providers.onedrive``."""
+
+from odoo import api, fields, models
+
+from cloud_sync.providers import onedrive
+
+ADMIN = "cloud_base.group_clouds_admin"
+PARAM = "onedrive_sync."
+
+
+class CloudsClient(models.Model):
+    _inherit = "clouds.client"
+
+    provider = fields.Selection(selection_add=[("onedrive", "OneDrive / SharePoint")],
+                                ondelete={"onedrive": "cascade"})
+    od_client_id = fields.Char(string="Application (client) ID", groups=ADMIN)
+    od_client_secret = fields.Char(string="Client Secret", groups=ADMIN)
+    od_tenant = fields.Char(string="Tenant", default="common", groups=ADMIN,
+                            help="common, organizations, consumers or a tenant id.")
+    od_app_only = fields.Boolean(string="App-only Access", groups=ADMIN,
+                                 help="No user consent: the application's own permissions "
+                                 "(business drives and SharePoint sites).")
+    od_drive_type = fields.Selection([("personal", "OneDrive (personal)"),
+                                      ("business", "OneDrive for Business"),
+                                      ("sharepoint", "SharePoint document library")],
+                                     string="Drive", default="business", groups=ADMIN)
+    od_site_id = fields.Char(string="SharePoint Site ID", groups=ADMIN)
+    od_drive_id = fields.Char(string="Drive ID", groups=ADMIN,
+                              help="A document library; empty: the user's drive or the "
+                              "site's default library.")
+    od_link_scope = fields.Selection([("anonymous", "Anyone with the link"),
+                                      ("organization", "People in the organisation")],
+                                     string="Links", default="organization", groups=ADMIN)
+    od_graph_url = fields.Char(string="Graph URL", groups=ADMIN,
+                               help="Empty: https://graph.microsoft.com/v1.0 (or the system "
+                               "parameter onedrive_sync.graph_url); national clouds differ.")
+    od_authority_url = fields.Char(string="Authority URL", groups=ADMIN,
+                                   help="Empty: https://login.microsoftonline.com.")
+    od_ca_bundle = fields.Char(string="CA Bundle", groups=ADMIN,
+                               help="Path of extra trusted certificates (a local server).")
+
+    @api.model
+    def _cloud_credential_fields(self):
+        return super()._cloud_credential_fields() | {
+            "od_app_only", "od_drive_type", "od_site_id", "od_drive_id"}
+
+    def _cloud_provider_config(self):
+        if self.provider != "onedrive":
+            return super()._cloud_provider_config()
+        me = self.sudo()
+        return {
+            "client_id": me.od_client_id, "client_secret": me.od_client_secret,
+            "tenant": me.od_tenant or "common", "drive_type": me.od_drive_type or "business",
+            "site_id": me.od_site_id or "", "drive_id": me.od_drive_id or "",
+            "link_scope": me.od_link_scope, "timeout": 30,
+            "graph_url": self._cloud_setting(me.od_graph_url, PARAM + "graph_url"),
+            "authority_url": self._cloud_setting(me.od_authority_url, PARAM + "authority_url"),
+            "ca_bundle": self._cloud_setting(me.od_ca_bundle, PARAM + "ca_bundle"),
+        }
+
+    def _cloud_oauth_enabled(self):
+        if self.provider != "onedrive":
+            return super()._cloud_oauth_enabled()
+        return not self.sudo().od_app_only
+
+    def _cloud_oauth_start(self, redirect_uri, state):
+        if self.provider != "onedrive":
+            return super()._cloud_oauth_start(redirect_uri, state)
+        flow = onedrive.start_connect(self._cloud_provider_config(), redirect_uri, state)
+        return flow["auth_uri"], flow  # msal's flow (PKCE verifier) stays server-side
+
+    def _cloud_oauth_finish(self, params, redirect_uri, data):
+        if self.provider != "onedrive":
+            return super()._cloud_oauth_finish(params, redirect_uri, data)
+        result = onedrive.finish_connect(self._cloud_provider_config(), data, params)
+        account = result.pop("account", "")
+        return result, account
