@@ -131,6 +131,7 @@ class OAuthFlow(dropbox.DropboxOAuth2Flow):
                          ca_certs=config.get("ca_bundle") or None)
         self._hosts = {API_HOST: config_host(config, "api_host"),
                        WEB_HOST: config_host(config, "web_host")}
+        _trust_only(self.requests_session, config)
 
     def build_url(self, target, params=None, host=API_HOST):
         return super().build_url(target, params, self._hosts.get(host, host))
@@ -157,7 +158,15 @@ def dropbox_client(config: dict, on_refresh=None) -> SDKClient:
         ca_certs=config.get("ca_bundle") or None,
         user_agent="cloud-sync",
     ).use_hosts(hosts, on_refresh)
+    _trust_only(client._session, config)
     return client.as_user(team_member) if team_member else client
+
+
+def _trust_only(session, config: dict) -> None:
+    """With a configured CA bundle, ignore ``REQUESTS_CA_BUNDLE``: the SDK sets the bundle
+    on its session only, and requests lets the environment's bundle win over that."""
+    if config.get("ca_bundle"):
+        session.trust_env = False
 
 
 def _tags(value) -> Iterator[str]:

@@ -1,0 +1,2 @@
+from . import test_oauth_dropbox
+from . import test_sync_dropbox

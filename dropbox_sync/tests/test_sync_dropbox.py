@@ -1,0 +1,65 @@
+"""End to end against the Dropbox emulator: Odoo's crons sync folders and files (the
+list_folder cursor drives backward sync), checked through the bare ``dropbox`` SDK."""
+
+import json
+
+import dropbox
+from odoo.addons.cloud_base.tests.test_oauth_common import RealRequestsMixin
+from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
+from odoo.tests import tagged
+
+from cloud_sync.emulators.dropbox import DropboxEmulator
+
+
+@tagged("post_install", "-at_install")
+class TestDropboxSync(RealRequestsMixin, SyncCase):
+    provider_key = "dropbox"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = DropboxEmulator().start()
+        cls.addClassCleanup(cls.emulator.stop)
+        config = cls.emulator.provider_config()
+        cls.bare = dropbox.Dropbox(oauth2_access_token=config["access_token"],
+                                   ca_certs=config["ca_bundle"], max_retries_on_error=0)
+        cls.bare._session.trust_env = False  # the emulator's CA, not REQUESTS_CA_BUNDLE
+        host = cls.emulator.netloc
+        cls.bare._host_map = {"api": host, "content": host, "notify": host}
+
+    def client_vals(self):
+        config = self.emulator.provider_config()
+        return {"db_app_key": config["app_key"], "db_app_secret": config["app_secret"],
+                "db_host": config["api_host"], "db_ca_bundle": config["ca_bundle"],
+                "token_json": json.dumps({
+                    k: config[k] for k in ("access_token", "refresh_token",
+                                           "access_token_expires_at")})}
+
+    def root_path(self, client):
+        return self.bare.files_get_metadata(client.sudo().remote_root_id).path_display
+
+    def remote_files(self, client):
+        root = self.root_path(client)
+        out = {}
+        page = self.bare.files_list_folder(root, recursive=True)
+        entries = list(page.entries)
+        while page.has_more:
+            page = self.bare.files_list_folder_continue(page.cursor)
+            entries += page.entries
+        for entry in entries:
+            path = entry.path_display[len(root) + 1:]
+            if not path:
+                continue
+            if isinstance(entry, dropbox.files.FolderMetadata):
+                out[path] = None
+            else:
+                out[path] = self.bare.files_download(entry.path_display)[1].content
+        return out
+
+    def put(self, client, path, data):
+        self.bare.files_upload(data, f"{self.root_path(client)}/{path}",
+                               mode=dropbox.files.WriteMode.overwrite)
+
+    def test_direct_backward_through_cursor_and_reverse(self):
+        client = self.round_trip()
+        self.assertEqual(client.state, "draft")
