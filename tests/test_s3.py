@@ -104,6 +104,26 @@ def test_identical_listings_share_one_snapshot(provider, faults):
     assert faults.total(r"^PUT ") == 0
 
 
+def test_a_poll_with_nothing_changed_is_the_listing_alone(target, provider, faults):
+    provider.upload_bytes(provider.root_id, "steady.txt", b"steady")
+    cursor = provider.initial_cursor()
+    faults.reset_counts()
+    assert provider.changes(cursor) == ([], cursor)
+    assert len(faults.log) == 1 and "list-type=2" in faults.log[0]  # one listing page
+    # another worker has no snapshot in memory: it reads the stored one (one GET more)
+    other = S3Provider(provider.config, retry=NO_RETRY)
+    faults.reset_counts()
+    assert other.changes(cursor) == ([], cursor)
+    assert faults.total() == 2 and faults.total(r"^HEAD ") == 0
+    # a snapshot deleted by a lifecycle rule: the instance that remembers it goes on,
+    # a restarted one must list everything again
+    target.emulator.expire_cursors()
+    assert provider.changes(cursor) == ([], cursor)
+    other.forget_snapshots()
+    with pytest.raises(CursorExpired):
+        other.changes(cursor)
+
+
 def test_folder_rename_in_the_change_feed(provider):
     folder = provider.create_folder(provider.root_id, "Reports")
     provider.upload_bytes(folder.id, "q1.txt", b"q1")

@@ -20,7 +20,9 @@ Decisions:
   against a fresh listing; a vanished key and a new key with the same ETag and size
   (unique on both sides) are a rename/move, otherwise a deletion and a creation. A
   garbled cursor or a snapshot removed (e.g. by a lifecycle rule on the state prefix,
-  which bounds their number) raises :class:`CursorExpired`.
+  which bounds their number) raises :class:`CursorExpired`. The instance keeps the last
+  snapshots it stored or read (content addressed, so never stale): a poll with nothing
+  changed costs only the listing pages (1 per 1,000 keys), with no HEAD, GET or PUT.
 - Hashes: a single-part ETag is the MD5 of the content (``hash_type = "md5"``); a
   multipart ETag (``md5-N``) is not a content hash, so ``content_hash`` is None.
 - Errors: NoSuchKey/404 -> NotFound; 412 (a conditional write lost) -> NameTaken;
@@ -89,6 +91,7 @@ class S3Provider(Provider):
         self.refresh_credentials = refresh_credentials
         self.refreshes_tokens = refresh_credentials is not None
         self.client = self._make_client(self.config)
+        self._snapshots: dict[str, dict] = {}  # digest -> snapshot, stored in the bucket
 
     def _make_client(self, config: dict):
         from botocore.config import Config
@@ -388,20 +391,36 @@ class S3Provider(Provider):
         blob = gzip.compress(json.dumps(snapshot, sort_keys=True).encode(), mtime=0)
         digest = hashlib.sha256(blob).hexdigest()
         key = f"{STATE_PREFIX}{digest}.json.gz"
-        if not self._exists(key):
+        if digest not in self._snapshots and not self._exists(key):
             self.call(lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=blob))
+        self._remember(digest, snapshot)
         return _CURSOR_TAG + digest
+
+    def forget_snapshots(self) -> None:
+        """Drop the snapshots kept in memory, as a restarted worker would have none."""
+        self._snapshots.clear()
+
+    def _remember(self, digest: str, snapshot: dict) -> None:
+        """Keep the two latest snapshots (the cursor's and the new one) in memory."""
+        self._snapshots.pop(digest, None)
+        self._snapshots[digest] = snapshot
+        while len(self._snapshots) > 2:
+            self._snapshots.pop(next(iter(self._snapshots)))
 
     def _load(self, cursor: str) -> dict:
         digest = cursor[len(_CURSOR_TAG):] if cursor.startswith(_CURSOR_TAG) else ""
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise CursorExpired(f"not an S3 cursor: {cursor[:40]!r}")
+        if digest in self._snapshots:
+            return self._snapshots[digest]
         key = f"{STATE_PREFIX}{digest}.json.gz"
         try:
             body = self.call(lambda: self.client.get_object(Bucket=self.bucket, Key=key))
-            return json.loads(gzip.decompress(body["Body"].read()))
+            snapshot = json.loads(gzip.decompress(body["Body"].read()))
         except NotFound as exc:
             raise CursorExpired("the listing snapshot of this cursor is gone") from exc
+        self._remember(digest, snapshot)
+        return snapshot
 
     def initial_cursor(self) -> str:
         return self._store(self._snapshot())

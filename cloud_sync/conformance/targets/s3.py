@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import uuid
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 from ...emulators.s3 import S3Emulator
@@ -23,6 +24,7 @@ def open_target(tmp_path):
     client = emulator.client()
     bucket = emulator.bucket
     sessions = itertools.count(1)
+    providers = weakref.WeakSet()
 
     def new_credentials() -> dict:
         n = next(sessions)
@@ -33,7 +35,15 @@ def open_target(tmp_path):
         root = f"conformance/{uuid.uuid4().hex[:12]}/"
         client.put_object(Bucket=bucket, Key=root, Body=b"")
         kwargs.setdefault("refresh_credentials", new_credentials)
-        return S3Provider({**emulator.provider_config(root), **(config or {})}, **kwargs)
+        provider = S3Provider({**emulator.provider_config(root), **(config or {})}, **kwargs)
+        providers.add(provider)
+        return provider
+
+    def expire_cursors() -> None:
+        """Stored snapshots deleted and none left in memory (a restarted worker)."""
+        emulator.expire_cursors()
+        for provider in list(providers):
+            provider.forget_snapshots()
 
     def read_direct(item) -> bytes:
         return client.get_object(Bucket=bucket, Key=item.id)["Body"].read()
@@ -56,7 +66,7 @@ def open_target(tmp_path):
             emulator=emulator,
             new_provider=new_provider,
             read_direct=read_direct,
-            expire_cursors=emulator.expire_cursors,
+            expire_cursors=expire_cursors,
             extra={"bare_upload": bare_upload, "seed_files": put_all},
         )
     finally:
