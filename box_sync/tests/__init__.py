@@ -1,1 +1,2 @@
 from . import test_oauth_box
+from . import test_sync_box

@@ -60,19 +60,22 @@ class CloudsClientOAuth(models.Model):
 
     def action_connect(self):
         """OAuth connections without tokens go to the consent page first."""
-        self.ensure_one()
-        if self._cloud_oauth_enabled() and not self.env.context.get("clouds_oauth_done") and (
-                not self.sudo().token_json or self.state == "needs_reconnect"):
+        consent = len(self) == 1 and self._cloud_oauth_enabled() and (
+            not self.sudo().token_json or self.state == "needs_reconnect")
+        if consent and not self.env.context.get("clouds_oauth_done"):
             return {"type": "ir.actions.act_url", "target": "self",
                     "url": f"/cloud_base/oauth/start/{self.id}"}
         return super().action_connect()
 
     def action_reconnect(self):
         """A lost grant runs the consent flow again; anything else resumes as before."""
-        self.ensure_one()
-        if self._cloud_oauth_enabled() and self.state == "needs_reconnect":
-            return self.action_connect()
-        return super().action_reconnect()
+        if len(self) != 1 or not self._cloud_oauth_enabled():
+            return super().action_reconnect()
+        if self.state != "needs_reconnect":
+            self.action_check_connection()  # a lost grant turns into needs_reconnect
+            if self.state != "needs_reconnect":
+                return super().action_reconnect()
+        return self.action_connect()
 
     def action_check_connection(self):
         """A revoked or expired grant puts the connection in "needs reconnect" with the
@@ -81,7 +84,8 @@ class CloudsClientOAuth(models.Model):
             try:
                 super(CloudsClientOAuth, client).action_check_connection()
             except UserError as exc:
-                if not isinstance(exc.__cause__, ReauthRequired) or client.state == "draft":
+                if not (isinstance(exc.__cause__, ReauthRequired)
+                        and client._cloud_oauth_enabled() and client.state != "draft"):
                     raise
                 client._cloud_pause(str(exc.__cause__), state="needs_reconnect")
                 return {"type": "ir.actions.client", "tag": "display_notification",

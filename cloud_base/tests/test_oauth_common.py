@@ -61,7 +61,7 @@ class OAuthCase(RealRequestsMixin, HttpCase):
     def make_client(self, **vals):
         return self.env["clouds.client"].create({
             "name": f"{self.provider_key} oauth", "provider": self.provider_key,
-            "root_name": "Odoo OAuth", **self.client_vals(), **vals})
+            "root_name": f"Odoo {self._testMethodName}", **self.client_vals(), **vals})
 
     # ---------------------------------------------------------------- the three hops
     def consent(self, start_url):

@@ -1,1 +1,2 @@
 from . import test_oauth_google_drive
+from . import test_sync_google_drive

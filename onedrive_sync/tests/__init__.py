@@ -1,1 +1,2 @@
 from . import test_oauth_onedrive
+from . import test_sync_onedrive
