@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """`make demo`: a fresh Odoo 18 database with the suite and its demo data, then serve it.
 
+It also starts a local WebDAV server (the NAS emulator) storing its files in
+``.demo/nas/``, connects a "Demo NAS" connection to it and syncs the demo folders, so the
+folder tree and the attachments visibly appear on disk; the server's crons keep syncing.
+
 Without Odoo 18 importable by this Python it says what is needed and how to get it.
 The database (default ``cloud_storage_demo``) is recreated on every run, but only if an
 earlier ``make demo`` made it: any other database of that name is left alone.
@@ -9,6 +13,8 @@ earlier ``make demo`` made it: any other database of that name is left alone.
 from __future__ import annotations
 
 import argparse
+import atexit
+import json
 import os
 import subprocess
 import sys
@@ -63,6 +69,35 @@ def prepare_database(name: str) -> bool:
     return True
 
 
+SETUP_NAS = """
+client = env["clouds.client"].create({{
+    "name": "Demo NAS", "provider": "webdav", "dav_url": {url!r},
+    "dav_login": {login!r}, "dav_password": {password!r}, "dav_verify_tls": False,
+}})
+client.action_connect()
+env["clouds.folder.rule"].search([]).write({{"client_id": client.id}})
+env["clouds.folder.rule"]._cron_prepare_folders()
+queue = env["clouds.queue"]
+for _round in range(20):
+    queue._cron_prepare()
+    queue._cron_run(limit=500)
+    if not queue.search_count([("state", "in", ("pending", "running"))]):
+        break
+env.cr.commit()
+print("demo NAS synced:", client.state)
+"""
+
+
+def start_nas(data_dir: Path) -> tuple[subprocess.Popen, dict]:
+    """The NAS emulator (wsgidav) on a free port, serving ``data_dir``."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cloud_sync.emulators", "webdav", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, text=True, cwd=str(ROOT))
+    line = proc.stdout.readline()
+    return proc, json.loads(line)["config"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default=os.environ.get("DB", "cloud_storage_demo"))
@@ -88,6 +123,15 @@ def main() -> int:
         print("Installing the addons failed: see the log above.")
         return 1
     psql(f"INSERT INTO ir_config_parameter (key, value) VALUES ('{MARKER}', '1')", args.db)
+    nas_dir = ROOT / ".demo" / "nas"
+    nas, nas_config = start_nas(nas_dir)
+    atexit.register(nas.terminate)
+    script = SETUP_NAS.format(url=nas_config["url"], login=nas_config["login"],
+                              password=nas_config["password"])
+    setup = subprocess.run([*base[:3], "shell", *base[3:], "--no-http", "--log-level=warn"],
+                           input=script, text=True, cwd=str(ROOT))
+    if setup.returncode:
+        print("Connecting the demo NAS failed: see the log above (the demo runs without it).")
     url = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen([*base, f"--http-port={args.port}", "--log-level=warn"],
                               cwd=str(ROOT))
@@ -100,6 +144,7 @@ def main() -> int:
                 return server.returncode or 1
             time.sleep(1)
     print(f"\nCloud Storage demo is running: {url}/odoo  (login: admin, password: admin)\n"
+          f"The demo NAS ({nas_config['url']}) keeps its files in {nas_dir}/\n"
           "Press Ctrl-C to stop.", flush=True)
     try:
         return server.wait()
