@@ -11,6 +11,7 @@ import json
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import requests
+from odoo.exceptions import AccessError
 from odoo.tests import HttpCase
 
 from cloud_sync.emulators.tls import ca_bundle
@@ -177,6 +178,19 @@ class OAuthFlowTests:
         self.assertEqual(client.sudo().remote_root_id, root_id)
         self.assertEqual(folder.own_client_id, client)
         self.assertTrue(client.action_check_connection())
+
+    def test_credentials_are_for_administrators_only(self):
+        client = self.make_client()
+        user = self.env["res.users"].create({
+            "name": "File manager", "login": f"fm_{self.provider_key}",
+            "groups_id": [(6, 0, [self.env.ref("cloud_base.group_clouds_user").id])]})
+        mine = client.with_user(user)
+        self.assertEqual(mine.read(["name", "state"])[0]["state"], "draft")
+        for field in [*self.client_vals(), "token_json", "remote_root"]:
+            with self.assertRaises(AccessError, msg=field):
+                mine.read([field])
+        with self.assertRaises(AccessError):
+            mine._cloud_oauth_begin({})
 
     def test_only_administrators_connect(self):
         client = self.make_client()
