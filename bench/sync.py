@@ -34,6 +34,11 @@ from _common import ROOT, emit, print_table
 BENCH = "sync"
 ADDONS = {"s3": "amazon_s3_sync", "nextcloud": "nextcloud_sync", "webdav": "nas_sync"}
 GOAL = "ratio <= 1.3, steady_calls <= 2"
+# Why a provider's steady cycle can exceed the goal; printed with its result, never hidden.
+LIMITS = {
+    "s3": "S3 has no change feed: a poll lists the tree, one request per 1,000 keys, so "
+          "the steady cycle grows with the number of objects (files and folders)",
+}
 
 
 def odoo_runner():
@@ -136,6 +141,7 @@ def bench_provider(registry, key: str, files: int, size: int, folders: int) -> d
         "calls_per_file": round(initial_calls / max(files, 1), 2),
         "folders": folders + 2, "steady_ops": steady_ops, "steady_calls": steady_calls,
         "goal": GOAL, "ok": ratio <= 1.3 and steady_calls <= 2 and failed == 0,
+        **({"limit": LIMITS[key]} if steady_calls > 2 and key in LIMITS else {}),
     }
 
 
@@ -179,6 +185,9 @@ def main() -> int:
     columns = ["provider", "files", "suite_s", "bare_s", "ratio", "calls_per_file",
                "folders", "steady_calls", "ok"]
     print_table(columns, [[r.get(c, r.get("error", "")) for c in columns] for r in results])
+    for record in results:
+        if "limit" in record:
+            print(f"{record['provider']}: {record['limit']}")
     for record in results:
         print(json.dumps(record), flush=True)
     return 0

@@ -102,6 +102,11 @@ def test_identical_listings_share_one_snapshot(provider, faults):
     changes, second = provider.changes(first)
     assert changes == [] and second == first
     assert faults.total(r"^PUT ") == 0
+    # another instance stores the same snapshot: one conditional PUT, refused (412)
+    other = S3Provider(provider.config, retry=NO_RETRY)
+    faults.reset_counts()
+    assert other.initial_cursor() == first
+    assert faults.total(r"^PUT ") == 1 and faults.total(r"^HEAD ") == 0
 
 
 def test_a_poll_with_nothing_changed_is_the_listing_alone(target, provider, faults):

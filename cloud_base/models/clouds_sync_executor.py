@@ -41,6 +41,10 @@ GUARD_MIN = 5  # the deletion guard ignores runs deleting at most this many item
 # Seconds between commits in cron mode. A crash loses at most that much bookkeeping, and
 # the next run finds the remote items again (ensure_folder, adoption, NameTaken checks).
 COMMIT_EVERY = 1.0
+# Operations whose only database writes come after their last provider call: a failure
+# leaves nothing to undo, so they run without a savepoint (no flush per file) and their
+# bookkeeping is written in batches (see ``_flush_pending``).
+NO_SAVEPOINT = {"CreateRemote", "UpdateRemote", "LinkRemote"}
 
 
 class DeletionGuard(CloudError):
@@ -57,11 +61,14 @@ class ClientSync:
         self.client = client.sudo()
         self.env = self.client.env
         self.provider = provider
-        self.commit = commit or (lambda: None)
+        self._commit = commit or (lambda: None)
         self.Record = self.env["clouds.sync.record"].sudo()
         self.Folder = self.env["clouds.folder"].sudo().with_context(active_test=False)
         self.Attachment = self.env["ir.attachment"].sudo()
         self.records = {}
+        self.pending = {}  # key -> values of sync records not inserted yet
+        self.pending_atts = {}  # attachment id -> sync field values not written yet
+        self.prefetch = ()  # ids of the run's attachments: one query per 1,000 reads
         self.keymap = {}
         self.stats = {"ops": 0, "failed": 0, "calls": 0}
         self.errors = []
@@ -98,6 +105,7 @@ class ClientSync:
                 protected=folder.folder_type == "rule" or bool(folder.res_model))
         atts = self.Attachment.search([("clouds_folder_id", "in", folders.ids),
                                        ("type", "=", "binary")])
+        self.prefetch = tuple(atts.ids)
         for att in atts:
             local[f"a{att.id}"] = LocalNode(f"a{att.id}", f"f{att.clouds_folder_id.id}",
                                             safe(att.name), Kind.FILE, att.checksum or None)
@@ -142,6 +150,32 @@ class ClientSync:
         self._target(key).clouds_remote_id = remote_id
 
     # ---------------------------------------------------------------- run
+    def commit(self):
+        """Cron mode: make the bookkeeping so far durable (pending records first)."""
+        self._flush_pending()
+        self._commit()
+
+    def _flush_pending(self):
+        """Write the bookkeeping of the operations since the last flush at once: the new
+        sync records in one ``create``, the attachments' sync fields with Odoo's batched
+        ``_write_multi`` (what its flush runs; no stored field depends on them)."""
+        if self.pending:
+            keys = list(self.pending)
+            created = self.Record.create([self.pending.pop(k) for k in keys])
+            self.records.update(zip(keys, created, strict=True))
+        if self.pending_atts:
+            atts = self.Attachment.browse(list(self.pending_atts))
+            fnames = {f for vals in self.pending_atts.values() for f in vals}
+            atts.flush_recordset(fnames)
+            atts._write_multi([self.pending_atts[i] for i in atts.ids])
+            atts.invalidate_recordset(fnames)
+            self.pending_atts.clear()
+
+    def _drop_pending(self):
+        """A failed operation's bookkeeping goes with its savepoint."""
+        self.pending.clear()
+        self.pending_atts.clear()
+
     def run(self):
         """Plan and execute; returns the plan. Raises :class:`DeletionGuard` unexecuted."""
         self._load_records()
@@ -156,6 +190,7 @@ class ClientSync:
         self.remote = remote
         for op in the_plan.ops:
             self._execute(op)
+        self._flush_pending()
         if not self.errors:
             self.client.cursor = self._past_own_changes(the_plan, new_cursor)
         self.client.last_sync = fields.Datetime.now()
@@ -193,7 +228,7 @@ class ClientSync:
         """Crash recovery: a new local file equals a same-named remote file whose hash is
         not a SHA-1 (the local bytes hashed with the provider's algorithm)."""
         att = self._target(node.key)
-        return att.file_size == item.size and self._same(item, att.raw or b"")
+        return att.file_size == item.size and self._same(item, self._bytes(att))
 
     def _guard(self, the_plan):
         deletions = the_plan.remote_deletions
@@ -206,9 +241,19 @@ class ClientSync:
 
     def _execute(self, op):
         key = self.keymap.get(op.key, op.key)
+        name = type(op).__name__
         try:
-            with self.env.cr.savepoint():
-                getattr(self, "_op_" + type(op).__name__)(op, key)
+            if name in NO_SAVEPOINT:
+                getattr(self, "_op_" + name)(op, key)
+            else:
+                self._flush_pending()
+                try:
+                    with self.env.cr.savepoint():
+                        getattr(self, "_op_" + name)(op, key)
+                        self._flush_pending()
+                except Exception:
+                    self._drop_pending()
+                    raise
         except CRITICAL:
             raise
         except (CloudError, KeyError, ValueError) as exc:
@@ -241,31 +286,41 @@ class ClientSync:
         if key in self.records:  # the dict holds live records only (see _forget)
             self.records[key].write(vals)
         else:
-            self.records[key] = self.Record.create(
-                dict(vals, client_id=self.client.id, key=key))
+            self.pending[key] = dict(vals, client_id=self.client.id, key=key)
         self.by_remote.pop(self.rid.get(key), None)
         self.rid[key], self.by_remote[item.id] = item.id, key
-        target = self._target(key)
-        sync_vals = {"clouds_remote_id": item.id}
-        if target._name == "ir.attachment":
-            sync_vals.update(clouds_client_id=self.client.id, clouds_version=item.version,
-                             clouds_hash=item.content_hash)
-            if verified is not None:
-                sync_vals.update(clouds_state="synced" if verified else "local",
-                                 clouds_verified=fields.Datetime.now() if verified else False)
-        target.with_context(clouds_no_reset=True).write(sync_vals)
+        if key.startswith("f"):
+            self._target(key).write({"clouds_remote_id": item.id})
+            return
+        sync_vals = {"clouds_remote_id": item.id, "clouds_client_id": self.client.id,
+                     "clouds_version": item.version, "clouds_hash": item.content_hash}
+        if verified is not None:
+            sync_vals.update(clouds_state="synced" if verified else "local",
+                             clouds_verified=fields.Datetime.now() if verified else None)
+        self.pending_atts.setdefault(int(key[1:]), {}).update(sync_vals)
 
     def _forget(self, key):
         rid = self.rid.pop(key, None)
         if self.by_remote.get(rid) == key:
             del self.by_remote[rid]
+        self.pending.pop(key, None)
         rec = self.records.pop(key, None)
         if rec and rec.exists():
             rec.unlink()
 
     def _target(self, key):
-        model = self.Folder if key.startswith("f") else self.Attachment
-        return model.browse(int(key[1:]))
+        if key.startswith("f"):
+            return self.Folder.browse(int(key[1:]))
+        return self.Attachment.browse(int(key[1:])).with_prefetch(self.prefetch)
+
+    @staticmethod
+    def _bytes(att):
+        """The bytes of one attachment: its file read directly when it has one (what
+        ``raw`` does, without the computed field's cost per file); else ``raw`` of this
+        record alone (on the run's prefetch set it would read every file of the batch)."""
+        if att.store_fname:
+            return att._file_read(att.store_fname)
+        return att.with_prefetch((att.id,)).raw or b""
 
     def _local_node(self, key):
         """The local state of one item now (after an operation changed it)."""
@@ -307,7 +362,7 @@ class ClientSync:
             self._record(key, item)
             return
         att = self._target(key)
-        data = att.raw or b""
+        data = self._bytes(att)
         item, verified = self._upload(parent_id, op.name, data)
         self._record(key, item, local_content=att.checksum, verified=verified)
 
@@ -317,7 +372,7 @@ class ClientSync:
 
     def _op_UpdateRemote(self, op, key):
         att = self._target(key)
-        data = att.raw or b""
+        data = self._bytes(att)
         item = self.provider.update(self._remote_of(key), io.BytesIO(data), len(data))
         self._record(key, item, local_content=att.checksum, verified=self._same(item, data))
 

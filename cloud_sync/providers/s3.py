@@ -391,8 +391,10 @@ class S3Provider(Provider):
         blob = gzip.compress(json.dumps(snapshot, sort_keys=True).encode(), mtime=0)
         digest = hashlib.sha256(blob).hexdigest()
         key = f"{STATE_PREFIX}{digest}.json.gz"
-        if digest not in self._snapshots and not self._exists(key):
-            self.call(lambda: self.client.put_object(Bucket=self.bucket, Key=key, Body=blob))
+        if digest not in self._snapshots:  # one conditional PUT: stored once, never twice
+            with contextlib.suppress(NameTaken):
+                self.call(lambda: self.client.put_object(Bucket=self.bucket, Key=key,
+                                                         Body=blob, IfNoneMatch="*"))
         self._remember(digest, snapshot)
         return _CURSOR_TAG + digest
 
