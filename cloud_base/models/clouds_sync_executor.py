@@ -15,6 +15,7 @@ import mimetypes
 import time
 
 from odoo import _, fields
+from odoo.tools import SQL, split_every
 
 from cloud_sync.engine.planner import (
     ROOT,
@@ -45,6 +46,8 @@ COMMIT_EVERY = 1.0
 # leaves nothing to undo, so they run without a savepoint (no flush per file) and their
 # bookkeeping is written in batches (see ``_flush_pending``).
 NO_SAVEPOINT = {"CreateRemote", "UpdateRemote", "LinkRemote"}
+RECORD_COLUMNS = ("client_id", "key", "remote_id", "parent_key", "name", "kind",
+                  "local_content", "remote_version")
 
 
 class DeletionGuard(CloudError):
@@ -157,12 +160,22 @@ class ClientSync:
 
     def _flush_pending(self):
         """Write the bookkeeping of the operations since the last flush at once: the new
-        sync records in one ``create``, the attachments' sync fields with Odoo's batched
-        ``_write_multi`` (what its flush runs; no stored field depends on them)."""
+        sync records in one INSERT (a plain model, no computed fields or overrides), the
+        attachments' sync fields with Odoo's batched ``_write_multi`` (what its flush runs;
+        no stored field depends on them)."""
         if self.pending:
             keys = list(self.pending)
-            created = self.Record.create([self.pending.pop(k) for k in keys])
-            self.records.update(zip(keys, created, strict=True))
+            rows = [self.pending.pop(k) for k in keys]
+            uid, now = self.env.uid, self.env.cr.now()
+            self.Record.flush_model()
+            ids = [row[0] for batch in split_every(1000, rows) for row in self.env.execute_query(
+                SQL("INSERT INTO clouds_sync_record (%s, create_uid, create_date, write_uid, "
+                    "write_date) VALUES %s RETURNING id",
+                    SQL(", ").join(map(SQL.identifier, RECORD_COLUMNS)),
+                    SQL(", ").join(SQL("(%s)", SQL(", ").join(
+                        [*(r[c] or None for c in RECORD_COLUMNS), uid, now, uid, now]))
+                        for r in batch)))]
+            self.records.update(zip(keys, self.Record.browse(ids), strict=True))
         if self.pending_atts:
             atts = self.Attachment.browse(list(self.pending_atts))
             fnames = {f for vals in self.pending_atts.values() for f in vals}
