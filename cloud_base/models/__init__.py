@@ -12,3 +12,4 @@ from . import ir_attachment_sync
 from . import clouds_log
 from . import clouds_queue
 from . import clouds_client_oauth
+from . import clouds_cloud_links

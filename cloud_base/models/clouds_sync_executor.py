@@ -302,11 +302,13 @@ class ClientSync:
             self.pending[key] = dict(vals, client_id=self.client.id, key=key)
         self.by_remote.pop(self.rid.get(key), None)
         self.rid[key], self.by_remote[item.id] = item.id, key
+        link = item.web_url or False  # where it opens in the cloud (file manager)
         if key.startswith("f"):
-            self._target(key).write({"clouds_remote_id": item.id})
+            self._target(key).write({"clouds_remote_id": item.id, "clouds_link": link})
             return
         sync_vals = {"clouds_remote_id": item.id, "clouds_client_id": self.client.id,
-                     "clouds_version": item.version, "clouds_hash": item.content_hash}
+                     "clouds_version": item.version, "clouds_hash": item.content_hash,
+                     "clouds_link": link}
         if verified is not None:
             sync_vals.update(clouds_state="synced" if verified else "local",
                              clouds_verified=fields.Datetime.now() if verified else None)

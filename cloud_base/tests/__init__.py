@@ -5,7 +5,7 @@ from . import test_rules
 from . import test_rules_apply
 from . import test_file_manager
 from . import test_file_manager_http
-from . import test_demo_data
 from . import test_sync_common
+from . import test_demo_data
 from . import test_js
 from . import test_ui_tours

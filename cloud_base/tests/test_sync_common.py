@@ -126,6 +126,20 @@ class SyncCase(TransactionCase):
     def assertTreesEqual(self, client):
         self.assertEqual(self.remote_hashes(client), self.local_files(client))
 
+    def assertCloudLinks(self, client):
+        """Synced folders and files open where the provider says they live."""
+        provider = client._cloud_provider()
+        try:
+            folders = self.Folder.search([("client_id", "=", client.id),
+                                          ("clouds_remote_id", "!=", False)])
+            files = self.Attachment.search([("clouds_client_id", "=", client.id)])
+            self.assertTrue(folders and files)
+            for record in [*folders, *files]:
+                expected = provider.metadata(record.clouds_remote_id).web_url or False
+                self.assertEqual(record._clouds_cloud_url(), expected, record.display_name)
+        finally:
+            provider.close()
+
     # ---------------------------------------------------------------- the shared scenario
     def put(self, client, path, data):
         """Write a remote file through the independent client (path below the root)."""
@@ -138,6 +152,7 @@ class SyncCase(TransactionCase):
         _rule, _people, projects = self.make_tree(client)
         self.assertSyncOps(self.sync(), 11)  # 5 folders, 6 files
         self.assertTreesEqual(client)
+        self.assertCloudLinks(client)
         self.assertSyncOps(self.sync(), 0)
         self.assertSteadyCalls()
         self.put(client, "Projects/Alpha/plan.bin", b"edited remotely")
