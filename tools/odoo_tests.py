@@ -135,7 +135,8 @@ def main() -> int:
             if SKIPPED.search(line):
                 skipped += 1
                 print(line, end="")
-            elif PROBLEM.search(line) or " FAIL:" in line:
+            elif (PROBLEM.search(line) or " FAIL:" in line
+                  or "demo data failed to install" in line):
                 problems += 1
                 print(line, end="")
         rc = proc.wait()

@@ -106,25 +106,25 @@ class TestFileManagerHttp(HttpCase, AccessSetup):
             tracemalloc.stop()
 
     def test_zip_streams_with_bounded_memory(self):
-        """Streaming a 64 MiB archive grows the worker's memory no more than a 16 KiB one
-        (within 4 MiB): memory does not follow the archive's size."""
+        """Streaming a 64 MiB archive of 8 MiB files keeps the process's traced memory
+        (server and test client alike) under a quarter of the archive, and about where a
+        16 MiB archive of the same files keeps it: memory does not follow the archive's
+        size. A zip built in memory would need the whole 64 MiB."""
         Folder = self.env["clouds.folder"]
         small, big = Folder.create([{"name": "Small"}, {"name": "Big"}])
         self.env["ir.attachment"].create([{
-            "name": "tiny.bin", "raw": b"t" * 16384, "res_model": "clouds.folder",
-            "res_id": small.id, "clouds_folder_id": small.id,
-        }] + [{
-            "name": f"blob{i}.bin", "raw": bytes([i]) * (16 * MIB),
-            "res_model": "clouds.folder", "res_id": big.id, "clouds_folder_id": big.id,
-        } for i in range(4)])
+            "name": f"blob{i}.bin", "raw": bytes([i]) * (8 * MIB),
+            "res_model": "clouds.folder", "res_id": folder.id, "clouds_folder_id": folder.id,
+        } for folder, count in ((small, 2), (big, 8)) for i in range(count)])
         self.authenticate("admin", "admin")
         self.peak_while_downloading(small)  # warm up: routing map, session, caches
         _received, small_peak = self.peak_while_downloading(small)
         received, big_peak = self.peak_while_downloading(big)
         self.assertGreater(received, 64 * MIB)
-        self.assertLess(big_peak - small_peak, 4 * MIB,
-                        f"peaks: {small_peak / MIB:.1f} MiB, {big_peak / MIB:.1f} MiB")
-        self.assertLess(big_peak, 16 * MIB)
+        message = f"peaks: {small_peak / MIB:.1f} MiB, {big_peak / MIB:.1f} MiB"
+        self.assertLess(big_peak, 16 * MIB, message)
+        # socket buffering between the in-process client and server varies by a few MiB
+        self.assertLess(big_peak - small_peak, 12 * MIB, message)
 
     def test_upload_into_folder(self):
         self.authenticate("restricted", "restricted")
