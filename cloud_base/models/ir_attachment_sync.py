@@ -5,6 +5,7 @@ cleaner later drops only the stored bytes. Reading such a file (``raw``/``datas`
 ``/web/content``, previews, zips) goes through :meth:`_clouds_open_stream`.
 """
 
+import mimetypes
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -13,6 +14,7 @@ from odoo.http import Stream
 from odoo.tools import SQL
 
 from cloud_sync.hashing import hash_bytes
+from cloud_sync.providers.base import Item, Kind
 from cloud_sync.providers.errors import CloudError
 
 
@@ -83,12 +85,27 @@ class IrAttachment(models.Model):
         """Bring the bytes of cloud-only files back into Odoo (reverse sync); checked
         against the checksum Odoo kept, when it kept one."""
         for att in self.sudo().filtered(lambda a: a._clouds_link_only()):
+            exported = att._clouds_export_native()
+            if exported:  # a provider-native document (Google Docs...): an office file
+                data, name = exported
+                att.with_context(clouds_no_reset=True).write({
+                    "raw": data, "name": name, "clouds_state": "local",
+                    "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream"})
+                continue
             data = b"".join(att._clouds_open_stream())
             if att.checksum and hash_bytes("sha1", data) != att.checksum:
                 raise UserError(_("“%s” came back from the cloud with other content than Odoo "
                                   "synced; nothing was changed.", att.name))
             att.with_context(clouds_no_reset=True).write(
                 {"raw": data, "clouds_state": "synced"})
+
+    def _clouds_export_native(self):
+        """(bytes, file name) of a provider-native document converted for Odoo, or None
+        (the connection's ``_cloud_export_native`` hook decides, from the MIME type)."""
+        self.ensure_one()
+        client = self.clouds_client_id
+        item = Item(self.clouds_remote_id, self.name, Kind.FILE, mime_type=self.mimetype)
+        return client._cloud_export_native(client._cloud_shared_provider(), item)
 
     def write(self, vals):
         if ("raw" in vals or "datas" in vals) and not self.env.context.get("clouds_no_reset"):

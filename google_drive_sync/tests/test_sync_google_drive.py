@@ -11,6 +11,9 @@ from odoo.tests import tagged
 from cloud_sync.conformance.targets.google_drive import bare_service
 from cloud_sync.emulators.google_drive import FOLDER, GoogleDriveEmulator
 
+NATIVE_DOC = "application/vnd.google-apps.document"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
 
 @tagged("post_install", "-at_install")
 class TestGoogleDriveSync(SyncCase):
@@ -69,3 +72,21 @@ class TestGoogleDriveSync(SyncCase):
     def test_direct_backward_through_changes_and_reverse(self):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")
+
+    def test_native_documents_come_back_as_office_files(self):
+        """A Google Doc made in Drive becomes a file of its folder; on reset it comes back
+        into Odoo as a .docx (the office format), not as an unreadable native item."""
+        client = self.make_client()
+        _rule, _people, projects = self.make_tree(client)
+        self.sync()
+        docx = b"PK\x03\x04 minutes as docx"
+        doc_id = self.emulator.seed_native(projects.clouds_remote_id, "Minutes", NATIVE_DOC,
+                                           {DOCX: docx})
+        self.sync()
+        att = self.Attachment.search([("clouds_remote_id", "=", doc_id)])
+        self.assertEqual((att.clouds_folder_id, att.mimetype), (projects, NATIVE_DOC))
+        client.action_reset()
+        self.sync()
+        self.env.invalidate_all()
+        self.assertEqual((att.name, att.raw, att.mimetype), ("Minutes.docx", docx, DOCX))
+
