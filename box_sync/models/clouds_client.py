@@ -29,8 +29,8 @@ class CloudsClient(models.Model):
     bx_auth = fields.Selection([("oauth", "OAuth 2 (a user's consent)"),
                                 ("ccg", "Client credentials grant")],
                                string="Box Authentication", default="oauth", groups=ADMIN)
-    bx_client_id = fields.Char(string="Client ID", groups=ADMIN)
-    bx_client_secret = fields.Char(string="Client Secret", groups=ADMIN)
+    bx_client_id = fields.Char(string="Box Client ID", groups=ADMIN)
+    bx_client_secret = fields.Char(string="Box Client Secret", groups=ADMIN)
     bx_enterprise_id = fields.Char(string="Enterprise ID", groups=ADMIN,
                                    help="Client credentials: act as the enterprise's service "
                                    "account (or set a user id).")
@@ -38,13 +38,13 @@ class CloudsClient(models.Model):
     bx_shared_link_access = fields.Selection([("open", "Anyone with the link"),
                                               ("company", "People in the company")],
                                              string="Shared Links", default="open", groups=ADMIN)
-    bx_api_url = fields.Char(string="API URL", groups=ADMIN,
+    bx_api_url = fields.Char(string="Box API URL", groups=ADMIN,
                              help="Empty: https://api.box.com (or the system parameter "
                              "box_sync.api_url).")
     bx_upload_url = fields.Char(string="Upload URL", groups=ADMIN)
     bx_oauth_url = fields.Char(string="Consent URL", groups=ADMIN,
                                help="Empty: https://account.box.com/api/oauth2.")
-    bx_ca_bundle = fields.Char(string="CA Bundle", groups=ADMIN,
+    bx_ca_bundle = fields.Char(string="Box CA Bundle", groups=ADMIN,
                                help="Path of extra trusted certificates (a local server).")
 
     @api.model

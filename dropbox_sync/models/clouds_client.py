@@ -28,11 +28,11 @@ class CloudsClient(models.Model):
                                     "(team apps only).")
     db_link_mode = fields.Selection([("internal", "Internal paths"),
                                      ("shared", "Shared links")],
-                                    string="Links", default="internal", groups=ADMIN)
+                                    string="Dropbox Links", default="internal", groups=ADMIN)
     db_host = fields.Char(string="Server", groups=ADMIN,
                           help="host:port serving every Dropbox host (a local server); empty: "
                           "Dropbox's own (or the system parameter dropbox_sync.host).")
-    db_ca_bundle = fields.Char(string="CA Bundle", groups=ADMIN,
+    db_ca_bundle = fields.Char(string="Dropbox CA Bundle", groups=ADMIN,
                                help="Path of extra trusted certificates (a local server).")
 
     @api.model

@@ -30,12 +30,12 @@ class CloudsClient(models.Model):
     gd_export_odf = fields.Boolean(string="Export as ODF", groups=ADMIN,
                                    help="Google documents come back as odt/ods/odp instead of "
                                    "docx/xlsx/pptx.")
-    gd_api_url = fields.Char(string="API URL", groups=ADMIN,
+    gd_api_url = fields.Char(string="Drive API URL", groups=ADMIN,
                              help="Empty: Google's (or the system parameter "
                              "google_drive_sync.api_url).")
     gd_auth_uri = fields.Char(string="Consent Page URL", groups=ADMIN)
-    gd_token_uri = fields.Char(string="Token URL", groups=ADMIN)
-    gd_ca_bundle = fields.Char(string="CA Bundle", groups=ADMIN,
+    gd_token_uri = fields.Char(string="Google Token URL", groups=ADMIN)
+    gd_ca_bundle = fields.Char(string="Google CA Bundle", groups=ADMIN,
                                help="Path of extra trusted certificates (a local server).")
 
     @api.model

@@ -15,7 +15,7 @@ class CloudsClient(models.Model):
     provider = fields.Selection(selection_add=[("onedrive", "OneDrive / SharePoint")],
                                 ondelete={"onedrive": "cascade"})
     od_client_id = fields.Char(string="Application (client) ID", groups=ADMIN)
-    od_client_secret = fields.Char(string="Client Secret", groups=ADMIN)
+    od_client_secret = fields.Char(string="Entra Client Secret", groups=ADMIN)
     od_tenant = fields.Char(string="Tenant", default="common", groups=ADMIN,
                             help="common, organizations, consumers or a tenant id.")
     od_app_only = fields.Boolean(string="App-only Access", groups=ADMIN,
@@ -31,13 +31,13 @@ class CloudsClient(models.Model):
                               "site's default library.")
     od_link_scope = fields.Selection([("anonymous", "Anyone with the link"),
                                       ("organization", "People in the organisation")],
-                                     string="Links", default="organization", groups=ADMIN)
+                                     string="OneDrive Links", default="organization", groups=ADMIN)
     od_graph_url = fields.Char(string="Graph URL", groups=ADMIN,
                                help="Empty: https://graph.microsoft.com/v1.0 (or the system "
                                "parameter onedrive_sync.graph_url); national clouds differ.")
     od_authority_url = fields.Char(string="Authority URL", groups=ADMIN,
                                    help="Empty: https://login.microsoftonline.com.")
-    od_ca_bundle = fields.Char(string="CA Bundle", groups=ADMIN,
+    od_ca_bundle = fields.Char(string="Microsoft CA Bundle", groups=ADMIN,
                                help="Path of extra trusted certificates (a local server).")
 
     @api.model
