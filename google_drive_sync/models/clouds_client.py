@@ -4,7 +4,7 @@ My Drive or a shared drive; delegated to ``cloud_sync.providers.google_drive``."
 import json
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from cloud_sync.providers import google_drive
 
@@ -85,6 +85,13 @@ class CloudsClient(models.Model):
         finally:
             provider.close()
         return tokens, user.get("emailAddress") or user.get("displayName")
+
+    def action_choose_google_drive(self):
+        """Pick My Drive or a shared drive from those the account can see."""
+        self.ensure_one()
+        if not self.env.user.has_group(ADMIN):
+            raise AccessError(_("Only cloud storage administrators choose the drive."))
+        return self.env["google_drive_sync.drive.picker"].open_for(self)
 
     def _cloud_export_native(self, provider, item):
         if self.provider != "google_drive":
