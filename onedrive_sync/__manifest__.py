@@ -8,6 +8,10 @@
     "website": "https://example.invalid/cloud-storage",
     "depends": ["cloud_base"],
     "external_dependencies": {"python": ["msal", "requests"]},
-    "data": ["views/clouds_client_views.xml"],
+    "data": [
+        "security/ir.model.access.csv",
+        "views/clouds_client_views.xml",
+        "wizards/drive_picker_views.xml",
+    ],
     "installable": True,
 }

@@ -1,7 +1,8 @@
 """OneDrive / SharePoint connections: an msal confidential client (auth-code flow with
 PKCE, or app-only for business drives); delegated to ``cloud_sync.providers.onedrive``."""
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
 
 from cloud_sync.providers import onedrive
 
@@ -58,6 +59,13 @@ class CloudsClient(models.Model):
             "authority_url": self._cloud_setting(me.od_authority_url, PARAM + "authority_url"),
             "ca_bundle": self._cloud_setting(me.od_ca_bundle, PARAM + "ca_bundle"),
         }
+
+    def action_choose_onedrive_drive(self):
+        """Pick the user's drive or a SharePoint site's library from Graph's lists."""
+        self.ensure_one()
+        if not self.env.user.has_group(ADMIN):
+            raise AccessError(_("Only cloud storage administrators choose the drive."))
+        return self.env["onedrive_sync.drive.picker"].open_for(self)
 
     def _cloud_oauth_enabled(self):
         if self.provider != "onedrive":

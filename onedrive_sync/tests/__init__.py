@@ -1,2 +1,3 @@
 from . import test_oauth_onedrive
 from . import test_sync_onedrive
+from . import test_drive_picker
