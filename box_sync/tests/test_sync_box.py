@@ -110,3 +110,6 @@ class TestBoxSync(RealRequestsMixin, SyncCase):
         self.assertNotEqual(after, before)
         self.assertIn(after, self.emulator.refresh_tokens)
         self.assertIn(before, self.emulator.spent_refresh_tokens)
+
+    def test_converges_under_random_faults(self):
+        self.assertConvergesUnderFaults()

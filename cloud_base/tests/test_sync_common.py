@@ -100,6 +100,27 @@ class SyncCase(TransactionCase):
         self.assertEqual(logs.mapped("level"), ["info"] * len(logs), logs.mapped("message"))
         self.assertEqual(sum(logs.mapped("operations")), expected, logs.mapped("message"))
 
+    def assertConvergesUnderFaults(self, *, seed=3,
+                                   kinds=("429", "503", "500", "expired_token")):
+        """With 20 % of requests faulted, the sync converges with nothing lost: the retry
+        policy absorbs most faults and the queue retries the rest on later rounds."""
+        client = self.make_client(root_name="Faulty")
+        self.make_tree(client, partners=("Cid", "Dee", "Eve"))
+        self.emulator.faults.reset_counts()
+        self.emulator.faults.random_faults(0.2, seed=seed, kinds=kinds)
+        try:
+            for _round in range(4):
+                self.Queue.search([("state", "=", "pending")]).next_try = False
+                self.sync()
+            injected = dict(self.emulator.faults.injected)
+        finally:
+            self.emulator.faults.clear()
+        self.assertSyncOps(self.sync(), 0)
+        self.assertTreesEqual(client)
+        self.assertEqual(client.state, "connected")
+        self.assertGreater(sum(injected.values()), 5, injected)
+        return client
+
     # ---------------------------------------------------------------- observing
     def local_files(self, client):
         """{path: sha1} of files, {path: None} of folders, below the connection's root."""

@@ -63,3 +63,6 @@ class TestDropboxSync(RealRequestsMixin, SyncCase):
     def test_direct_backward_through_cursor_and_reverse(self):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")
+
+    def test_converges_under_random_faults(self):
+        self.assertConvergesUnderFaults()

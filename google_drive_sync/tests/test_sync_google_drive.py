@@ -90,3 +90,6 @@ class TestGoogleDriveSync(SyncCase):
         self.env.invalidate_all()
         self.assertEqual((att.name, att.raw, att.mimetype), ("Minutes.docx", docx, DOCX))
 
+
+    def test_converges_under_random_faults(self):
+        self.assertConvergesUnderFaults()

@@ -74,3 +74,6 @@ class TestOneDriveSync(SyncCase):
     def test_direct_backward_through_delta_and_reverse(self):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")
+
+    def test_converges_under_random_faults(self):
+        self.assertConvergesUnderFaults(seed=7)  # fewer requests: a seed that faults > 5
