@@ -17,12 +17,8 @@ from odoo.tests import tagged
 from cloud_sync.emulators.s3 import S3Emulator
 
 
-@tagged("post_install", "-at_install")
-class TestS3Sync(SyncCase):
-    provider_key = "s3"
-    # S3 has no feed: one listing page per 1,000 keys; the provider keeps the snapshot it
-    # stored in memory, so nothing else is read or written when nothing changed.
-    steady_calls = 1
+class S3ServerCase(SyncCase):
+    """A moto S3 server for the class, and a bare boto3 client on it."""
 
     @classmethod
     def setUpClass(cls):
@@ -30,6 +26,15 @@ class TestS3Sync(SyncCase):
         cls.emulator = S3Emulator().start()
         cls.addClassCleanup(cls.emulator.stop)
         cls.s3 = cls.emulator.client()
+
+
+@tagged("post_install", "-at_install")
+class TestS3Sync(S3ServerCase):
+    provider_key = "s3"
+    # S3 has no feed: one listing page per 1,000 keys; the provider keeps the snapshot it
+    # stored in memory, so nothing else is read or written when nothing changed.
+    steady_calls = 1
+
 
     def client_vals(self):
         config = self.emulator.provider_config()
@@ -279,18 +284,12 @@ print("done", flush=True)
 
 
 @tagged("post_install", "-at_install")
-class TestCrashSafety(SyncCase):
+class TestCrashSafety(S3ServerCase):
     """A worker process killed at random points of a 500-file sync, then run again."""
 
     provider_key = "s3"
     files = 500
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = S3Emulator().start()
-        cls.addClassCleanup(cls.emulator.stop)
-        cls.s3 = cls.emulator.client()
 
     client_vals = TestS3Sync.client_vals
     remote_files = TestS3Sync.remote_files

@@ -3,11 +3,12 @@ SharePoint site's libraries; choosing one moves the root folder into that librar
 
 import json
 
-import requests
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 
 from cloud_sync.emulators.onedrive import SITE_ID, OneDriveEmulator
+
+from .test_sync_onedrive import graph_session
 
 
 @tagged("post_install", "-at_install")
@@ -18,10 +19,7 @@ class TestDrivePicker(TransactionCase):
         cls.emulator = OneDriveEmulator().start()
         cls.addClassCleanup(cls.emulator.stop)
         cls.config = cls.emulator.provider_config(drive_type="business")
-        cls.graph = requests.Session()
-        cls.graph.trust_env = False  # the emulator's CA, not REQUESTS_CA_BUNDLE
-        cls.graph.verify = cls.config["ca_bundle"]
-        cls.graph.headers["Authorization"] = "Bearer " + cls.emulator.issue_tokens("work")[0]
+        cls.graph = graph_session(cls.emulator, cls.config)
         cls.archive = next(d.id for d in cls.emulator.drives.values() if d.name == "Archive")
 
     def make_client(self):

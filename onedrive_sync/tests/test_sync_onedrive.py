@@ -11,6 +11,15 @@ from odoo.tests import tagged
 from cloud_sync.emulators.onedrive import OneDriveEmulator
 
 
+def graph_session(emulator, config):
+    """Plain Graph calls to the emulator as the work account (the independent client)."""
+    graph = requests.Session()
+    graph.trust_env = False  # the emulator's CA, not REQUESTS_CA_BUNDLE
+    graph.verify = config["ca_bundle"]
+    graph.headers["Authorization"] = "Bearer " + emulator.issue_tokens("work")[0]
+    return graph
+
+
 @tagged("post_install", "-at_install")
 class TestOneDriveSync(SyncCase):
     provider_key = "onedrive"
@@ -21,10 +30,7 @@ class TestOneDriveSync(SyncCase):
         cls.emulator = OneDriveEmulator().start()
         cls.addClassCleanup(cls.emulator.stop)
         cls.config = cls.emulator.provider_config(drive_type="business")
-        cls.graph = requests.Session()
-        cls.graph.trust_env = False  # the emulator's CA, not REQUESTS_CA_BUNDLE
-        cls.graph.verify = cls.config["ca_bundle"]
-        cls.graph.headers["Authorization"] = "Bearer " + cls.emulator.issue_tokens("work")[0]
+        cls.graph = graph_session(cls.emulator, cls.config)
 
     def client_vals(self):
         config = self.emulator.provider_config(drive_type="business")
