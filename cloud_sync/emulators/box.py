@@ -103,6 +103,10 @@ class BoxEmulator(Emulator):
         self.refresh_tokens: set[str] = set()
         self.spent_refresh_tokens: set[str] = set()
         self.codes: dict[str, str] = {}  # authorization code -> redirect_uri
+        # every token request granted or refused, in order: (grant_type, the refresh token
+        # presented, or "<box_subject_type>:<box_subject_id>" of the client credentials)
+        self.grants: list[tuple[str, str]] = []
+        self.rejected_calls = 0  # API calls refused for a missing, unknown or expired token
         self.deny_consent = False
         self.access_token_lifetime = 3600
         super().__init__(**kwargs)
@@ -351,6 +355,8 @@ class BoxEmulator(Emulator):
         token = header[7:] if header.startswith("Bearer ") else ""
         expiry = self.access_tokens.get(token)
         if expiry is None or expiry < time.time():
+            with self.lock:
+                self.rejected_calls += 1
             raise BoxError(401, "unauthorized", "Unauthorized",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
@@ -383,6 +389,7 @@ class BoxEmulator(Emulator):
         grant = form.get("grant_type")
         if grant == "refresh_token":
             refresh = form.get("refresh_token", "")
+            self.grants.append((grant, refresh))
             if refresh not in self.refresh_tokens:
                 return self._json({"error": "invalid_grant",
                                    "error_description": "Invalid refresh token"}, 400)
@@ -394,9 +401,12 @@ class BoxEmulator(Emulator):
                                    "error_description": "Auth code doesn't exist or is invalid "
                                                         "for the client"}, 400)
         elif grant == "client_credentials":
-            if form.get("box_subject_type") not in ("enterprise", "user"):
+            subject_type, subject_id = form.get("box_subject_type"), form.get("box_subject_id")
+            self.grants.append((grant, f"{subject_type}:{subject_id}"))
+            if subject_type not in ("enterprise", "user") or not subject_id:
                 return self._json({"error": "invalid_request",
-                                   "error_description": "box_subject_type is required"}, 400)
+                                   "error_description": "box_subject_type and box_subject_id "
+                                                        "are required"}, 400)
             access = secrets.token_urlsafe(24)  # no refresh token for this grant
             self.access_tokens[access] = time.time() + self.access_token_lifetime
             return self._json({"access_token": access, "expires_in": 3600,

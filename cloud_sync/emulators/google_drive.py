@@ -236,7 +236,9 @@ class GoogleDriveEmulator(Emulator):
         self.codes: dict[str, tuple[str, str]] = {}  # code → (client id, redirect uri)
         self.token_lifetime = 3600
         self.deny = False  # the authorize endpoint answers error=access_denied
-        self.service_accounts: dict[str, object] = {}  # email → public key (optional check)
+        self.service_accounts: dict[str, object] = {}  # email → public key
+        self.delegated: set[str] = set()  # service accounts allowed to impersonate users
+        self.grants: list[tuple[str, str | None]] = []  # JWT grants given: (iss, sub)
         self.quota_bytes: int | None = None
         self.files: dict[str, dict] = {}
         self.contents: dict[str, bytes] = {}
@@ -264,6 +266,27 @@ class GoogleDriveEmulator(Emulator):
                 "auth_uri": self.url + "/o/oauth2/auth",
                 "client_id": self.client_id, "client_secret": self.client_secret,
                 "refresh_token": self.refresh_token, "root": root, "ca_bundle": ca_bundle()}
+
+    def service_account_key(self, email: str = "sync@project.iam.gserviceaccount.com", *,
+                            register: bool = True, delegated: bool = False) -> dict:
+        """A new key of service account ``email``, as the console downloads it (JSON).
+        ``register`` makes it the account's key here (the previous one stops working);
+        ``delegated`` allows the account domain-wide delegation (impersonating users)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        with self._lock:
+            if register:
+                self.service_accounts[email] = key.public_key()
+            if delegated:
+                self.delegated.add(email)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+        return {"type": "service_account", "project_id": "project", "client_email": email,
+                "private_key_id": secrets.token_hex(20), "private_key": pem,
+                "client_id": str(10**20 + secrets.randbelow(10**20)),
+                "token_uri": GOOGLE_TOKEN_URI}
 
     def issue_refresh_token(self, client_id: str | None = None) -> str:
         token = "1//" + secrets.token_urlsafe(32)
@@ -428,6 +451,8 @@ class GoogleDriveEmulator(Emulator):
                 answer["refresh_token"] = self.issue_refresh_token(form.get("client_id"))
             elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
                 problem = self._check_assertion(form.get("assertion", ""))
+                if problem and problem.startswith("Client is unauthorized"):
+                    return oauth_error("unauthorized_client", problem, 401)
                 if problem:
                     return oauth_error("invalid_grant", problem)
             else:
@@ -436,10 +461,17 @@ class GoogleDriveEmulator(Emulator):
         return Response(json.dumps(answer), content_type="application/json; charset=utf-8")
 
     def _check_assertion(self, assertion: str) -> str | None:
-        """A service account's signed JWT: audience, expiry and (if registered) signature."""
+        """A service account's JWT: audience, expiry, an RS256 signature by the key
+        registered for its issuer, and domain-wide delegation when it names a subject.
+        Records the grant; returns Google's refusal text otherwise."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
         try:
             header_b64, payload_b64, signature_b64 = assertion.split(".")
+            header = json.loads(base64.urlsafe_b64decode(header_b64 + "=="))
             claims = json.loads(base64.urlsafe_b64decode(payload_b64 + "=="))
+            signature = base64.urlsafe_b64decode(signature_b64 + "==")
         except ValueError:
             return "Invalid JWT"
         # google-auth signs for Google's token URI whatever token_uri says
@@ -448,16 +480,19 @@ class GoogleDriveEmulator(Emulator):
         if not claims.get("iss") or float(claims.get("exp", 0)) < time.time():
             return "Invalid JWT: Token must be a short-lived token and in a reasonable timeframe"
         key = self.service_accounts.get(claims["iss"])
-        if key is not None:
-            from cryptography.hazmat.primitives import hashes
-            from cryptography.hazmat.primitives.asymmetric import padding
-
-            try:
-                key.verify(base64.urlsafe_b64decode(signature_b64 + "=="),
-                           f"{header_b64}.{payload_b64}".encode(), padding.PKCS1v15(),
-                           hashes.SHA256())
-            except Exception:  # noqa: BLE001 - any verification failure is a bad grant
-                return "Invalid JWT Signature."
+        if key is None:
+            return "Invalid grant: account not found"
+        try:
+            if header.get("alg") != "RS256":
+                raise ValueError(header.get("alg"))
+            key.verify(signature, f"{header_b64}.{payload_b64}".encode(),
+                       padding.PKCS1v15(), hashes.SHA256())
+        except Exception:  # noqa: BLE001 - any verification failure is a bad grant
+            return "Invalid JWT Signature."
+        if claims.get("sub") and claims["iss"] not in self.delegated:
+            return ("Client is unauthorized to retrieve access tokens using this method, or "
+                    "client not authorized for any of the scopes requested.")
+        self.grants.append((claims["iss"], claims.get("sub")))
         return None
 
     def authorize(self, request: Request) -> Response:
