@@ -397,9 +397,12 @@ def test_me_drive_follows_the_signed_in_account(emulator):
         _ = app_only.drive_id
 
 
-def test_sharepoint_needs_a_site_or_a_drive():
-    with pytest.raises(ValueError, match="site_id"):
-        OneDriveProvider({"drive_type": "sharepoint"})
+def test_sharepoint_needs_a_site_or_a_drive(emulator):
+    config = {**emulator.provider_config(drive_type="sharepoint"), "site_id": "", "drive_id": ""}
+    provider = OneDriveProvider(config, retry=FAST)  # built: it may search sites first
+    assert provider.sites("Contoso")[0]["id"] == SITE_ID
+    with pytest.raises(Fatal, match="site_id"):
+        _ = provider.drive_id
     with pytest.raises(ValueError, match="drive_type"):
         OneDriveProvider({"drive_type": "dropbox"})
 
@@ -504,3 +507,89 @@ def test_wrong_client_secret_is_invalid_client(emulator):
 def test_site_drives_endpoint(emulator):
     drives = graph(emulator, "GET", f"/sites/{SITE_ID}/drives").json()["value"]
     assert {d["driveType"] for d in drives} == {"documentLibrary"}
+
+
+# -- SharePoint site search -----------------------------------------------------------------
+def test_site_search_answers_like_graph_and_pages():
+    with OneDriveEmulator() as emu:
+        emu.page_size = 2
+        for name in ("Marketing EU", "Marketing US", "Sales", "marketing archive"):
+            emu.add_site(name)
+        app_token = emu.issue_tokens("app")[0]  # app-only tokens may search too
+        first = graph(emu, "GET", "/sites?search=MARKET", token=app_token).json()
+        assert [s["displayName"] for s in first["value"]] == ["Marketing EU", "Marketing US"]
+        assert set(first["value"][0]) >= {"id", "name", "displayName", "webUrl",
+                                          "createdDateTime", "siteCollection"}
+        assert first["value"][0]["webUrl"] == "https://contoso.sharepoint.com/sites/MarketingEU"
+        assert first["value"][0]["id"].startswith("contoso.sharepoint.com,")
+        rest = requests.get(first["@odata.nextLink"], verify=ca_bundle(), timeout=10,
+                            headers={"Authorization": f"Bearer {app_token}"}).json()
+        assert [s["displayName"] for s in rest["value"]] == ["marketing archive"]
+        assert "@odata.nextLink" not in rest
+        every = graph(emu, "GET", "/sites?search=*&$top=10").json()["value"]
+        assert [s["displayName"] for s in every] == [
+            "Contoso", "Marketing EU", "Marketing US", "Sales", "marketing archive"]
+        both = graph(emu, "GET", "/sites?search=market us").json()["value"]
+        assert [s["displayName"] for s in both] == ["Marketing US"]
+        assert graph(emu, "GET", "/sites?search=nothing").json() == {"value": []}
+        personal = graph(emu, "GET", "/sites?search=*", token=emu.issue_tokens("personal")[0])
+        assert personal.status_code == 403
+
+
+def test_provider_sites_follow_pages_through_the_retry_path(emulator):
+    emulator.add_site("Search Team One")
+    emulator.add_site("Search Team Two")
+    emulator.add_site("Search Team Three")
+    provider = make_provider(emulator)
+    emulator.page_size, before = 2, emulator.page_size
+    try:
+        emulator.faults.reset_counts()
+        emulator.faults.throttle(retry_after=0, count=1, match=r"^GET /v1\.0/sites\?")
+        found = provider.sites("search team")
+        assert [s["name"] for s in found] == ["Search Team One", "Search Team Two",
+                                              "Search Team Three"]
+        assert set(found[0]) == {"id", "name", "web_url"}
+        assert found[0]["web_url"].endswith("/sites/SearchTeamOne")
+        assert emulator.faults.total(r"^GET /v1\.0/sites$") == 3  # 2 pages + the 429
+        emulator.faults.reset_counts()
+        assert len(provider.sites("search team", limit=2)) == 2
+        assert emulator.faults.total(r"^GET /v1\.0/sites$") == 1  # no second page
+        emulator.expire_access_tokens()  # an expired token is refreshed through msal
+        assert provider.sites("nothing like this") == []
+        assert len(provider.stored_tokens) == 1
+    finally:
+        emulator.page_size = before
+
+
+def test_provider_resolves_a_typed_site_id_path_or_address(emulator):
+    team = emulator.add_site("Typed Team", name="typed-team")
+    emulator.add_drive("documentLibrary", "Typed Documents", site_id=team.id)
+    provider = make_provider(emulator)
+    for typed in (team.id, "contoso.sharepoint.com:/sites/typed-team",
+                  "https://contoso.sharepoint.com/sites/Typed-Team/Shared%20Documents/Forms/"
+                  "AllItems.aspx"):
+        assert provider.site(typed) == {"id": team.id, "name": "Typed Team",
+                                        "web_url": "https://contoso.sharepoint.com/sites/"
+                                        "typed-team"}, typed
+    libraries = provider.list_libraries("contoso.sharepoint.com:/sites/typed-team")
+    assert [lib["name"] for lib in libraries] == ["Typed Documents"]
+    # without the colon before /drives, Graph reads a longer site path: no such site
+    assert graph(emulator, "GET", "/sites/contoso.sharepoint.com:/sites/typed-team/drives"
+                 ).status_code == 404
+    for unknown in ("contoso.sharepoint.com,no-such-site", "https://contoso.sharepoint.com/"
+                    "sites/none", "contoso.sharepoint.com:/sites/none"):
+        with pytest.raises(NotFound):
+            provider.site(unknown)
+    path_config = {**emulator.provider_config(drive_type="sharepoint"), "drive_id": "",
+                   "site_id": "contoso.sharepoint.com:/sites/typed-team"}
+    assert OneDriveProvider(path_config, retry=FAST).drive_id == team.drives[0]
+
+
+def test_app_only_access_searches_sites_and_lists_libraries(emulator):
+    config = {**emulator.provider_config(drive_type="sharepoint"), "access_token": "",
+              "refresh_token": "", "tenant": TENANT_ID, "site_id": "", "drive_id": ""}
+    provider = OneDriveProvider(config, retry=FAST)
+    [contoso] = provider.sites("contoso")
+    assert contoso["id"] == SITE_ID
+    assert [lib["name"] for lib in provider.list_libraries(contoso["id"])][:2] == [
+        "Documents", "Archive"]

@@ -4,8 +4,11 @@ Speaks what msal and a Graph client over ``requests`` send: OpenID discovery, th
 authorize and token endpoints (v2.0), drives, SharePoint sites and their document
 libraries, drive items (children pages, path addressing, create, simple upload, upload
 sessions, download redirects, PATCH rename/move, DELETE to the recycle bin, createLink)
-and ``delta`` with delta links and the 410 resync answer. Written from the public Graph
-reference; HTTPS only, because msal refuses a non-https authority.
+``delta`` with delta links and the 410 resync answer, and site search (``/sites?search=``,
+paged like Graph). Written from the public Graph reference; HTTPS only, because msal
+refuses a non-https authority. Sites are addressed by id or ``hostname:/sites/name``;
+their ``webUrl`` is the SharePoint address (``https://<hostname>/sites/<name>``), which
+the emulator does not serve.
 
 In memory, one lock. Item ids, eTags, cTags and tokens are opaque strings, as on the real
 service; hashes follow the drive type (quickXorHash everywhere, sha1Hash on personal).
@@ -104,6 +107,20 @@ class Drive:
 
 
 @dataclass
+class Site:
+    id: str  # hostname,site-collection-guid,web-guid
+    name: str  # the address: https://<hostname>/sites/<name>
+    display_name: str
+    hostname: str = "contoso.sharepoint.com"
+    drives: list[str] = field(default_factory=list)
+    created: str = field(default_factory=_now)
+
+    @property
+    def path(self) -> str:
+        return f"/sites/{self.name}"
+
+
+@dataclass
 class Node:
     id: str
     drive: Drive
@@ -144,7 +161,7 @@ class OneDriveEmulator(Emulator):
         self.items: dict[str, Node] = {}
         self.kids: dict[str, dict[str, str]] = {}  # folder id -> {casefolded name: id}
         self.drives: dict[str, Drive] = {}
-        self.sites: dict[str, list[str]] = {SITE_ID: []}
+        self.sites: dict[str, Site] = {SITE_ID: Site(SITE_ID, "contoso", "Contoso")}
         self.log: list[tuple[int, str, frozenset]] = []  # (seq, item id, ids in scope)
         self.seq = 0
         self.epoch = 1  # bumped by expire_cursors: older delta tokens answer 410
@@ -174,8 +191,21 @@ class OneDriveEmulator(Emulator):
             drive.root_id = root.id
             self.drives[drive_id] = drive
             if site_id:
-                self.sites.setdefault(site_id, []).append(drive_id)
+                if site_id not in self.sites:
+                    n = len(self.sites) + 1
+                    self.sites[site_id] = Site(site_id, f"site{n}", f"Site {n}",
+                                               hostname=site_id.split(",", 1)[0])
+                self.sites[site_id].drives.append(drive_id)
             return drive
+
+    def add_site(self, display_name: str, name: str | None = None,
+                 hostname: str = "contoso.sharepoint.com") -> Site:
+        """A SharePoint site (no library yet: ``add_drive(..., site_id=site.id)``)."""
+        with self.lock:
+            site_id = f"{hostname},{uuid.uuid4()},{uuid.uuid4()}"
+            name = name or re.sub(r"[^A-Za-z0-9]+", "", display_name) or "site"
+            site = self.sites[site_id] = Site(site_id, name, display_name, hostname)
+            return site
 
     def drive_for(self, drive_type: str) -> Drive:
         return {"personal": self.personal, "business": self.business,
@@ -565,9 +595,18 @@ class OneDriveEmulator(Emulator):
                                      "delegated authentication flow.")
                 drive = self.personal if account == "personal" else self.business
                 return 200, [], self._drive_json(drive)
-            match = re.fullmatch(r"/sites/([^/]+)(/drives?)?", path)
-            if match and method == "GET":
-                return 200, [], self._site(*match.groups())
+            if path == "/sites" and method == "GET":
+                return 200, [], self._search_sites(account, query)
+            by_path = re.fullmatch(r"/sites/([^/:]+):(/[^:]*)(?::(/drives?)?)?", path)
+            by_id = re.fullmatch(r"/sites/([^/:]+)(/drives?)?", path)
+            if (by_path or by_id) and method == "GET":
+                if by_path:
+                    site = self._site_at(*by_path.groups()[:2])
+                else:
+                    site = self.sites.get(by_id.group(1))
+                if site is None:
+                    raise GraphError(404, "itemNotFound", "The site could not be found.")
+                return 200, [], self._site(site, (by_path or by_id).groups()[-1])
             match = re.fullmatch(r"/drives/([^/]+)(/.*)?", path)
             if not match:
                 raise GraphError(400, "invalidRequest", f"Unsupported resource {path}")
@@ -579,16 +618,45 @@ class OneDriveEmulator(Emulator):
                 return 200, [], self._drive_json(drive)
             return self._drive_route(drive, method, rest, query, environ)
 
-    def _site(self, site_id: str, drives: str | None):
-        if site_id not in self.sites:
-            raise GraphError(404, "itemNotFound", "The site could not be found.")
-        libraries = [self._drive_json(self.drives[d]) for d in self.sites[site_id]]
+    def _site_at(self, hostname: str, path: str) -> Site | None:
+        """The site at ``hostname:/sites/name`` (addresses are case-insensitive)."""
+        path = path.rstrip("/").casefold()
+        return next((s for s in self.sites.values() if s.hostname == hostname.casefold()
+                     and s.path.casefold() == path), None)
+
+    def _site(self, site: Site, drives: str | None):
+        libraries = [self._drive_json(self.drives[d]) for d in site.drives]
         if drives == "/drives":
             return {"value": libraries}
         if drives == "/drive":
+            if not libraries:
+                raise GraphError(404, "itemNotFound", "The site has no document library.")
             return libraries[0]
-        return {"id": site_id, "name": "contoso", "displayName": "Contoso",
-                "webUrl": f"{self.url}/sites/contoso"}
+        return self._site_json(site)
+
+    def _site_json(self, site: Site) -> dict:
+        return {"id": site.id, "name": site.name, "displayName": site.display_name,
+                "description": "", "createdDateTime": site.created,
+                "lastModifiedDateTime": site.created,
+                "webUrl": f"https://{site.hostname}{site.path}",
+                "siteCollection": {"hostname": site.hostname}}
+
+    def _search_sites(self, account: str, query: dict) -> dict:
+        """``GET /sites?search=``: sites whose display name or name holds every word of
+        the query (case-insensitive; ``*`` or nothing: every site), paged by ``$top``."""
+        if account == "personal":
+            raise GraphError(403, "accessDenied",
+                             "SharePoint sites are not available to personal accounts.")
+        text = query.get("search", "")
+        terms = [t for t in (w.strip("*").casefold() for w in text.split()) if t]
+        found = [s for s in self.sites.values()
+                 if all(t in f"{s.display_name} {s.name}".casefold() for t in terms)]
+        top, start = self._page_size(query), int(query.get("$skiptoken", "0") or 0)
+        page = {"value": [self._site_json(s) for s in found[start:start + top]]}
+        if start + top < len(found):
+            page["@odata.nextLink"] = f"{self.url}{GRAPH_PREFIX}/sites?" + urlencode(
+                {"search": text, "$top": top, "$skiptoken": start + top})
+        return page
 
     def _drive_route(self, drive, method, rest, query, environ):
         rest = re.sub(r"^/root(?=$|/|:)", "/items/root", rest)

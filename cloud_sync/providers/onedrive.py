@@ -28,7 +28,7 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from functools import cached_property
 from typing import BinaryIO
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 
@@ -88,9 +88,6 @@ class OneDriveProvider(Provider):
         self.drive_type = self.config.get("drive_type") or "personal"
         if self.drive_type not in ("personal", "business", "sharepoint"):
             raise ValueError(f"unknown OneDrive drive_type {self.drive_type!r}")
-        if self.drive_type == "sharepoint" and not (
-                self.config.get("site_id") or self.config.get("drive_id")):
-            raise ValueError("a SharePoint connection needs site_id or drive_id")
         # personal OneDrive publishes sha1Hash; business and SharePoint quickXorHash
         self.hash_type = "sha1" if self.drive_type == "personal" else "quickxor"
         self.graph_url = (self.config.get("graph_url")
@@ -195,10 +192,16 @@ class OneDriveProvider(Provider):
     # -- drive, root, items -----------------------------------------------------------
     @cached_property
     def drive_id(self) -> str:
+        """The configured drive, else the site's default library, else ``/me/drive``.
+
+        A SharePoint connection without its site is refused here, not when built: site
+        search and library listing need no drive (the "Choose drive" wizard)."""
         if self.config.get("drive_id"):
             return self.config["drive_id"]
         if self.drive_type == "sharepoint":
-            return self._json("GET", f"/sites/{self.config['site_id']}/drive")["id"]
+            if not self.config.get("site_id"):
+                raise Fatal("a SharePoint connection needs site_id or drive_id")
+            return self._json("GET", _site_url(self.config["site_id"], "/drive"))["id"]
         return self._json("GET", "/me/drive")["id"]
 
     @cached_property
@@ -208,9 +211,26 @@ class OneDriveProvider(Provider):
     def list_libraries(self, site_id: str | None = None) -> list[dict]:
         """The document libraries of a SharePoint site: ``[{id, name, webUrl}]``."""
         site = site_id or self.config.get("site_id")
-        page = self._json("GET", f"/sites/{site}/drives")
+        page = self._json("GET", _site_url(site, "/drives"))
         return [{"id": d["id"], "name": d.get("name", ""), "webUrl": d.get("webUrl", "")}
                 for d in page.get("value", [])]
+
+    def sites(self, search: str, limit: int | None = None) -> list[dict]:
+        """SharePoint sites matching ``search`` (Graph's site search: words of the name;
+        ``*`` lists every site the account sees): ``[{id, name, web_url}]``, the first
+        ``limit`` of them (pages are followed until then)."""
+        found, url, params = [], "/sites", {"search": search}
+        while url and (limit is None or len(found) < limit):
+            page = self._json("GET", url, params=params)
+            found += [_site(data) for data in page.get("value", [])]
+            url, params = page.get("@odata.nextLink"), None
+        return found[:limit]
+
+    def site(self, ref: str) -> dict:
+        """One site from what a user may type: its id, ``hostname:/sites/name`` or its
+        address (``https://contoso.sharepoint.com/sites/team/...``, as a browser shows it);
+        ``{id, name, web_url}`` with the canonical id. Unknown: :class:`NotFound`."""
+        return _site(self._json("GET", _site_url(site_reference(ref))))
 
     def _url(self, item_id: str, suffix: str = "") -> str:
         return f"/drives/{self.drive_id}/items/{item_id}{suffix}"
@@ -474,6 +494,37 @@ class OneDriveProvider(Provider):
 
     def close(self) -> None:
         self.session.close()
+
+
+def site_reference(text: str) -> str:
+    """A site id or ``hostname:/sites/name`` from a typed id, path or web address (the
+    address is cut after ``/sites/<name>`` or ``/teams/<name>``: a library's page works)."""
+    text = text.strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return text
+    segments = [unquote(p) for p in parts.path.split("/") if p]
+    if len(segments) >= 2 and segments[0].lower() in ("sites", "teams"):
+        segments = segments[:2]
+    else:
+        segments = []  # the host's root site
+    return f"{parts.hostname}:/" + "/".join(segments)
+
+
+def _site_url(ref: str, suffix: str = "") -> str:
+    """Graph's address of a site by id or by ``hostname:/path`` (a path ends with ``:``
+    before a further segment)."""
+    host, colon, path = ref.partition(":")
+    path = path.rstrip("/")
+    if not colon or not path:  # an id, or a host name alone: its root site
+        return f"/sites/{quote(host, safe=',.')}{suffix}"
+    return f"/sites/{quote(host, safe='.')}:{quote(path, safe='/')}" + (
+        f":{suffix}" if suffix else "")
+
+
+def _site(data: dict) -> dict:
+    return {"id": data["id"], "name": data.get("displayName") or data.get("name") or data["id"],
+            "web_url": data.get("webUrl", "")}
 
 
 def _scopes(config: dict) -> list[str]:
