@@ -366,6 +366,12 @@ def test_client_credentials_grant_for_app_only_access(emulator):
               "refresh_token": "", "tenant": TENANT_ID}
     provider = OneDriveProvider(config, retry=FAST)
     assert provider.metadata(provider.root_id).is_folder
+    assert emulator.access_tokens[provider.config["access_token"]] == "app"
+    # app_only: a user's refresh token left in the config is not used
+    stale = {**config, "app_only": True, "refresh_token": emulator.issue_tokens("work")[1]}
+    app = OneDriveProvider(stale, retry=FAST)
+    assert app.metadata(app.root_id).is_folder
+    assert emulator.access_tokens[app.config["access_token"]] == "app"
 
 
 # -- drives, SharePoint, links -----------------------------------------------------------

@@ -9,7 +9,8 @@ Config keys: ``client_id``, ``client_secret``, ``tenant`` (default ``common``),
 ``authority_url`` (default ``https://login.microsoftonline.com``), ``graph_url`` (default
 ``https://graph.microsoft.com/v1.0``; national clouds have their own), ``access_token``,
 ``refresh_token``, ``scopes`` (list), ``drive_type`` (``personal`` | ``business`` |
-``sharepoint``), ``drive_id``, ``site_id``, ``root`` (folder id; empty = drive root),
+``sharepoint``), ``drive_id``, ``site_id`` (id or ``hostname:/sites/name``), ``app_only``
+(client credentials grant, refresh tokens ignored), ``root`` (folder id; empty = drive root),
 ``link_scope`` (``anonymous`` | ``organization``: public links), ``timeout``, ``ca_bundle``.
 
 Retries: one policy, :class:`~cloud_sync.retry.RetryPolicy` through :meth:`Provider.call`.
@@ -122,7 +123,7 @@ class OneDriveProvider(Provider):
             return self._translated(self._refresh)
 
     def _refresh(self) -> bool:
-        refresh = self.config.get("refresh_token")
+        refresh = "" if self.config.get("app_only") else self.config.get("refresh_token")
         if refresh:
             result = self._msal.acquire_token_by_refresh_token(refresh, scopes=_scopes(self.config))
         else:  # app-only access (business drives, SharePoint sites)

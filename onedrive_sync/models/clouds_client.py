@@ -2,12 +2,13 @@
 PKCE, or app-only for business drives); delegated to ``cloud_sync.providers.onedrive``."""
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from cloud_sync.providers import onedrive
 
 ADMIN = "cloud_base.group_clouds_admin"
 PARAM = "onedrive_sync."
+MULTI_TENANT = ("common", "organizations", "consumers")
 
 
 class CloudsClient(models.Model):
@@ -41,6 +42,41 @@ class CloudsClient(models.Model):
     od_ca_bundle = fields.Char(string="Microsoft CA Bundle", groups=ADMIN,
                                help="Path of extra trusted certificates (a local server).")
 
+    @api.constrains("od_app_only", "od_tenant")
+    def _check_od_app_only_tenant(self):
+        """The client credentials grant is issued by one tenant, never by ``common``."""
+        for client in self.sudo():
+            if client.od_app_only and (client.od_tenant or "common").lower() in MULTI_TENANT:
+                raise ValidationError(_(
+                    "App-only access acts in one organisation: give its tenant (the "
+                    "directory id or a domain such as contoso.onmicrosoft.com) instead of "
+                    "“%(tenant)s”.", tenant=client.od_tenant or "common"))
+
+    def write(self, vals):
+        """Switching app-only access on or off drops the tokens of the other mode."""
+        if "od_app_only" in vals and any(
+                c.sudo().od_app_only != bool(vals["od_app_only"]) for c in self):
+            vals = {**vals, "token_json": False}
+        return super().write(vals)
+
+    def _od_waits_for_drive(self):
+        """App-only access has no drive of its own: nothing to check before a library
+        (or a drive id) is chosen."""
+        me = self.sudo()
+        return (self.provider == "onedrive" and me.od_app_only and not me.od_drive_id
+                and not (me.od_drive_type == "sharepoint" and me.od_site_id))
+
+    def _cloud_check_on_save(self):
+        waiting = self.filtered(lambda c: c._od_waits_for_drive())
+        return super(CloudsClient, self - waiting)._cloud_check_on_save()
+
+    def _cloud_check_connection(self, provider):
+        if self._od_waits_for_drive():
+            raise UserError(_(
+                "“%(name)s” uses app-only access, which has no drive of its own: choose a "
+                "SharePoint library with “Choose drive” first.", name=self.name))
+        return super()._cloud_check_connection(provider)
+
     @api.model
     def _cloud_credential_fields(self):
         return super()._cloud_credential_fields() | {
@@ -52,7 +88,8 @@ class CloudsClient(models.Model):
         me = self.sudo()
         return {
             "client_id": me.od_client_id, "client_secret": me.od_client_secret,
-            "tenant": me.od_tenant or "common", "drive_type": me.od_drive_type or "business",
+            "tenant": me.od_tenant or "common", "app_only": me.od_app_only,
+            "drive_type": me.od_drive_type or "business",
             "site_id": me.od_site_id or "", "drive_id": me.od_drive_id or "",
             "link_scope": me.od_link_scope, "timeout": 30,
             "graph_url": self._cloud_setting(me.od_graph_url, PARAM + "graph_url"),
@@ -61,7 +98,8 @@ class CloudsClient(models.Model):
         }
 
     def action_choose_onedrive_drive(self):
-        """Pick the user's drive or a SharePoint site's library from Graph's lists."""
+        """Pick the user's drive or a SharePoint site's library from Graph's lists
+        (app-only connections pick their library before connecting)."""
         self.ensure_one()
         if not self.env.user.has_group(ADMIN):
             raise AccessError(_("Only cloud storage administrators choose the drive."))

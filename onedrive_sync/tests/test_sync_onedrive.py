@@ -1,5 +1,6 @@
 """End to end against the Graph emulator: Odoo's crons sync folders and files (Graph
-delta drives backward sync), checked with plain Graph requests."""
+delta drives backward sync), checked with plain Graph requests; with a user's tokens in
+OneDrive for Business, and with app-only access in a SharePoint library."""
 
 import json
 from urllib.parse import quote
@@ -8,41 +9,27 @@ import requests
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
 from odoo.tests import tagged
 
-from cloud_sync.emulators.onedrive import OneDriveEmulator
+from cloud_sync.emulators.onedrive import SITE_ID, TENANT_ID, OneDriveEmulator
+from cloud_sync.hashing import hash_bytes
 
 
-def graph_session(emulator, config):
-    """Plain Graph calls to the emulator as the work account (the independent client)."""
+def graph_session(emulator, config, account="work"):
+    """Plain Graph calls to the emulator (the independent client), as the work account
+    or as the application (``account="app"``)."""
     graph = requests.Session()
     graph.trust_env = False  # the emulator's CA, not REQUESTS_CA_BUNDLE
     graph.verify = config["ca_bundle"]
-    graph.headers["Authorization"] = "Bearer " + emulator.issue_tokens("work")[0]
+    graph.headers["Authorization"] = "Bearer " + emulator.issue_tokens(account)[0]
     return graph
 
 
-@tagged("post_install", "-at_install")
-class TestOneDriveSync(SyncCase):
-    provider_key = "onedrive"
+class GraphTree:
+    """The remote tree of ``drive_id`` read and written through plain Graph calls."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = OneDriveEmulator().start()
-        cls.addClassCleanup(cls.emulator.stop)
-        cls.config = cls.emulator.provider_config(drive_type="business")
-        cls.graph = graph_session(cls.emulator, cls.config)
-
-    def client_vals(self):
-        config = self.emulator.provider_config(drive_type="business")
-        return {"od_client_id": config["client_id"], "od_client_secret": config["client_secret"],
-                "od_tenant": config["tenant"], "od_drive_type": "business",
-                "od_drive_id": config["drive_id"], "od_graph_url": config["graph_url"],
-                "od_authority_url": config["authority_url"], "od_ca_bundle": config["ca_bundle"],
-                "token_json": json.dumps({"access_token": config["access_token"],
-                                          "refresh_token": config["refresh_token"]})}
+    drive_id = None
 
     def item_url(self, item_id):
-        return f"{self.config['graph_url']}/drives/{self.config['drive_id']}/items/{item_id}"
+        return f"{self.config['graph_url']}/drives/{self.drive_id}/items/{item_id}"
 
     def call(self, method, url, **kwargs):
         response = self.graph.request(method, url, timeout=30, **kwargs)
@@ -53,6 +40,8 @@ class TestOneDriveSync(SyncCase):
         return self.call("GET", self.item_url(folder_id) + "/children?$top=1000").json()["value"]
 
     def remote_files(self, client):
+        """{path: bytes}; each file's content is also checked against the quickXorHash
+        Graph reports for it."""
         out = {}
 
         def walk(folder_id, prefix):
@@ -62,7 +51,10 @@ class TestOneDriveSync(SyncCase):
                     out[path] = None
                     walk(entry["id"], path + "/")
                 else:
-                    out[path] = self.call("GET", self.item_url(entry["id"]) + "/content").content
+                    data = self.call("GET", self.item_url(entry["id"]) + "/content").content
+                    self.assertEqual(entry["file"]["hashes"]["quickXorHash"],
+                                     hash_bytes("quickxor", data), path)
+                    out[path] = data
 
         walk(client.sudo().remote_root_id, "")
         return out
@@ -77,9 +69,107 @@ class TestOneDriveSync(SyncCase):
                 json={"name": part, "folder": {}}).json()["id"]
         self.call("PUT", f"{self.item_url(parent)}:/{quote(name)}:/content", data=data)
 
+
+@tagged("post_install", "-at_install")
+class TestOneDriveSync(GraphTree, SyncCase):
+    provider_key = "onedrive"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = OneDriveEmulator().start()
+        cls.addClassCleanup(cls.emulator.stop)
+        cls.config = cls.emulator.provider_config(drive_type="business")
+        cls.drive_id = cls.config["drive_id"]
+        cls.graph = graph_session(cls.emulator, cls.config)
+
+    def client_vals(self):
+        config = self.emulator.provider_config(drive_type="business")
+        return {"od_client_id": config["client_id"], "od_client_secret": config["client_secret"],
+                "od_tenant": config["tenant"], "od_drive_type": "business",
+                "od_drive_id": config["drive_id"], "od_graph_url": config["graph_url"],
+                "od_authority_url": config["authority_url"], "od_ca_bundle": config["ca_bundle"],
+                "token_json": json.dumps({"access_token": config["access_token"],
+                                          "refresh_token": config["refresh_token"]})}
+
     def test_direct_backward_through_delta_and_reverse(self):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")
 
     def test_converges_under_random_faults(self):
         self.assertConvergesUnderFaults(seed=7)  # fewer requests: a seed that faults > 5
+
+
+@tagged("post_install", "-at_install")
+class TestOneDriveAppOnlySync(GraphTree, SyncCase):
+    """App-only access (client credentials, no user, no consent page) to the default
+    library of a SharePoint site."""
+
+    provider_key = "onedrive"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = OneDriveEmulator().start()
+        cls.addClassCleanup(cls.emulator.stop)
+        cls.config = cls.emulator.provider_config(drive_type="sharepoint")
+        cls.drive_id = cls.emulator.library.id  # the site's default library
+        cls.graph = graph_session(cls.emulator, cls.config, account="app")
+
+    def client_vals(self):
+        config = self.config
+        return {"od_client_id": config["client_id"], "od_client_secret": config["client_secret"],
+                "od_tenant": TENANT_ID, "od_app_only": True, "od_drive_type": "sharepoint",
+                "od_site_id": SITE_ID, "od_graph_url": config["graph_url"],
+                "od_authority_url": config["authority_url"], "od_ca_bundle": config["ca_bundle"]}
+
+    def test_connects_with_client_credentials_without_consent(self):
+        client = self.env["clouds.client"].create({
+            "name": "App-only", "provider": "onedrive", "root_name": "App connect",
+            **self.client_vals()})
+        self.emulator.faults.reset_counts()
+        self.assertIs(client.action_connect(), True)  # no redirect to a consent page
+        self.assertEqual(client.state, "connected")
+        self.assertEqual(self.emulator.faults.total(r"/authorize"), 0)
+        tokens = json.loads(client.sudo().token_json)
+        self.assertEqual(tokens["refresh_token"], "")
+        self.assertEqual(self.emulator.access_tokens[tokens["access_token"]], "app")
+        root = self.call("GET", self.item_url(client.sudo().remote_root_id)).json()
+        self.assertEqual((root["name"], root["parentReference"]["driveId"]),
+                         ("App connect", self.drive_id))
+        self.assertEqual(root["parentReference"]["siteId"], SITE_ID)
+
+    def test_library_round_trip_through_delta_and_reverse(self):
+        """Rule and manual folders up; a remote edit and a new remote file come back
+        through Graph's delta feed; a reset brings every binary back byte-identical."""
+        client = self.make_client(root_name="App sync")
+        _rule, _people, projects = self.make_tree(client)
+        self.assertSyncOps(self.sync(), 11)  # 5 folders, 6 files
+        self.assertTreesEqual(client)
+        self.assertCloudLinks(client)
+        self.assertSteadyCalls()
+        self.put(client, "Projects/Alpha/plan.bin", b"edited by the application")
+        self.put(client, "Projects/remote.txt", b"made remotely")
+        self.emulator.faults.reset_counts()
+        self.assertSyncOps(self.sync(), 2)
+        self.assertGreaterEqual(self.emulator.faults.total(r"/delta$"), 1)
+        self.env.invalidate_all()
+        plan = self.Attachment.search([("name", "=", "plan.bin")])
+        self.assertEqual(plan.raw, b"edited by the application")
+        made = self.Attachment.search([("name", "=", "remote.txt")])
+        self.assertEqual((made.clouds_folder_id, made.raw), (projects, b"made remotely"))
+        self.assertTreesEqual(client)
+        remote_before = self.remote_files(client)
+        client.action_reset()
+        self.sync()
+        self.env.invalidate_all()
+        self.assertEqual(client.state, "draft")
+        folders = self.Folder.search([("client_id", "=", client.id)])
+        local = {}
+        for att in self.Attachment.search([("clouds_folder_id", "in", folders.ids)]):
+            self.assertTrue(att.store_fname or att.db_datas, att.name)
+            local[att.name] = att.raw
+        remote = {path.rsplit("/", 1)[-1]: data for path, data in remote_before.items()
+                  if data is not None}
+        self.assertEqual(local, remote)  # byte for byte, not only by hash
+        self.assertEqual(self.remote_files(client), remote_before)  # nothing deleted remotely
