@@ -540,6 +540,13 @@ def test_site_search_answers_like_graph_and_pages():
         assert graph(emu, "GET", "/sites?search=nothing").json() == {"value": []}
         personal = graph(emu, "GET", "/sites?search=*", token=emu.issue_tokens("personal")[0])
         assert personal.status_code == 403
+        # a site made by add_drive alone gets a display name and an address
+        emu.add_drive("documentLibrary", "Docs", site_id="fabrikam.sharepoint.com,a1,b2")
+        [made] = graph(emu, "GET", "/sites?search=site 6").json()["value"]
+        assert (made["id"], made["displayName"], made["webUrl"]) == (
+            "fabrikam.sharepoint.com,a1,b2", "Site 6", "https://fabrikam.sharepoint.com/sites/site6")
+        assert graph(emu, "GET", "/sites/fabrikam.sharepoint.com:/sites/site6:/drive"
+                     ).json()["name"] == "Docs"
 
 
 def test_provider_sites_follow_pages_through_the_retry_path(emulator):
