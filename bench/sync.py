@@ -201,6 +201,8 @@ def main() -> int:
         ])
         registry = Registry(dbname)
         logging.getLogger("dropbox").setLevel(logging.WARNING)  # one INFO line per request
+        if os.environ.get("BENCH_PHASES"):  # the sync runs' phase timings (see the executor)
+            logging.getLogger("odoo.addons.cloud_base").setLevel(logging.INFO)
         for key in args.providers:
             try:
                 results.append(bench_provider(registry, key, args.files, args.size,

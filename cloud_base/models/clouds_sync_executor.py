@@ -27,7 +27,7 @@ from cloud_sync.engine.planner import (
 )
 from cloud_sync.hashing import hash_bytes
 from cloud_sync.naming import unique_name
-from cloud_sync.providers.base import ChangeType, Item, Kind
+from cloud_sync.providers.base import Change, ChangeType, Item, Kind
 from cloud_sync.providers.errors import (
     CloudError,
     CursorExpired,
@@ -42,6 +42,7 @@ GUARD_MIN = 5  # the deletion guard ignores runs deleting at most this many item
 # Seconds between commits in cron mode. A crash loses at most that much bookkeeping, and
 # the next run finds the remote items again (ensure_folder, adoption, NameTaken checks).
 COMMIT_EVERY = 1.0
+PREFETCH = 200  # attachments read per query during a run (see ClientSync._prefetch_windows)
 # Operations whose only database writes come after their last provider call: a failure
 # leaves nothing to undo, so they run without a savepoint (no flush per file) and their
 # bookkeeping is written in batches (see ``_flush_pending``).
@@ -71,8 +72,9 @@ class ClientSync:
         self.records = {}
         self.pending = {}  # key -> values of sync records not inserted yet
         self.pending_atts = {}  # attachment id -> sync field values not written yet
-        self.prefetch = ()  # ids of the run's attachments: one query per 1,000 reads
+        self.window = {}  # attachment id -> the ids read with it (see _prefetch_windows)
         self.keymap = {}
+        self.writes = []  # this run's own remote changes, for Provider.advance
         self.stats = {"ops": 0, "failed": 0, "calls": 0}
         self.errors = []
         self.committed = time.monotonic()
@@ -108,7 +110,6 @@ class ClientSync:
                 protected=folder.folder_type == "rule" or bool(folder.res_model))
         atts = self.Attachment.search([("clouds_folder_id", "in", folders.ids),
                                        ("type", "=", "binary")])
-        self.prefetch = tuple(atts.ids)
         for att in atts:
             local[f"a{att.id}"] = LocalNode(f"a{att.id}", f"f{att.clouds_folder_id.id}",
                                             safe(att.name), Kind.FILE, att.checksum or None)
@@ -191,37 +192,52 @@ class ClientSync:
 
     def run(self):
         """Plan and execute; returns the plan. Raises :class:`DeletionGuard` unexecuted."""
+        started = time.perf_counter()
         self._load_records()
         cursor, self.client.cursor = self.client.cursor, False
         self.commit()
         remote, new_cursor = self.remote_state(cursor)
+        listed = time.perf_counter()
         synced = self.synced_state()
         the_plan = plan(self.local_state(), synced, remote,
                         name_key=self.provider.name_rules.key,
                         content_matches=self._content_matches)
         self._guard(the_plan)
         self.remote = remote
+        self._prefetch_windows(the_plan)
+        planned = time.perf_counter()
         for op in the_plan.ops:
             self._execute(op)
         self._flush_pending()
+        executed = time.perf_counter()
         if not self.errors:
             self.client.cursor = self._past_own_changes(the_plan, new_cursor)
         self.client.last_sync = fields.Datetime.now()
         self._folders().write({"clouds_last_check": self.client.last_sync})
         self.commit()
+        _logger.info(
+            "clouds.client %s: %s operations (%s failed) in %.2fs: remote state %.2fs, "
+            "plan %.2fs, operations %.2fs, cursor %.2fs", self.client.id, self.stats["ops"],
+            self.stats["failed"], time.perf_counter() - started, listed - started,
+            planned - listed, executed - planned, time.perf_counter() - executed)
         return the_plan
 
     def _past_own_changes(self, the_plan, cursor):
-        """A cursor past this run's own remote writes when the feed shows nothing else.
+        """A cursor past this run's own remote writes.
 
-        Listing-diff feeds (S3, WebDAV) compare two snapshots: a file this run uploaded
-        and someone deleted before the next run would never show up as deleted if the
-        cursor stayed before the upload. When other changes came in meanwhile, the older
-        cursor is kept and they are planned next run.
+        Listing-diff feeds (S3, WebDAV, Nextcloud) compare two snapshots: a file this run
+        uploaded and someone deleted before the next run would never show up as deleted
+        if the cursor stayed before the upload. They apply the run's writes to their
+        snapshot (``Provider.advance``, no listing). Other feeds are read past the
+        writes; when they show changes by someone else, the older cursor is kept and
+        those are planned next run.
         """
         if not any(op.direction == "direct" for op in the_plan.ops):
             return cursor
         try:
+            advanced = self.provider.advance(cursor, self.writes)
+            if advanced:
+                return advanced
             changes, after = self.provider.changes(cursor)
         except CursorExpired:
             return False
@@ -314,6 +330,9 @@ class ClientSync:
                              clouds_verified=fields.Datetime.now() if verified else None)
         self.pending_atts.setdefault(int(key[1:]), {}).update(sync_vals)
 
+    def _wrote(self, change_type, item, old_id=None):
+        self.writes.append(Change(change_type, item, old_id=old_id))
+
     def _forget(self, key):
         rid = self.rid.pop(key, None)
         if self.by_remote.get(rid) == key:
@@ -326,7 +345,17 @@ class ClientSync:
     def _target(self, key):
         if key.startswith("f"):
             return self.Folder.browse(int(key[1:]))
-        return self.Attachment.browse(int(key[1:])).with_prefetch(self.prefetch)
+        att_id = int(key[1:])
+        return self.Attachment.browse(att_id).with_prefetch(self.window.get(att_id, (att_id,)))
+
+    def _prefetch_windows(self, the_plan):
+        """Attachments are read in windows of ``PREFETCH`` in the plan's order: one query
+        per window, and a commit (which empties Odoo's cache) costs one window again, not
+        every attachment of the run."""
+        order = [int(op.key[1:]) for op in the_plan.ops if op.key.startswith("a")]
+        for start in range(0, len(order), PREFETCH):
+            block = tuple(order[start:start + PREFETCH])
+            self.window.update(dict.fromkeys(block, block))
 
     @staticmethod
     def _bytes(att):
@@ -374,11 +403,13 @@ class ClientSync:
         parent_id = self._remote_of(op.parent)
         if op.kind == Kind.FOLDER:
             item = self.provider.ensure_folder(parent_id, op.name)
+            self._wrote(ChangeType.CREATED, item)
             self._record(key, item)
             return
         att = self._target(key)
         data = self._bytes(att)
         item, verified = self._upload(parent_id, op.name, data)
+        self._wrote(ChangeType.CREATED, item)
         self._record(key, item, local_content=att.checksum, verified=verified)
 
     def _op_LinkRemote(self, op, key):
@@ -389,6 +420,7 @@ class ClientSync:
         att = self._target(key)
         data = self._bytes(att)
         item = self.provider.update(self._remote_of(key), io.BytesIO(data), len(data))
+        self._wrote(ChangeType.UPDATED, item)
         self._record(key, item, local_content=att.checksum, verified=self._same(item, data))
 
     def _op_MoveRemote(self, op, key):
@@ -403,6 +435,7 @@ class ClientSync:
             for other, rid in list(self.rid.items()):
                 if rid.startswith(old_id) and rid != old_id:
                     self._set_remote_id(other, item.id + rid[len(old_id):])
+        self._wrote(ChangeType.MOVED, item, old_id=old_id)
         self._record(key, item)
 
     def _op_DeleteRemote(self, op, key):
@@ -410,8 +443,11 @@ class ClientSync:
             att = self._target(key).exists()
             if att and att._clouds_link_only():
                 att._clouds_fetch_binaries()  # it left the connection: keep its bytes
+        remote_id = self._remote_of(key)
         with contextlib.suppress(NotFound):
-            self.provider.delete(self._remote_of(key))
+            self.provider.delete(remote_id)
+        kind = Kind.FOLDER if key.startswith("f") else Kind.FILE
+        self._wrote(ChangeType.DELETED, Item(remote_id, "", kind))
         self._forget(key)
         if key.startswith("a") and self._target(key).exists():
             self._target(key).write({"clouds_remote_id": False, "clouds_client_id": False,

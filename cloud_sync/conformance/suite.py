@@ -43,7 +43,7 @@ import requests
 
 from ..emulators.tls import ca_bundle
 from ..hashing import hash_bytes
-from ..providers.base import ChangeType, Kind
+from ..providers.base import Change, ChangeType, Kind
 from ..providers.errors import CloudError, CursorExpired, NameTaken, NotFound, ReauthRequired
 from ..retry import RetryPolicy
 
@@ -383,6 +383,38 @@ def test_change_feed_cursor_resumes(provider):
     again, _ = provider.changes(cursor)
     assert _keys(again) == _keys(first)
     assert provider.changes(next_cursor)[0] == []
+
+
+def test_advance_past_own_writes(provider):
+    """``advance`` moves a cursor past the caller's own writes (or says it cannot, and
+    ``changes`` reports them); anyone else's change since the cursor is still reported,
+    and so is a later deletion of a file the caller wrote."""
+    root = provider.root_id
+    edited = provider.upload_bytes(root, "edited.txt", b"v1")
+    doomed = provider.upload_bytes(root, "doomed.txt", b"doomed")
+    moving = provider.upload_bytes(root, "moving.txt", b"moving")
+    cursor = provider.initial_cursor()
+    foreign = provider.upload_bytes(root, "foreign.txt", b"not in the writes")
+    folder = provider.create_folder(root, "ours")
+    new = provider.upload_bytes(folder.id, "new.txt", b"new")
+    updated = provider.update(edited.id, io.BytesIO(b"v2, longer"), 10)
+    moved = provider.move(moving.id, folder.id)
+    provider.delete(doomed.id)
+    writes = [Change(ChangeType.CREATED, folder), Change(ChangeType.CREATED, new),
+              Change(ChangeType.UPDATED, updated),
+              Change(ChangeType.MOVED, moved, old_parent_id=root, old_id=moving.id),
+              Change(ChangeType.DELETED, doomed)]
+    advanced = provider.advance(cursor, writes)
+    if advanced is None:  # the feed reports the writes itself
+        changes, advanced = provider.changes(cursor)
+        assert {("created", new.id), ("created", foreign.id)} <= set(_keys(changes))
+    else:
+        changes, advanced = provider.changes(advanced)
+        assert [key for key in _keys(changes) if key[0] != "updated"
+                or not provider.metadata(key[1]).is_folder] == [("created", foreign.id)]
+    provider.delete(new.id)
+    changes, _ = provider.changes(advanced)
+    assert ("deleted", new.id) in _keys(changes)
 
 
 def test_expired_cursor_raises_and_a_full_listing_recovers(target, provider):

@@ -241,6 +241,18 @@ class Provider(abc.ABC):
         valid; the caller then walks the tree and asks for a new initial cursor.
         """
 
+    def advance(self, cursor: str, writes: list[Change]) -> str | None:
+        """A cursor that counts ``writes``, this connection's own changes made since
+        ``cursor`` (in order), as seen, built without asking the server; ``None`` where
+        the feed cannot do that. Changes by anyone else since ``cursor`` must still be
+        reported by :meth:`changes` on the returned cursor.
+
+        Listing-diff feeds (S3, WebDAV, Nextcloud) implement it so that a sync run that
+        wrote does not list everything again to move its cursor; real change feeds
+        report the writes themselves, cheaply, and keep this default.
+        """
+        return None
+
     # -- conveniences built on the contract -----------------------------------------
     def read_bytes(self, item_id: str) -> bytes:
         return b"".join(self.download(item_id))

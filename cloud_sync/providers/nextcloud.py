@@ -17,7 +17,8 @@ when the server says the parent is missing. Items outside the root are not found
 Change feed: the cursor is a compressed snapshot (id → parent, name, kind, ETag) bound
 to the root's file id and the server's instance id. Nextcloud propagates ETags to every
 parent folder, so only folders whose ETag changed are listed again; file ids turn a
-delete + create into a move or rename.
+delete + create into a move or rename. ``advance`` applies a sync run's own writes to the
+snapshot and forgets the ETags of the folders above them (the next poll lists those).
 """
 
 from __future__ import annotations
@@ -572,6 +573,38 @@ class NextcloudProvider(Provider):
             return [], cursor
         new, listed = self._snapshot(root, old)
         return self._diff(old, new, listed), self._encode(instance, new)
+
+    def advance(self, cursor: str, writes: list[Change]) -> str | None:
+        """The cursor's snapshot with our own writes applied. The server changed the ETag
+        of every folder above a write, to values we do not know: those folders get none,
+        so the next poll lists them once (and so still sees anyone else's change there)."""
+        instance, snapshot = self._decode(cursor)
+        touched = set()
+        for change in writes:
+            item = change.item
+            if change.type == ChangeType.DELETED:
+                entry = snapshot.get(item.id)
+                if entry:
+                    touched.add(entry[0])
+                doomed = {item.id}
+                for fileid in sorted(snapshot, key=lambda f: _depth(f, snapshot)):
+                    if snapshot[fileid][0] in doomed:
+                        doomed.add(fileid)
+                for fileid in doomed:
+                    snapshot.pop(fileid, None)
+                continue
+            was = snapshot.get(item.id)
+            if was:
+                touched.add(was[0])
+            if item.parent_id not in snapshot:
+                return None  # written outside the snapshot's tree: list it again
+            snapshot[item.id] = [item.parent_id, item.name, item.is_folder, item.version]
+            touched.add(item.parent_id)
+        for fileid in touched:
+            while fileid in snapshot:
+                snapshot[fileid][3] = None
+                fileid = snapshot[fileid][0]
+        return self._encode(instance, snapshot)
 
     def _root_state(self) -> tuple[owncloud.FileInfo, str]:
         root = self._located(self.root_id)

@@ -23,6 +23,8 @@ Decisions:
   which bounds their number) raises :class:`CursorExpired`. The instance keeps the last
   snapshots it stored or read (content addressed, so never stale): a poll with nothing
   changed costs only the listing pages (1 per 1,000 keys), with no HEAD, GET or PUT.
+  After a sync run that wrote, ``advance`` applies the run's own writes to the
+  snapshot (one PUT, no listing); a folder move falls back to a listing.
 - Hashes: a single-part ETag is the MD5 of the content (``hash_type = "md5"``); a
   multipart ETag (``md5-N``) is not a content hash, so ``content_hash`` is None.
 - Errors: NoSuchKey/404 -> NotFound; 412 (a conditional write lost) -> NameTaken;
@@ -431,6 +433,27 @@ class S3Provider(Provider):
         old = self._load(cursor)
         new = self._snapshot()
         return diff_snapshots(self._item, old, new), self._store(new)
+
+    def advance(self, cursor: str, writes: list[Change]) -> str | None:
+        """The cursor's snapshot with our own writes applied, stored (one PUT). A folder
+        moved by copying its keys is left to a listing: copies may carry new ETags."""
+        snapshot = dict(self._load(cursor))
+        for change in writes:
+            item = change.item
+            if change.type == ChangeType.DELETED:
+                for key in [k for k in snapshot if k == item.id
+                            or (item.is_folder and k.startswith(item.id))]:
+                    del snapshot[key]
+                continue
+            if change.old_id and change.old_id != item.id:
+                if item.is_folder:
+                    return None
+                snapshot.pop(change.old_id, None)
+            if item.version is not None:  # a prefix without marker object is no key
+                snapshot[item.id] = [item.version, item.size]
+            elif not item.is_folder:
+                return None
+        return self._store(snapshot)
 
 
 def diff_snapshots(make_item, old: dict, new: dict) -> list[Change]:

@@ -42,7 +42,8 @@ reported MOVED as well, since their ids (paths) changed. Anything unpaired (a mo
 an edit, a moved empty folder without ETag, ambiguous ETags) is reported honestly as
 DELETED + CREATED. Order: deletions (deepest first, by old id), moves, creations
 (shallowest first), then UPDATED for files whose version changed; each id appears once.
-Snapshots are kept in ``config["state_dir"]`` (default: a folder in the system temp
+After a sync run that wrote, ``advance`` applies the run's own writes to the snapshot
+(no listing). Snapshots are kept in ``config["state_dir"]`` (default: a folder in the system temp
 dir); the cursor is ``webdav1.<scope>.<digest>``, the scope binding it to one server URL
 and root. A garbled cursor, one of another root, or one whose snapshot is gone (state
 lost, or older than the :data:`KEEP_SNAPSHOTS` newest of this root) raises
@@ -275,10 +276,11 @@ class WebDAVProvider(Provider):
             raise NotFound(f"webdav: {item_id} no longer exists", status=412)
         if not etag:
             return self.metadata(item_id)
+        etag = etag.removeprefix("W/").strip('"')
         return Item(id=item_id, name=posixpath.basename(item_id), kind=Kind.FILE,
-                    parent_id=posixpath.dirname(item_id), size=size,
-                    version=etag.removeprefix("W/").strip('"'),
-                    modified=datetime.now(timezone.utc), web_url=self._url(item_id))
+                    parent_id=posixpath.dirname(item_id), size=size, version=etag,
+                    modified=datetime.now(timezone.utc), web_url=self._url(item_id),
+                    extra={"etag": etag})
 
     def download(self, item_id: str) -> Iterator[bytes]:
         response = self.call(lambda: self._request("download", item_id))
@@ -351,6 +353,24 @@ class WebDAVProvider(Provider):
         new = self._snapshot()
         return _diff(old, new, self._root), self._save(new)
 
+    def advance(self, cursor: str, writes: list[Change]) -> str | None:
+        """The cursor's snapshot with our own writes applied (a MOVE renames a whole
+        subtree on the server, so the paths below a moved folder follow)."""
+        snapshot = self._load(cursor)
+        for change in writes:
+            item = change.item
+            below = item.id + "/"
+            if change.type == ChangeType.DELETED:
+                for path in [p for p in snapshot if p == item.id or p.startswith(below)]:
+                    del snapshot[path]
+                continue
+            old = change.old_id
+            if old and old != item.id:
+                for path in [p for p in snapshot if p == old or p.startswith(old + "/")]:
+                    snapshot[item.id + path[len(old):]] = snapshot.pop(path)
+            snapshot[item.id] = _entry(item)
+        return self._save(snapshot)
+
     def _snapshot(self) -> dict[str, list]:
         """path -> [is_folder, version, size, mtime, etag] of everything beneath the root."""
         items: list[Item] = []
@@ -369,12 +389,7 @@ class WebDAVProvider(Provider):
                     items.append(child)
                     if child.is_folder:
                         stack.append(child.id)
-        return {
-            item.id: [item.is_folder, item.version, item.size,
-                      int(item.modified.timestamp()) if item.modified else 0,
-                      item.extra.get("etag", "")]
-            for item in items if item.id != self._root
-        }
+        return {item.id: _entry(item) for item in items if item.id != self._root}
 
     def _save(self, snapshot: dict) -> str:
         blob = json.dumps(snapshot, sort_keys=True, separators=(",", ":")).encode()
@@ -424,6 +439,12 @@ def _normalize(path: str) -> str:
     """``a//b/`` -> ``/a/b``; the server root is ``/``."""
     parts = [p for p in str(path).split("/") if p]
     return "/" + "/".join(parts)
+
+
+def _entry(item: Item) -> list:
+    """An item as a snapshot keeps it."""
+    return [item.is_folder, item.version, item.size,
+            int(item.modified.timestamp()) if item.modified else 0, item.extra.get("etag", "")]
 
 
 def _check_id(item_id: str) -> str:
