@@ -43,12 +43,12 @@ an edit, a moved empty folder without ETag, ambiguous ETags) is reported honestl
 DELETED + CREATED. Order: deletions (deepest first, by old id), moves, creations
 (shallowest first), then UPDATED for files whose version changed; each id appears once.
 After a sync run that wrote, ``advance`` applies the run's own writes to the snapshot
-(no listing). Snapshots are kept in ``config["state_dir"]`` (default: a folder in the system temp
-dir); the cursor is ``webdav1.<scope>.<digest>``, the scope binding it to one server URL
-and root. A garbled cursor, one of another root, or one whose snapshot is gone (state
-lost, or older than the :data:`KEEP_SNAPSHOTS` newest of this root) raises
-CursorExpired: the caller lists everything again. Losing the state folder is therefore
-safe, only slower.
+(no listing). Snapshots are kept in ``config["state_dir"]`` (``nas_sync`` gives a folder
+of the database's filestore; the default is a folder in the system temp dir); the cursor
+is ``webdav1.<scope>.<digest>``, the scope binding it to one server URL and root. A
+garbled cursor, one of another root, or one whose snapshot is gone (state lost, or older
+than the :data:`KEEP_SNAPSHOTS` newest of this root) raises CursorExpired: the caller
+lists everything again. Losing the state folder is therefore safe, only slower.
 
 Flavours (``config["flavour"]``) differ only in the default root when none is given:
 ``generic`` the server root; ``synology`` ``/home`` (the user's home share of the

@@ -1,7 +1,10 @@
 """NAS / WebDAV connections (Synology, QNAP, TrueNAS, any WebDAV server), delegated to
 ``cloud_sync``."""
 
+import os
+
 from odoo import api, fields, models
+from odoo.tools import config
 
 ADMIN = "cloud_base.group_clouds_admin"
 
@@ -34,4 +37,10 @@ class CloudsClient(models.Model):
         me = self.sudo()
         return {"url": me.dav_url, "login": me.dav_login, "password": me.dav_password,
                 "verify_tls": me.dav_verify_tls, "flavour": me.dav_flavour or "generic",
-                "timeout": 30}
+                "timeout": 30, "state_dir": self._dav_state_dir()}
+
+    def _dav_state_dir(self):
+        """The change feed's listing snapshots live beside the database's files: they
+        survive a reboot (a lost one costs a full walk) and every worker that shares the
+        filestore shares them."""
+        return os.path.join(config.filestore(self.env.cr.dbname), "cloud_sync", "webdav")

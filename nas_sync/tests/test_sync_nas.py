@@ -7,6 +7,7 @@ import requests
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase, disk_tree
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import config
 
 from cloud_sync.emulators.webdav import PASSWORD, USER, WsgiDAVEmulator
 
@@ -35,6 +36,16 @@ class TestNasSync(SyncCase):
 
     def test_round_trip_on_disk(self):
         self.round_trip()
+
+    def test_change_feed_state_lives_in_the_filestore(self):
+        client = self.make_client(root_name="state in the filestore")
+        self.make_tree(client)
+        self.sync()
+        state = client._dav_state_dir()
+        self.assertTrue(state.startswith(config.filestore(self.env.cr.dbname)))
+        snapshots = [name for _dir, _subdirs, names in os.walk(state) for name in names]
+        self.assertTrue(client.cursor and snapshots, "the cursor's snapshot is not there")
+        self.assertIn(client.cursor.rsplit(".", 1)[1] + ".json.gz", snapshots)
 
     def test_wrong_password_is_a_clear_error(self):
         with self.assertRaises(UserError):
