@@ -3,8 +3,8 @@
 Claiming: ``FOR UPDATE SKIP LOCKED`` on the task row, then a session advisory lock on its
 connection (released in ``finally``, or by PostgreSQL when a worker dies), so one
 connection never runs two tasks at once and a task left ``running`` by a dead worker is
-taken again. Order: reverse tasks, then sync tasks (each runs its connection's plan, which
-creates parents before children), then cleaning. Every task is idempotent.
+taken again. Order: reverse and move tasks, then sync tasks (each runs its connection's
+plan, which creates parents before children), then cleaning. Every task is idempotent.
 """
 
 import logging
@@ -23,7 +23,7 @@ from .clouds_sync_executor import CRITICAL, ClientSync, DeletionGuard
 _logger = logging.getLogger(__name__)
 
 LOCK_CLASS = 74110  # advisory lock namespace of the queue
-PRIORITY = {"reverse": 0, "sync": 10}
+PRIORITY = {"reverse": 0, "move": 0, "sync": 10}
 BACKOFF_BASE = 60  # seconds; doubled at every try, capped
 BACKOFF_CAP = 3600
 
@@ -35,7 +35,9 @@ class CloudsQueue(models.Model):
 
     client_id = fields.Many2one("clouds.client", required=True, ondelete="cascade", index=True)
     task_type = fields.Selection(
-        [("reverse", "Reverse sync (bring binaries back)"), ("sync", "Sync")],
+        [("reverse", "Reverse sync (bring binaries back)"),
+         ("move", "Move folders to another connection (bring binaries back first)"),
+         ("sync", "Sync")],
         required=True)
     priority = fields.Integer(default=10, index=True)
     state = fields.Selection(
@@ -176,6 +178,8 @@ class CloudsQueue(models.Model):
         client = self.client_id.sudo()
         if self.task_type == "reverse":
             return client._cloud_reverse()
+        if self.task_type == "move":
+            return client._cloud_move_folders(commit=commit)
         if not client._cloud_ready():
             return {"ops": 0, "skipped": True}
         runner = ClientSync(client, client._cloud_shared_provider(), commit=commit)

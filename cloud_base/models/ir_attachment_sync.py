@@ -2,7 +2,9 @@
 
 After a verified upload the attachment keeps ``type='binary'``, its checksum and size; the
 cleaner later drops only the stored bytes. Reading such a file (``raw``/``datas``,
-``/web/content``, previews, zips) goes through :meth:`_clouds_open_stream`.
+``/web/content``, previews, zips) goes through :meth:`_clouds_open_stream`;
+``/web/content`` and ``/web/image`` stream it (:class:`CloudStream`), ``raw`` and ``datas``
+need the whole bytes.
 """
 
 import mimetypes
@@ -10,12 +12,72 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
-from odoo.http import Stream
+from odoo.http import Stream, request
 from odoo.tools import SQL
+from werkzeug.exceptions import BadGateway
+from werkzeug.exceptions import NotFound as HttpNotFound
 
 from cloud_sync.hashing import hash_bytes
 from cloud_sync.providers.base import Item, Kind
-from cloud_sync.providers.errors import CloudError
+from cloud_sync.providers.errors import CloudError, NotFound
+
+
+def _download(provider, remote_id, failed):
+    """The provider's chunks, asked for only when the first one is read; a provider error
+    becomes ``failed: error`` (a translated prefix: no database is needed any more)."""
+    try:
+        yield from provider.download(remote_id)
+    except CloudError as exc:
+        raise UserError(f"{failed}: {exc}") from exc
+
+
+class CloudStream(Stream):
+    """The ``/web/content`` stream of a cloud-only file: the response's body is the
+    provider's chunk iterator, read when the server sends it.
+
+    Headers (type, name, ETag, caching, conditional 304) are Odoo's own: ``get_response``
+    lets :class:`Stream` build them for an empty body, then puts the cloud body in. One
+    metadata call before answering turns a file gone or a refused connection into an
+    error response instead of a truncated 200. Code that needs the bytes (``data``: image
+    resizing, sniffing) reads them whole, as before; ranges are not served (the whole file
+    comes, with status 200).
+    """
+
+    type = "data"
+    attachment = None
+    _bytes = None
+
+    @property
+    def data(self):
+        if self._bytes is None:
+            self._bytes = b"".join(self.attachment._clouds_open_stream())
+        return self._bytes
+
+    @data.setter
+    def data(self, value):
+        self._bytes = value
+
+    def get_response(self, as_attachment=None, immutable=None, **send_file_kwargs):
+        if self._bytes is not None:  # already read (a resized image): Odoo's response
+            return super().get_response(as_attachment, immutable, **send_file_kwargs)
+        environ = dict(request.httprequest.environ)
+        environ.pop("HTTP_RANGE", None)
+        self._bytes = b""
+        try:
+            response = super().get_response(as_attachment, immutable,
+                                             **dict(send_file_kwargs, environ=environ))
+        finally:
+            self._bytes = None
+        if response.status_code != 200:  # 304 Not Modified: nothing to read
+            return response
+        size = self.attachment._clouds_http_check()
+        response.response = self.attachment._clouds_download()
+        response.headers.pop("Accept-Ranges", None)
+        if size is None:
+            response.headers.pop("Content-Length", None)
+        else:
+            response.content_length = size
+        return response
 
 
 class IrAttachment(models.Model):
@@ -50,13 +112,27 @@ class IrAttachment(models.Model):
         return self._clouds_download()
 
     def _clouds_download(self):
+        """The chunks of a cloud-only file. Everything the database knows is read now; the
+        provider is asked when the first chunk is read, so a streamed response iterated
+        after the request's cursor is closed needs none."""
         att = self.sudo()
         provider = att.clouds_client_id._cloud_shared_provider()
+        failed = _("“%(name)s” cannot be read from the cloud", name=att.name)
+        return _download(provider, att.clouds_remote_id, failed)
+
+    def _clouds_http_check(self):
+        """Before answering a download: the remote size (None if the provider has none),
+        or an HTTP error saying why the file cannot be read."""
+        att = self.sudo()
         try:
-            yield from provider.download(att.clouds_remote_id)
+            item = att.clouds_client_id._cloud_shared_provider().metadata(att.clouds_remote_id)
+        except NotFound as exc:
+            raise HttpNotFound(_("“%(name)s” is no longer in the cloud: %(error)s",
+                                 name=att.name, error=exc)) from exc
         except CloudError as exc:
-            raise UserError(_("“%(name)s” cannot be read from the cloud: %(error)s",
-                              name=att.name, error=exc)) from exc
+            raise BadGateway(_("“%(name)s” cannot be read from the cloud: %(error)s",
+                               name=att.name, error=exc)) from exc
+        return item.size
 
     def _compute_raw(self):
         cloud = self.filtered(lambda a: a.id and a._clouds_link_only())
@@ -67,10 +143,12 @@ class IrAttachment(models.Model):
     def _to_http_stream(self):
         if not self._clouds_link_only():
             return super()._to_http_stream()
-        data = b"".join(self._clouds_open_stream())
-        return Stream(type="data", data=data, size=len(data), mimetype=self.mimetype,
-                      download_name=self.name, etag=self.checksum, public=self.public,
-                      last_modified=self.write_date)
+        return CloudStream(
+            attachment=self, size=self.file_size,
+            mimetype=self.mimetype or mimetypes.guess_type(self.name or "")[0]
+            or "application/octet-stream",
+            download_name=self.name, etag=self.checksum, public=self.public,
+            last_modified=self.write_date)
 
     def _clouds_set_size(self, size):
         """A cloud-only file changed remotely: its size, and no checksum (Odoo's ``write``

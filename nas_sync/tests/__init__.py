@@ -1,1 +1,3 @@
 from . import test_sync_nas
+from . import test_stream_nas
+from . import test_move_nas

@@ -1,0 +1,213 @@
+"""Moving folders to another connection through the queue, against wsgidav: the save asks
+nothing of the server, a ``move`` task brings the cloud-only binaries back, then the
+folders switch and the next syncs move them; faults and crashes resume."""
+
+import contextlib
+import hashlib
+import os
+import tempfile
+
+from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
+from odoo.tests import tagged
+
+from cloud_sync.emulators.webdav import WsgiDAVEmulator
+
+from . import test_sync_nas
+
+
+class Crash(Exception):
+    """The worker dies right after a commit."""
+
+
+@tagged("post_install", "-at_install")
+class TestNasMove(SyncCase):
+    provider_key = "webdav"
+    client_vals = test_sync_nas.TestNasSync.client_vals
+    remote_files = test_sync_nas.TestNasSync.remote_files
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.files = tempfile.mkdtemp(prefix="nas-move-test-")
+        cls.emulator = WsgiDAVEmulator(data_dir=cls.files).start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        test = self._testMethodName  # a root of its own: the server's disk is not rolled back
+        self.old = self.make_client(root_name=f"Old {test}")
+        self.new = self.make_client(root_name=f"New {test}")
+        self.projects = self.Folder.create({"name": "Projects", "own_client_id": self.old.id})
+        self.alpha = self.Folder.create({"name": "Alpha", "parent_id": self.projects.id})
+        self.kept = self.Folder.create({"name": "Stays", "own_client_id": self.old.id})
+        self.contents = {}
+        for folder, name, data in (
+                (self.projects, "notes.md", b"# notes\n"),
+                (self.projects, "big.bin", os.urandom(3 * 1024 * 1024 + 7)),
+                (self.alpha, "plan.bin", bytes(range(256)) * 40),
+                (self.alpha, "empty.txt", b""),
+                (self.kept, "other.txt", b"stays on the old connection")):
+            att = self.Attachment.create({"name": name, "clouds_folder_id": folder.id,
+                                          "raw": data})
+            self.contents[att] = data
+        self.sync()
+        self.old.grace_days = 0
+        self.Attachment._cron_clouds_clean()
+        self.env.invalidate_all()
+        self.moving = self.Attachment.browse(
+            [a.id for a in self.contents if a.clouds_folder_id != self.kept])
+        self.assertTrue(all(a._clouds_link_only() for a in self.moving if a.file_size))
+        self.old_remote = self.remote_files(self.old)
+
+    def request_move(self, folder, client):
+        self.emulator.faults.reset_counts()
+        folder.own_client_id = client
+        self.env.flush_all()
+        self.assertEqual(dict(self.emulator.faults.counts), {}, "the save asks no server")
+
+    def move_task(self):
+        return self.Queue.search([("task_type", "=", "move"), ("client_id", "=", self.old.id)])
+
+    def assertBytesBack(self, atts):
+        self.env.invalidate_all()
+        for att in atts:
+            self.assertTrue(att.store_fname or att.db_datas or not att.file_size, att.name)
+            self.assertEqual(hashlib.sha1(att.raw or b"").hexdigest(),
+                             hashlib.sha1(self.contents[att]).hexdigest(), att.name)
+
+    def assertOnOld(self):
+        """Nothing moved yet: the folder syncs with the old connection, which has it all."""
+        self.assertEqual(self.projects.client_id, self.old)
+        self.assertEqual(self.alpha.client_id, self.old)
+        self.assertEqual(self.remote_files(self.old), self.old_remote)
+
+    def assertMovedToNew(self):
+        self.env.invalidate_all()
+        self.assertEqual((self.projects.client_id, self.alpha.client_id), (self.new, self.new))
+        self.assertFalse(self.projects.clouds_move_pending)
+        self.assertBytesBack(self.moving)
+        new_remote = self.remote_files(self.new)
+        self.assertEqual(set(new_remote), {"Projects", "Projects/notes.md", "Projects/big.bin",
+                                           "Projects/Alpha", "Projects/Alpha/plan.bin",
+                                           "Projects/Alpha/empty.txt"})
+        for att in self.moving:
+            path = "Projects/" + ("Alpha/" if att.clouds_folder_id == self.alpha else "")
+            self.assertEqual(new_remote[path + att.name], self.contents[att])
+            self.assertEqual(att.clouds_client_id, self.new)
+        self.assertEqual(set(self.remote_files(self.old)), {"Stays", "Stays/other.txt"})
+        self.assertTreesEqual(self.new)
+        self.assertTreesEqual(self.old)
+        self.assertSyncOps(self.sync(), 0)
+
+    # ---------------------------------------------------------------- the tests
+    def test_move_is_queued_then_done(self):
+        self.request_move(self.projects, self.new)
+        self.assertTrue(self.projects.clouds_move_pending)
+        self.assertEqual(self.projects.clouds_move_to_id, self.new)
+        self.assertEqual(self.projects.own_client_id, self.old)
+        self.assertOnOld()
+        self.assertEqual(self.move_task().state, "pending")
+        self.sync()
+        self.assertEqual(self.move_task().state, "done")
+        self.assertMovedToNew()
+        self.assertEqual(self.kept.client_id, self.old)
+
+    def test_failing_fetch_leaves_the_folder_and_retries(self):
+        self.request_move(self.projects, self.new)
+        self.emulator.faults.inject(503, count=1000, match=r"^GET .*big\.bin")
+        try:
+            self.Queue._run_tasks()
+        finally:
+            self.emulator.faults.clear()
+        task = self.move_task()
+        self.assertEqual((task.state, task.tries), ("pending", 1))
+        self.assertTrue(task.next_try and task.last_error)
+        self.env.invalidate_all()
+        self.assertTrue(self.projects.clouds_move_pending)
+        self.assertOnOld()
+        task.next_try = False
+        self.sync()
+        self.assertEqual((task.state, task.tries), ("done", 2))
+        self.assertMovedToNew()
+
+    def test_crash_in_the_middle_converges(self):
+        self.request_move(self.projects, self.new)
+        commits = []
+
+        def crash():
+            commits.append(1)
+            raise Crash
+
+        # not assertRaises: Odoo's rolls back to a savepoint, a crash keeps what was done
+        with contextlib.suppress(Crash):
+            self.old.sudo()._cloud_move_folders(commit=crash, batch_size=1)
+        self.assertEqual(len(commits), 1)
+        self.env.invalidate_all()
+        back = self.moving.filtered(lambda a: not a._clouds_link_only())
+        self.assertGreaterEqual(len(back), 1)
+        self.assertLess(len(back.filtered("file_size")), len(self.moving.filtered("file_size")))
+        self.assertOnOld()
+        self.emulator.faults.reset_counts()
+        self.sync()
+        self.assertMovedToNew()
+
+    def test_moving_back_cancels(self):
+        self.request_move(self.projects, self.new)
+        self.request_move(self.projects, self.old)
+        self.assertFalse(self.projects.clouds_move_pending)
+        self.assertFalse(self.projects.clouds_move_to_id)
+        self.emulator.faults.reset_counts()
+        self.sync()
+        self.assertEqual(self.move_task().state, "done")
+        self.assertEqual(self.emulator.faults.total("^GET "), 0, "no binary fetched")
+        self.assertOnOld()
+        self.assertTrue(all(a._clouds_link_only() for a in self.moving if a.file_size))
+
+    def test_move_to_no_connection(self):
+        self.request_move(self.projects, False)
+        self.assertTrue(self.projects.clouds_move_pending)
+        self.assertFalse(self.projects.clouds_move_to_id)
+        self.assertOnOld()
+        self.sync()
+        self.env.invalidate_all()
+        self.assertFalse(self.projects.client_id or self.alpha.client_id)
+        self.assertBytesBack(self.moving)
+        self.assertFalse(self.moving.clouds_client_id)
+        self.assertEqual(set(self.remote_files(self.old)), {"Stays", "Stays/other.txt"})
+
+    def test_rule_connection_change(self):
+        """A rule's new connection pins its folders to the old one until their binaries are
+        back; setting it back first cancels."""
+        rule, people, _projects = self.make_tree(self.old, partners=("Ann",))
+        self.sync()
+        self.Attachment._cron_clouds_clean()
+        self.env.invalidate_all()
+        folders = self.Folder.search([("rule_id", "=", rule.id)])
+        files = self.Attachment.search([("clouds_folder_id", "in", folders.ids)])
+        self.assertEqual(len(files), 2)
+        self.contents.update({att: att.raw for att in files})
+        self.env.invalidate_all()
+        self.assertTrue(all(a._clouds_link_only() for a in files))
+
+        self.emulator.faults.reset_counts()
+        rule.client_id = self.new
+        self.env.flush_all()
+        self.assertEqual(dict(self.emulator.faults.counts), {})
+        self.assertEqual(folders.client_id, self.old)
+        self.assertEqual(folders.own_client_id, self.old)
+        self.assertTrue(all(folders.mapped("clouds_move_pending")))
+        self.assertEqual(folders.clouds_move_to_id, self.new)
+        rule.client_id = self.old  # back before the task ran: nothing moves
+        self.assertFalse(folders.own_client_id)
+        self.assertFalse(any(folders.mapped("clouds_move_pending")))
+
+        rule.client_id = self.new
+        self.sync()
+        self.env.invalidate_all()
+        self.assertEqual(folders.client_id, self.new)
+        self.assertFalse(folders.own_client_id)
+        self.assertBytesBack(files)
+        self.assertIn(f"Clients/Ann/{files[0].name}", self.remote_files(self.new))
+        self.assertNotIn("Clients", self.remote_files(self.old))
+        self.assertTreesEqual(self.new)
+        self.assertSyncOps(self.sync(), 0)
