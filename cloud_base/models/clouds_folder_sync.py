@@ -69,7 +69,7 @@ class CloudsFolder(models.Model):
         help="Moving to another connection: the binaries come back first.")
     clouds_move_own_id = fields.Many2one(
         "clouds.client", string="Requested Connection", readonly=True, copy=False,
-        ondelete="set null",
+        ondelete="restrict",
         help="The sync connection set on the folder once its move is done (empty: the "
         "rule's or the parent folder's).")
     clouds_move_to_id = fields.Many2one(
