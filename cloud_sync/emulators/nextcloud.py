@@ -8,8 +8,13 @@ changes), ``OC-FileId``/``OC-ETag`` answer headers, chunked upload v2 under
 API (XML, as pyocclient parses it), public downloads ``/s/<token>/download`` and the
 internal links ``/f/<fileid>``. Basic auth with one user and an app password.
 
-Deletions are final here (no trash bin), and file ids live in memory: a restarted
-emulator numbers the files it finds again. :meth:`NextcloudEmulator.expire_cursors`
+A DELETE moves the item to the trash bin, served as Nextcloud does under
+``/remote.php/dav/trashbin/<user>/trash`` (PROPFIND lists the items with
+``nc:trashbin-filename``, ``-original-location`` and ``-deletion-time``; MOVE to
+``restore/<name>`` restores, with its file ids; DELETE purges an item or empties the bin).
+File ids, ETags, the instance id and the trash records are journaled in the data
+directory: an emulator restarted on it serves the same ids and never hands one out
+twice. :meth:`NextcloudEmulator.expire_cursors`
 changes the instance id (the suffix of ``oc:id``), as a restored or migrated server
 would, which invalidates every change-feed cursor of the provider.
 """
@@ -18,6 +23,8 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import mimetypes
 import os
 import secrets
 import shutil
@@ -40,9 +47,11 @@ APP_PASSWORD = "nc-app-password-7Qx2"
 VERSION = "28.0.4"
 MAX_NAME = 250
 OC = "{http://owncloud.org/ns}"
+NC = "{http://nextcloud.org/ns}"
 WEBDAV = "/remote.php/webdav"
 FILES_DAV = f"/remote.php/dav/files/{USER}"
 UPLOADS_DAV = f"/remote.php/dav/uploads/{USER}"
+TRASH_DAV = f"/remote.php/dav/trashbin/{USER}"
 LIVE_PROPS = [f"{OC}fileid", f"{OC}id", f"{OC}size", f"{OC}permissions"]
 Answer = tuple[str, list[tuple[str, str]], bytes]
 
@@ -61,43 +70,123 @@ def _below(path: str, top: str) -> bool:
 
 
 class Store:
-    """File ids and ETags by path (paths relative to the user's files root).
+    """File ids, ETags and the trash bin's records, by path (relative to the user's files root).
 
     Ids are handed out lazily and follow moves; a write bumps the ETag of the item and
-    of every folder above it, as Nextcloud's ETag propagation does.
+    of every folder above it, as Nextcloud's ETag propagation does. With a ``journal``
+    file every change is appended to it, and a store opened on the same file again has
+    the same ids, ETags, instance and trash: ids stay unique and stable across restarts,
+    as a real server's (its file cache is a database).
     """
 
-    def __init__(self):
+    def __init__(self, journal: str | None = None):
         self.lock = threading.RLock()
         self.ids: dict[str, int] = {}
         self.paths: dict[int, str] = {}
         self.etags: dict[str, str] = {}
+        self.trash: dict[str, dict] = {}
         self.next_id = 1
-        self.instance = self._new_instance()
+        self.instance = ""
+        self._journal = None
+        if journal and os.path.exists(journal):
+            with open(journal, encoding="utf-8") as lines:
+                for line in lines:
+                    if line.strip():
+                        self._apply(json.loads(line))
+        if not self.instance:
+            self.instance = self._new_instance()
+        if journal:
+            self._compact(journal)
+            self._journal = open(journal, "a", encoding="utf-8")  # noqa: SIM115
 
+    # -- the journal ----------------------------------------------------------------------
+    def _apply(self, op: list) -> None:
+        """One change, live or replayed from the journal."""
+        kind, *args = op
+        if kind == "id":
+            path, fileid = args
+            self.ids[path] = fileid
+            self.paths[fileid] = path
+            self.next_id = max(self.next_id, fileid + 1)
+        elif kind == "etag":
+            self.etags[args[0]] = args[1]
+        elif kind == "next":
+            self.next_id = max(self.next_id, args[0])
+        elif kind == "instance":
+            self.instance = args[0]
+        elif kind == "drop":
+            self._drop(args[0])
+        elif kind == "move":
+            src, dst = args
+            self._drop(dst)
+            for table in (self.ids, self.etags):
+                for path in [p for p in table if _below(p, src)]:
+                    table[dst + path[len(src):]] = table.pop(path)
+            self.paths = {fileid: path for path, fileid in self.ids.items()}
+        elif kind == "trash":
+            key, record = args
+            self._drop(record["location"])
+            self.trash[key] = record
+        elif kind == "restore":
+            key, target = args
+            record = self.trash.pop(key)
+            self._drop(target)
+            for sub, fileid in record["ids"].items():
+                self.ids[target + sub] = fileid
+                self.paths[fileid] = target + sub
+            for sub, etag in record["etags"].items():
+                self.etags[target + sub] = etag
+        elif kind == "purge":
+            self.trash.pop(args[0], None)
+
+    def _log(self, *op) -> None:
+        self._apply(list(op))
+        if self._journal:
+            self._journal.write(json.dumps(op) + "\n")
+            self._journal.flush()
+
+    def _compact(self, journal: str) -> None:
+        """Rewrite the journal as the current state only (at start, before serving)."""
+        tmp = journal + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as out:
+            ops = [["instance", self.instance], ["next", self.next_id],
+                   *(["id", p, i] for p, i in self.ids.items()),
+                   *(["etag", p, e] for p, e in self.etags.items()),
+                   *(["trash", k, r] for k, r in self.trash.items())]
+            out.writelines(json.dumps(op) + "\n" for op in ops)
+        os.replace(tmp, journal)
+
+    def close(self) -> None:
+        with self.lock:
+            if self._journal:
+                self._journal.close()
+                self._journal = None
+
+    # -- ids and ETags ----------------------------------------------------------------------
     @staticmethod
     def _new_instance() -> str:
         return "oc" + secrets.token_hex(5)
 
     def new_instance(self) -> None:
         with self.lock:
-            self.instance = self._new_instance()
+            self._log("instance", self._new_instance())
 
     def fileid(self, path: str) -> int:
         path = norm(path)
         with self.lock:
             if path not in self.ids:
-                self.ids[path] = self.next_id
-                self.paths[self.next_id] = path
-                self.next_id += 1
+                self._log("id", path, self.next_id)
             return self.ids[path]
 
     def oc_id(self, path: str) -> str:
         return f"{self.fileid(path):08d}{self.instance}"
 
     def etag(self, path: str) -> str:
+        path = norm(path)
         with self.lock:
-            return self.etags.setdefault(norm(path), secrets.token_hex(7)[:13])
+            if path not in self.etags:
+                self._log("etag", path, secrets.token_hex(7)[:13])
+            return self.etags[path]
 
     def path_of(self, fileid: int) -> str | None:
         with self.lock:
@@ -107,7 +196,7 @@ class Store:
         """New ETag for ``path`` and all its ancestors."""
         path = norm(path)
         while True:
-            self.etags[path] = secrets.token_hex(7)[:13]
+            self._log("etag", path, secrets.token_hex(7)[:13])
             if path == "/":
                 return
             path = parent_of(path)
@@ -126,25 +215,46 @@ class Store:
 
     def removed(self, path: str) -> None:
         with self.lock:
-            self._drop(norm(path))
+            self._log("drop", norm(path))
             self._bump(parent_of(path))
 
     def copied(self, dst: str) -> None:
         with self.lock:
-            self._drop(norm(dst))
+            self._log("drop", norm(dst))
             self.written(dst)
 
     def moved(self, src: str, dst: str) -> None:
         src, dst = norm(src), norm(dst)
         with self.lock:
-            self._drop(dst)
-            for table in (self.ids, self.etags):
-                for path in [p for p in table if _below(p, src)]:
-                    table[dst + path[len(src):]] = table.pop(path)
-            for path, fileid in self.ids.items():
-                self.paths[fileid] = path
+            self._log("move", src, dst)
             self._bump(parent_of(src))
             self._bump(parent_of(dst))
+
+    # -- trash bin --------------------------------------------------------------------------
+    def trashed(self, path: str, key: str, deleted: int, is_dir: bool) -> dict:
+        """``path`` went to the trash as ``key``: its ids and ETags go with it."""
+        path = norm(path)
+        with self.lock:
+            self.fileid(path)
+            record = {
+                "location": path, "time": deleted, "dir": is_dir,
+                "ids": {p[len(path):]: i for p, i in self.ids.items() if _below(p, path)},
+                "etags": {p[len(path):]: e for p, e in self.etags.items() if _below(p, path)},
+            }
+            self._log("trash", key, record)
+            self._bump(parent_of(path))
+            return record
+
+    def restored(self, key: str, target: str) -> None:
+        """The trashed item ``key`` is back at ``target``, with its ids."""
+        target = norm(target)
+        with self.lock:
+            self._log("restore", key, target)
+            self._bump(target)
+
+    def purged(self, key: str) -> None:
+        with self.lock:
+            self._log("purge", key)
 
 
 class _Live:
@@ -286,10 +396,11 @@ class NextcloudApp:
     def __init__(self, data_dir: str, base_url: Callable[[], str]):
         self.files_dir = os.path.join(data_dir, "files", USER)
         self.uploads_dir = os.path.join(data_dir, "uploads", USER)
-        os.makedirs(self.files_dir, exist_ok=True)
-        os.makedirs(self.uploads_dir, exist_ok=True)
+        self.trash_dir = os.path.join(data_dir, "files_trashbin", USER)
+        for folder in (self.files_dir, self.uploads_dir, self.trash_dir):
+            os.makedirs(folder, exist_ok=True)
         self.base_url = base_url
-        self.store = Store()
+        self.store = Store(os.path.join(data_dir, "filecache.jsonl"))
         self.shares: dict[int, dict] = {}
         self.next_share = 1
         self.search_enabled = True  # False: a server without DAV SEARCH (older ownCloud)
@@ -356,6 +467,11 @@ class NextcloudApp:
         if path.startswith("/remote.php/dav/uploads/"):
             return self._send(start_response, sabre_error(
                 "403 Forbidden", "Forbidden", "Principal mismatch"))
+        if path == TRASH_DAV or path.startswith(TRASH_DAV + "/"):
+            return self._send(start_response, self.trashbin(environ, path[len(TRASH_DAV):]))
+        if path.startswith("/remote.php/dav/trashbin/"):
+            return self._send(start_response, sabre_error(
+                "404 Not Found", "NotFound", "Principal not found"))
         if self.rel_of_path(path) is not None:
             return self.files(environ, start_response, self.rel_of_path(path))
         for prefix in ("/f/", "/index.php/f/"):
@@ -377,6 +493,8 @@ class NextcloudApp:
         method = environ["REQUEST_METHOD"]
         if method in ("GET", "HEAD", "OPTIONS"):
             return self.dav(environ, start_response)
+        if method == "DELETE":
+            return self._send(start_response, self.move_to_trash(rel))
         dest = None
         if method in ("MOVE", "COPY"):
             dest = self.rel_of_url(environ.get("HTTP_DESTINATION", ""))
@@ -466,6 +584,177 @@ class NextcloudApp:
                "PATH_INFO": (FILES_DAV + path).encode().decode("latin-1"),
                "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         return self.files(sub, start_response, path)
+
+    # -- trash bin ----------------------------------------------------------------------
+    def move_to_trash(self, rel: str) -> Answer:
+        """DELETE in the files DAV: the item goes to the trash bin as ``<name>.d<time>``
+        (its content on disk under its file id, so no name is ever too long)."""
+        if rel == "/":
+            return sabre_error("403 Forbidden", "Forbidden", "Cannot delete the home folder")
+        source = self.fs_path(rel)
+        with self.store.lock:
+            if not os.path.lexists(source):
+                return sabre_error("404 Not Found", "NotFound",
+                                   f"File with name {rel.lstrip('/')} could not be located")
+            name = rel.rsplit("/", 1)[-1]
+            deleted = int(time.time())
+            while f"{name}.d{deleted}" in self.store.trash:
+                deleted += 1
+            fileid = self.store.fileid(rel)
+            os.replace(source, os.path.join(self.trash_dir, str(fileid)))
+            self.store.trashed(rel, f"{name}.d{deleted}", deleted, os.path.isdir(
+                os.path.join(self.trash_dir, str(fileid))))
+        return "204 No Content", [], b""
+
+    def trashbin(self, environ, tail: str) -> Answer:
+        """``/remote.php/dav/trashbin/<user>``: ``trash/`` lists the deleted items (PROPFIND),
+        serves a file (GET), deletes an item or empties the bin (DELETE); MOVE of an item to
+        ``restore/<name>`` puts it back where it was."""
+        method = environ["REQUEST_METHOD"]
+        parts = [p for p in tail.split("/") if p]
+        if not parts:
+            if method == "PROPFIND":
+                children = [] if _depth(environ) == 0 else ["/trash/", "/restore/"]
+                return self._multistatus(environ, [
+                    (href, self._collection_props()) for href in ["/", *children]])
+            return sabre_error("405 Method Not Allowed", "MethodNotAllowed", method)
+        if parts[0] == "restore" and len(parts) == 1 and method == "PROPFIND":
+            return self._multistatus(environ, [("/restore/", self._collection_props())])
+        if parts[0] != "trash" or len(parts) > 2:
+            return sabre_error("404 Not Found", "NotFound", "Not found in the trash bin")
+        with self.store.lock:
+            if len(parts) == 1:
+                if method == "PROPFIND":
+                    items = [] if _depth(environ) == 0 else sorted(self.store.trash)
+                    return self._multistatus(environ, [
+                        ("/trash/", self._collection_props()),
+                        *[(self._trash_href(k), self._trash_props(k)) for k in items]])
+                if method == "DELETE":
+                    for key in list(self.store.trash):
+                        self._purge(key)
+                    return "204 No Content", [], b""
+                return sabre_error("405 Method Not Allowed", "MethodNotAllowed", method)
+            key = parts[1]
+            if key not in self.store.trash:
+                return sabre_error("404 Not Found", "NotFound", f"{key} not found in the trash")
+            if method == "PROPFIND":
+                return self._multistatus(environ, [(self._trash_href(key),
+                                                    self._trash_props(key))])
+            if method == "DELETE":
+                self._purge(key)
+                return "204 No Content", [], b""
+            if method == "GET":
+                disk = self._trash_disk(key)
+                if os.path.isdir(disk):
+                    return sabre_error("501 Not Implemented", "NotImplemented",
+                                       "GET is only implemented on File objects")
+                with open(disk, "rb") as fh:
+                    return "200 OK", [("Content-Type", "application/octet-stream")], fh.read()
+            if method == "MOVE":
+                return self._restore(environ, key)
+        return sabre_error("405 Method Not Allowed", "MethodNotAllowed", method)
+
+    def _trash_disk(self, key: str) -> str:
+        record = self.store.trash[key]
+        return os.path.join(self.trash_dir, str(record["ids"][""]))
+
+    def _trash_href(self, key: str) -> str:
+        return f"/trash/{key}" + ("/" if self.store.trash[key]["dir"] else "")
+
+    def _purge(self, key: str) -> None:
+        disk = self._trash_disk(key)
+        if os.path.isdir(disk):
+            shutil.rmtree(disk)
+        elif os.path.lexists(disk):
+            os.remove(disk)
+        self.store.purged(key)
+
+    def _restore(self, environ, key: str) -> Answer:
+        """Back to the original folder, or to the root when that folder is gone; a name
+        taken there becomes "name (restored).ext", then "(restored 2)"..."""
+        dest = unquote(urlparse(environ.get("HTTP_DESTINATION", "")).path)
+        if not dest.startswith(TRASH_DAV + "/restore/") or "/" in dest[
+                len(TRASH_DAV + "/restore/"):].strip("/"):
+            return sabre_error("403 Forbidden", "Forbidden",
+                               "Items can only be moved to the restore folder")
+        record = self.store.trash[key]
+        folder, name = parent_of(record["location"]), record["location"].rsplit("/", 1)[-1]
+        if not os.path.isdir(self.fs_path(folder)):
+            folder = "/"
+        stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+        candidate, n = name, 1
+        while os.path.lexists(self.fs_path(f"{folder}/{candidate}")):
+            label = "restored" if n == 1 else f"restored {n}"
+            candidate = f"{stem} ({label}){dot}{ext}"
+            n += 1
+        target = norm(f"{folder}/{candidate}")
+        os.replace(self._trash_disk(key), self.fs_path(target))
+        self.store.restored(key, target)
+        return "201 Created", self.id_headers(target, etag=False), b""
+
+    def _collection_props(self) -> dict:
+        return {"{DAV:}resourcetype": ET.Element("{DAV:}collection")}
+
+    def _trash_props(self, key: str) -> dict:
+        record = self.store.trash[key]
+        disk = self._trash_disk(key)
+        fileid = record["ids"][""]
+        size = (sum(os.path.getsize(os.path.join(top, f))
+                    for top, _dirs, files in os.walk(disk) for f in files)
+                if record["dir"] else os.path.getsize(disk))
+        props = {
+            "{DAV:}resourcetype": ET.Element("{DAV:}collection") if record["dir"] else "",
+            "{DAV:}getlastmodified": formatdate(os.path.getmtime(disk), usegmt=True),
+            "{DAV:}getetag": f'"{record["etags"].get("", fileid)}"',
+            f"{OC}fileid": str(fileid),
+            f"{OC}id": f"{fileid:08d}{self.store.instance}",
+            f"{OC}size": str(size),
+            f"{NC}trashbin-filename": record["location"].rsplit("/", 1)[-1],
+            f"{NC}trashbin-original-location": record["location"].lstrip("/"),
+            f"{NC}trashbin-deletion-time": str(record["time"]),
+        }
+        if not record["dir"]:
+            props["{DAV:}getcontentlength"] = str(size)
+            props["{DAV:}getcontenttype"] = (
+                mimetypes.guess_type(props[f"{NC}trashbin-filename"])[0]
+                or "application/octet-stream")
+        return props
+
+    def _multistatus(self, environ, entries: list[tuple[str, dict]]) -> Answer:
+        """A PROPFIND answer: the asked properties found (200) and not found (404), or all
+        of them for an allprop (or empty) request, as Sabre answers."""
+        d = "{DAV:}"
+        asked = None
+        body = _read_body(environ)
+        if body.strip():
+            try:
+                prop = ET.fromstring(body).find(f"{d}prop")
+            except ET.ParseError:
+                return sabre_error("400 Bad Request", "BadRequest", "Invalid XML body")
+            asked = None if prop is None else [child.tag for child in prop]
+        root = ET.Element(f"{d}multistatus")
+        for href, props in entries:
+            response = ET.SubElement(root, f"{d}response")
+            ET.SubElement(response, f"{d}href").text = quote(TRASH_DAV + href)
+            names = list(props) if asked is None else asked
+            for status, group in (("200 OK", [n for n in names if n in props]),
+                                  ("404 Not Found", [n for n in names if n not in props])):
+                if not group:
+                    continue
+                propstat = ET.SubElement(response, f"{d}propstat")
+                found = ET.SubElement(propstat, f"{d}prop")
+                for name in group:
+                    element = ET.SubElement(found, name)
+                    value = props.get(name)
+                    if isinstance(value, ET.Element):
+                        element.append(value)
+                    elif value:
+                        element.text = value
+                ET.SubElement(propstat, f"{d}status").text = f"HTTP/1.1 {status}"
+        for prefix, uri in (("d", "DAV:"), ("oc", OC[1:-1]), ("nc", NC[1:-1])):
+            ET.register_namespace(prefix, uri)
+        return ("207 Multi-Status", [("Content-Type", "application/xml; charset=utf-8")],
+                b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root))
 
     # -- chunked upload v2 --------------------------------------------------------------
     def chunked(self, environ, tail: str) -> Answer:
@@ -696,6 +985,11 @@ class NextcloudApp:
         return "200 OK", [("Content-Type", "application/json")], body.encode()
 
 
+def _depth(environ) -> int:
+    """PROPFIND's Depth: 0, else 1 (infinity is answered as 1)."""
+    return 0 if environ.get("HTTP_DEPTH", "1").strip() == "0" else 1
+
+
 def _read_body(environ) -> bytes:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     return environ["wsgi.input"].read(length) if length else b""
@@ -734,6 +1028,10 @@ class NextcloudEmulator(Emulator):
 
     def expire_cursors(self) -> None:
         self.app.store.new_instance()
+
+    def stop(self) -> None:
+        super().stop()
+        self.app.store.close()
 
     @property
     def store(self) -> Store:
