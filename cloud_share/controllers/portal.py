@@ -7,6 +7,7 @@ the share's scope: anything else answers 404, as if it did not exist.
 
 import io
 import json
+import mimetypes
 
 from odoo import SUPERUSER_ID, _, api, http
 from odoo.addons.portal.controllers.portal import CustomerPortal
@@ -24,10 +25,29 @@ from ..models.clouds_share import entry_name
 
 PAGE_SIZE = 50
 ZIP_BATCH = 100
+MAX_SEARCH = 200
+# Every file answer: never sniffed, never run, never leaking the link (it holds the token).
 DOWNLOAD_HEADERS = [
     ("X-Content-Type-Options", "nosniff"),
     ("Content-Security-Policy", "default-src 'none'"),
+    ("Referrer-Policy", "no-referrer"),
 ]
+# Previews are shown by the browser's own viewer (image page, PDF viewer, text): it needs
+# its inline styles and the file itself, nothing else.
+PREVIEW_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "default-src 'none'; img-src 'self'; object-src 'self'; "
+                                "style-src 'unsafe-inline'; frame-ancestors 'self'"),
+    ("Referrer-Policy", "no-referrer"),
+]
+TEXT = "text/plain; charset=utf-8"
+# The types a file may be previewed as, and the type it is then served as. Anything able
+# to run script in the browser (HTML, SVG, XML, JS...) is not here: it downloads.
+PREVIEW_TYPES = {
+    "image/png": "image/png", "image/jpeg": "image/jpeg", "image/gif": "image/gif",
+    "image/webp": "image/webp", "application/pdf": "application/pdf",
+    "text/plain": TEXT, "text/csv": TEXT, "text/markdown": TEXT,
+}
 
 
 def _int(value):
@@ -41,6 +61,25 @@ def _int(value):
     if number <= 0:
         raise NotFound()
     return number
+
+
+def _view_int(value):
+    """A positive id or page number of a posted view state, else None (dropped)."""
+    try:
+        return _int(value)
+    except NotFound:
+        return None
+
+
+def preview_type(attachment):
+    """The content type ``attachment`` is previewed as, or None when it only downloads.
+
+    The stored type may be the uploader's choice: the type its name suggests must be
+    harmless too (an "x.html" stored as text/plain downloads)."""
+    guessed = mimetypes.guess_type(attachment.name or "")[0]
+    if guessed and guessed not in PREVIEW_TYPES:
+        return None
+    return PREVIEW_TYPES.get(attachment.mimetype or guessed)
 
 
 def zip_chunks(dbname, entries):
@@ -111,6 +150,31 @@ class CloudSharePortal(CustomerPortal):
             return {"pid": pid, "hash": params["hash"]}
         return {}
 
+    def _clouds_view(self, share, params):
+        """The page a form was posted from (its ``view_*`` fields): folder, tag, search and
+        page, each checked against the share; anything else is dropped."""
+        view = {}
+        folder_id = _view_int(params.get("view_folder_id"))
+        if folder_id and share.allow_folders and folder_id in share._clouds_folder_ids():
+            view["folder_id"] = folder_id
+        tag_id = _view_int(params.get("view_tag_id"))
+        if tag_id and share.allow_tags and tag_id in share._clouds_tag_ids():
+            view["tag_id"] = tag_id
+        search = params.get("view_search")
+        if isinstance(search, str) and search.strip():
+            view["search"] = search.strip()[:MAX_SEARCH]
+        page = _view_int(params.get("view_page"))
+        if page and page > 1:
+            view["page"] = page
+        return view
+
+    def _clouds_back(self, share, access_token, params):
+        """After a form post: back to the page the visitor was on (always this share's page,
+        built from checked values only, never a URL the visitor sent)."""
+        return request.redirect(self._clouds_url(
+            share, access_token, **self._clouds_view(share, params),
+            **self._clouds_signature(share, params)))
+
     def _clouds_visitor(self, share, params):
         """The partner acting: the user's, an invitation's, or none for a bare link."""
         user = request.env.user
@@ -153,7 +217,8 @@ class CloudSharePortal(CustomerPortal):
 
     # ---------------------------------------------------------------- share page
 
-    @http.route(["/my/shares/<int:share_id>"], type="http", auth="public", website=True)
+    @http.route(["/my/shares/<int:share_id>", "/my/shares/<int:share_id>/page/<int:page>"],
+                type="http", auth="public", website=True)
     def portal_share_page(self, share_id, access_token=None, folder_id=None, tag_id=None,
                           search=None, page=1, **kw):
         try:
@@ -166,7 +231,7 @@ class CloudSharePortal(CustomerPortal):
         folder_ids = share._clouds_folder_ids()
         folder = self._clouds_folder(share, folder_id, folder_ids)
         tag = self._clouds_tag(share, tag_id)
-        search = (search or "").strip()
+        search = (search or "").strip()[:MAX_SEARCH]
 
         domain = []
         if folder and (tag or search):
@@ -211,6 +276,11 @@ class CloudSharePortal(CustomerPortal):
             chain = [int(i) for i in folder.parent_path.split("/") if i]
             breadcrumb = Folder.browse([i for i in chain if i in folder_ids])
 
+        view_state = {
+            "view_folder_id": folder and folder.id, "view_tag_id": tag and tag.id,
+            "view_search": search,
+            "view_page": pager["page"]["num"] if pager["page"]["num"] > 1 else None,
+        }
         token = access_token if share._clouds_check_token(access_token) else None
         signature = self._clouds_signature(share, kw) if token else {}
         values = self._prepare_portal_layout_values()
@@ -229,6 +299,9 @@ class CloudSharePortal(CustomerPortal):
             "folder_breadcrumb": breadcrumb,
             "share_url": lambda share, token, path="", **params: self._clouds_url(
                 share, token, path, **signature, **params),
+            # Hidden fields of the page's forms: where their post comes back to.
+            "view_state": {k: v for k, v in view_state.items() if v},
+            "preview_type": preview_type,
             "upload_target": folder or share.upload_folder_id,
             "upload_limit": request.env["res.config.settings"]._clouds_share_upload_limit(),
             "object": share,
@@ -242,13 +315,28 @@ class CloudSharePortal(CustomerPortal):
                 auth="public")
     def portal_share_download(self, share_id, attachment_id, access_token=None, **kw):
         share = self._clouds_share(share_id, access_token)
+        return self._clouds_file_response(self._clouds_file(share, attachment_id))
+
+    @http.route(["/my/shares/<int:share_id>/files/<int:attachment_id>/preview"], type="http",
+                auth="public")
+    def portal_share_preview(self, share_id, attachment_id, access_token=None, **kw):
+        """The file shown by the browser (images, PDF, text); any other type downloads."""
+        share = self._clouds_share(share_id, access_token)
         attachment = self._clouds_file(share, attachment_id)
-        response = request.make_response(
-            attachment._clouds_stream(),
-            headers=[("Content-Type", attachment.mimetype or "application/octet-stream"),
-                     ("Content-Disposition", content_disposition(entry_name(attachment.name))),
-                     *DOWNLOAD_HEADERS],
-        )
+        return self._clouds_file_response(attachment, preview_type(attachment))
+
+    def _clouds_file_response(self, attachment, inline_type=None):
+        """The file streamed (local or cloud), as a download or inline as ``inline_type``."""
+        name = entry_name(attachment.name)
+        if inline_type:
+            headers = [("Content-Type", inline_type),
+                       ("Content-Disposition", content_disposition(name, "inline")),
+                       *PREVIEW_HEADERS]
+        else:
+            headers = [("Content-Type", attachment.mimetype or "application/octet-stream"),
+                       ("Content-Disposition", content_disposition(name)),
+                       *DOWNLOAD_HEADERS]
+        response = request.make_response(attachment._clouds_stream(), headers=headers)
         response.direct_passthrough = True
         return response
 
@@ -340,8 +428,7 @@ class CloudSharePortal(CustomerPortal):
         )
         if parent.id not in share._clouds_shared_subtree():
             share._clouds_add_items(folders=folder)
-        return request.redirect(self._clouds_url(
-            share, access_token, folder_id=folder.id, **self._clouds_signature(share, kw)))
+        return self._clouds_back(share, access_token, kw)
 
     @http.route(["/my/shares/<int:share_id>/files/<int:attachment_id>/tags"], type="http",
                 auth="public", methods=["POST"], csrf=True)
@@ -358,5 +445,4 @@ class CloudSharePortal(CustomerPortal):
                 raise BadRequest(_("A tag needs a name."))
             tag = request.env["clouds.tag"].sudo().create({"name": name.strip()})
         attachment.write({"clouds_tag_ids": [(4, tag.id)]})
-        return request.redirect(self._clouds_url(
-            share, access_token, tag_id=tag.id, **self._clouds_signature(share, kw)))
+        return self._clouds_back(share, access_token, kw)

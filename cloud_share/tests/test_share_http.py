@@ -1,11 +1,14 @@
 """Over HTTP: what a share shows, and every way in that must be refused."""
 
+import base64
 import contextlib
 import datetime
 import io
 import re
 import zipfile
+from urllib.parse import parse_qs, urlsplit
 
+from lxml import html
 from odoo import Command, fields
 from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
@@ -13,6 +16,9 @@ from odoo.tests.common import JsonRpcException
 from .common import ShareSetup
 
 CSRF = re.compile(r'csrf_token: "([^"]+)"')
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 @tagged("post_install", "-at_install")
@@ -330,3 +336,190 @@ class TestShareHttp(HttpCase, ShareSetup):
         self.share.partner_ids = [Command.link(company.id)]
         self.authenticate("stranger", "stranger")
         self.get(self.url(token=None))
+
+
+@tagged("post_install", "-at_install")
+class TestShareViewState(HttpCase, ShareSetup):
+    """A form posted from the share page comes back to the page the visitor was on."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_shares()
+
+    def form(self, url, css_class, index=0):
+        """(action, fields) of a form of the page at ``url``, as the browser would post it."""
+        response = self.url_open(url)
+        self.assertEqual(response.status_code, 200, url)
+        form = html.fromstring(response.text).find_class(css_class)[index]
+        fields = {i.get("name"): i.get("value") or "" for i in form.iter("input")}
+        return form.get("action"), fields
+
+    def post_back(self, action, data):
+        """Post a form; the query of the page it redirects to, and that page's text."""
+        response = self.url_open(action, data=data, allow_redirects=False)
+        self.assertEqual(response.status_code, 303, response.text[:300])
+        location = urlsplit(response.headers["Location"])
+        self.assertEqual(location.path, f"/my/shares/{self.share.id}")
+        self.assertIn(location.netloc, ("", urlsplit(self.base_url()).netloc))
+        page = self.url_open(response.headers["Location"])
+        self.assertEqual(page.status_code, 200)
+        return parse_qs(location.query), page.text
+
+    def test_tagging_a_search_result_keeps_the_search(self):
+        token = self.share.access_token
+        action, fields = self.form(
+            f"/my/shares/{self.share.id}?access_token={token}&search=read", "o_clouds_tag_form")
+        self.assertEqual(fields["view_search"], "read")
+        query, page = self.post_back(action, {**fields, "name": "Reviewed"})
+        self.assertEqual(query, {"access_token": [token], "search": ["read"]})
+        self.assertEqual(self.readme.clouds_tag_ids.name, "Reviewed")
+        self.assertIn(">readme.txt<", page)
+        self.assertNotIn(">plan.txt<", page)
+        self.assertNotIn(">loose.txt<", page)
+
+    def test_new_folder_keeps_folder_search_and_page(self):
+        self.env["ir.attachment"].create([
+            {"name": f"plan-{i:03d}.txt", "raw": b"p", "clouds_folder_id": self.plans.id}
+            for i in range(60)])
+        self.authenticate("shareportal", "shareportal")
+        url = f"/my/shares/{self.share.id}/page/2?folder_id={self.plans.id}&search=plan"
+        action, fields = self.form(url, "o_clouds_new_folder")
+        self.assertEqual(fields["view_page"], "2")
+        query, page = self.post_back(action, {**fields, "name": "Drafts"})
+        self.assertEqual(query, {"folder_id": [str(self.plans.id)], "search": ["plan"],
+                                 "page": ["2"]})
+        self.assertTrue(self.env["clouds.folder"].search(
+            [("name", "=", "Drafts"), ("parent_id", "=", self.plans.id)]))
+        # Page 2 of the search in Plans: files 50 and up, in name order.
+        self.assertIn(">plan.txt<", page)
+        self.assertIn(">plan-059.txt<", page)
+        self.assertNotIn(">plan-000.txt<", page)
+
+    def test_pager_links_open_the_next_page(self):
+        self.env["ir.attachment"].create([
+            {"name": f"doc-{i:03d}.txt", "raw": b"d", "clouds_folder_id": self.root.id}
+            for i in range(55)])
+        first = self.url_open(f"/my/shares/{self.share.id}?access_token="
+                              f"{self.share.access_token}&folder_id={self.root.id}").text
+        links = [href for href in html.fromstring(first).xpath("//a/@href")
+                 if href.startswith(f"/my/shares/{self.share.id}/page/2?")]
+        self.assertTrue(links)
+        second = self.url_open(links[0])
+        self.assertEqual(second.status_code, 200)
+        self.assertIn(">readme.txt<", second.text)
+        self.assertNotIn(">doc-000.txt<", second.text)
+
+    def test_view_state_is_checked_and_never_an_outside_url(self):
+        token = self.share.access_token
+        hostile = {
+            "view_folder_id": self.other_root.id, "view_tag_id": self.secret_tag.id,
+            "view_search": "  " + "x" * 500, "view_page": "2 OR 1",
+            "redirect": "https://evil.example/", "view_url": "//evil.example",
+        }
+        action = f"/my/shares/{self.share.id}/files/{self.readme.id}/tags?access_token={token}"
+        csrf = CSRF.search(self.url_open("/web/login").text).group(1)
+        query, _page = self.post_back(action, {"csrf_token": csrf, "name": "x", **hostile})
+        self.assertEqual(query, {"access_token": [token], "search": ["x" * 200]})
+        # A folder or tag of the share is kept only while browsing by it is allowed.
+        self.share.allow_folders = False
+        query, _page = self.post_back(action, {"csrf_token": csrf, "name": "y",
+                                               "view_folder_id": self.root.id})
+        self.assertEqual(query, {"access_token": [token]})
+
+
+@tagged("post_install", "-at_install")
+class TestSharePreview(HttpCase, ShareSetup):
+    """Images, PDFs and text open in the browser; anything that could run script
+    downloads; a preview is refused wherever a download is."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_shares()
+        files = {"pic.png": PNG, "doc.pdf": PDF, "page.html": b"<script>alert(1)</script>",
+                 "logo.svg": b"<svg xmlns='http://www.w3.org/2000/svg'><script/></svg>",
+                 "app.js": b"alert(1)"}
+        cls.files = {name: cls.env["ir.attachment"].create(
+            {"name": name, "raw": raw, "clouds_folder_id": cls.root.id})
+            for name, raw in files.items()}
+        # An image by its stored type, a script by its name: it downloads.
+        cls.files["fake.svg"] = cls.env["ir.attachment"].create({
+            "name": "fake.svg", "raw": PNG, "mimetype": "image/png",
+            "clouds_folder_id": cls.root.id})
+
+    def preview(self, attachment, status=200, share=None, token=True):
+        share = share or self.share
+        token = share.access_token if token is True else token
+        query = f"?access_token={token}" if token else ""
+        response = self.url_open(
+            f"/my/shares/{share.id}/files/{attachment.id}/preview{query}",
+            allow_redirects=False)
+        self.assertEqual(response.status_code, status, attachment.name)
+        return response
+
+    def assert_inline(self, attachment, content_type, body):
+        response = self.preview(attachment)
+        headers = response.headers
+        self.assertEqual(headers["Content-Type"], content_type)
+        self.assertTrue(headers["Content-Disposition"].startswith("inline"), attachment.name)
+        self.assertEqual(headers["X-Content-Type-Options"], "nosniff")
+        self.assertIn("default-src 'none'", headers["Content-Security-Policy"])
+        self.assertNotIn("script-src", headers["Content-Security-Policy"])
+        self.assertEqual(headers["Referrer-Policy"], "no-referrer")
+        self.assertEqual(response.content, body)
+
+    def assert_downloads(self, attachment):
+        headers = self.preview(attachment).headers
+        self.assertTrue(headers["Content-Disposition"].startswith("attachment"),
+                        attachment.name)
+        self.assertEqual(headers["X-Content-Type-Options"], "nosniff")
+        self.assertEqual(headers["Content-Security-Policy"], "default-src 'none'")
+
+    def test_images_pdf_and_text_open_inline(self):
+        self.assert_inline(self.files["pic.png"], "image/png", PNG)
+        self.assert_inline(self.files["doc.pdf"], "application/pdf", PDF)
+        self.assert_inline(self.readme, "text/plain; charset=utf-8", b"read me")
+
+    def test_html_svg_and_scripts_download(self):
+        for name in ("page.html", "logo.svg", "app.js", "fake.svg"):
+            self.assert_downloads(self.files[name])
+
+    def test_visitor_upload_of_html_downloads(self):
+        """Odoo stores a visitor's HTML as text/plain: its name still makes it download."""
+        csrf = CSRF.search(self.url_open("/web/login").text).group(1)
+        response = self.url_open(
+            f"/my/shares/{self.share.id}/upload?access_token={self.share.access_token}"
+            f"&folder_id={self.root.id}", data={"csrf_token": csrf},
+            files=[("files", ("evil.html", b"<script>alert(1)</script>", "text/html")),
+                   ("files", ("evil.png", b"<script>alert(1)</script>", "image/png"))])
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        html_file, fake_png = self.env["ir.attachment"].browse(
+            [f["id"] for f in response.json()["files"]])
+        self.assert_downloads(html_file)
+        # Shown as an image only: with nosniff the browser never reads it as a page.
+        self.assertEqual(self.preview(fake_png).headers["Content-Type"], "image/png")
+
+    def test_page_links_previews_of_previewable_files_only(self):
+        page = self.url_open(f"/my/shares/{self.share.id}?access_token="
+                             f"{self.share.access_token}&folder_id={self.root.id}").text
+        links = set(html.fromstring(page).xpath("//a[hasclass('o_clouds_preview')]/@href"))
+        previewed = {a.name for a in self.env["ir.attachment"].browse(
+            int(re.search(r"/files/(\d+)/preview", link).group(1)) for link in links)}
+        self.assertEqual(previewed, {"pic.png", "doc.pdf", "readme.txt"})
+
+    def test_preview_refused_like_a_download(self):
+        png = self.files["pic.png"]
+        self.preview(png, 404, token="not-the-token")
+        self.preview(png, 404, token=self.other_share.access_token)
+        self.preview(png, 404, token=None)
+        self.preview(png, 404, share=self.other_share)
+        for outside in (self.secret, self.other_file):
+            self.preview(outside, 404)
+        self.authenticate("stranger", "stranger")
+        self.preview(png, 404, token=None)
+        self.authenticate("shareportal", "shareportal")
+        self.preview(png, 200, token=None)
+        self.share.date_expiry = fields.Date.today() - datetime.timedelta(days=1)
+        self.preview(png, 404, token=None)
+        self.preview(png, 404)

@@ -1,5 +1,5 @@
 /** A portal user (from the portal home) and an anonymous visitor (from the token link) use
- * a share: folders, tags, search, drag-and-drop upload, zip download and chat. */
+ * a share: folders, tags, search, preview, drag-and-drop upload, zip download and chat. */
 import { registry } from "@web/core/registry";
 
 function dropFile(name) {
@@ -30,10 +30,36 @@ const downloadZip = {
     },
 };
 
+const previewReadme = {
+    content: "preview readme.txt",
+    trigger: "tr.o_clouds_file_row:has(a.o_clouds_file:contains(readme.txt)) a.o_clouds_preview",
+    async run() {
+        const link = this.anchor;
+        if (link.target !== "_blank") {
+            throw new Error("a preview opens in a new tab");
+        }
+        // The tour stays on this page: the click's new tab is replaced by fetching the
+        // address it opens, as that tab would.
+        link.addEventListener("click", (ev) => ev.preventDefault(), { once: true });
+        link.click();
+        const response = await fetch(link.href);
+        const type = response.headers.get("Content-Type");
+        const disposition = response.headers.get("Content-Disposition") || "";
+        const text = await response.text();
+        if (!response.ok || !type.startsWith("text/plain") || !disposition.startsWith("inline")
+            || text !== "read me") {
+            throw new Error(`preview failed: ${response.status} ${type} ${disposition}`);
+        }
+        document.body.classList.add("o_clouds_preview_ok");
+    },
+};
+
 function shareSteps(uploadName, message) {
     return [
         { trigger: "a.o_clouds_folder:contains(Client Docs)", run: "click" },
         { trigger: "a.o_clouds_file:contains(readme.txt)" },
+        previewReadme,
+        { trigger: "body.o_clouds_preview_ok" },
         { trigger: "a.o_clouds_folder:contains(Plans)", run: "click" },
         { trigger: "a.o_clouds_file:contains(plan.txt)" },
         { trigger: "a.o_clouds_tag:contains(Urgent)", run: "click" },
