@@ -7,6 +7,7 @@ import os
 import tempfile
 import tracemalloc
 
+import psutil
 from odoo import Command
 from odoo.addons.cloud_base.models.ir_attachment_sync import CloudStream
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
@@ -58,6 +59,12 @@ class TestNasStream(HttpCase, SyncCase):
         self.assertEqual(att.file_size, len(data))
         return att, twin
 
+    def sockets_to_server(self):
+        """This process's open TCP connections to the WebDAV server."""
+        port = int(self.emulator.url.rstrip("/").rsplit(":", 1)[1])
+        return {c.laddr for c in psutil.Process().connections(kind="tcp")
+                if c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED}
+
     def requests_made(self):
         return dict(self.emulator.faults.counts)
 
@@ -73,7 +80,11 @@ class TestNasStream(HttpCase, SyncCase):
         first = next(body)
         self.assertEqual(len(first), MIB, "one chunk read, not the file")
         self.assertEqual(self.emulator.faults.total("^GET "), 1)
+        # Closing the body (what the server does when the response is closed, sent or
+        # not) releases the provider's connection, with two chunks still unread.
+        streaming = self.sockets_to_server()
         body.close()
+        self.assertEqual(len(self.sockets_to_server()), len(streaming) - 1)
 
         self.authenticate("admin", "admin")
         for query in ("", "?download=true"):
