@@ -17,10 +17,10 @@ def emulator():
         yield emu
 
 
-def _ccg(emulator, **subject):
+def _ccg(emulator, **options):
     config = emulator.provider_config()
     return BoxProvider({**config, "auth": "ccg", "access_token": None, "refresh_token": None,
-                        **subject}, retry=FAST)
+                        **options}, retry=FAST)
 
 
 def test_client_credentials_grant_is_recorded_with_its_subject(emulator):
@@ -38,9 +38,8 @@ def test_client_credentials_grant_is_recorded_with_its_subject(emulator):
 
 
 def test_wrong_client_secret_is_refused(emulator):
-    prov = _ccg(emulator, enterprise_id="42")
-    prov.auth.config.client_secret = "wrong"
-    with pytest.raises(ReauthRequired):
+    prov = _ccg(emulator, enterprise_id="42", client_secret="wrong")
+    with pytest.raises(ReauthRequired, match="invalid_client"):
         prov.metadata(prov.root_id)
 
 

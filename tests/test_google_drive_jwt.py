@@ -42,12 +42,18 @@ def _grant(emulator, assertion):
 
 def test_registered_key_gets_a_token_and_the_grant_is_recorded(emulator):
     info = emulator.service_account_key("one@project.iam.gserviceaccount.com")
-    prov = _provider(emulator, info)
+    stored = []
+    prov = GoogleDriveProvider({"api_url": emulator.url + "/", "token_uri": emulator.token_uri,
+                                "ca_bundle": ca_bundle(), "service_account_info": info},
+                               retry=FAST, on_token_refresh=stored.append)
     try:
         assert prov.metadata(prov.root_id).is_folder
+        emulator.expire_access_tokens()
+        assert prov.metadata(prov.root_id).is_folder  # a new grant with the key
     finally:
         prov.close()
-    assert emulator.grants[-1] == ("one@project.iam.gserviceaccount.com", None)
+    assert emulator.grants[-2:] == [("one@project.iam.gserviceaccount.com", None)] * 2
+    assert stored == []  # nothing to persist: the key is the credential
 
 
 def test_key_not_registered_or_replaced_is_refused(emulator):

@@ -49,8 +49,8 @@ class CloudsClient(models.Model):
 
     @api.model
     def _cloud_credential_fields(self):
-        return super()._cloud_credential_fields() | {"bx_auth", "bx_enterprise_id",
-                                                     "bx_user_id"}
+        return super()._cloud_credential_fields() | {
+            "bx_auth", "bx_client_id", "bx_client_secret", "bx_enterprise_id", "bx_user_id"}
 
     def _cloud_provider_config(self):
         if self.provider != "box":
@@ -110,8 +110,9 @@ class CloudsClient(models.Model):
         for attempt in range(LOCK_TRIES):
             try:
                 with self.env.registry.cursor() as cr:
+                    # a busy row is expected here, not a "bad query" for the error log
                     cr.execute("SELECT token_json FROM clouds_client WHERE id = %s "
-                               "FOR UPDATE NOWAIT", [self.id])
+                               "FOR UPDATE NOWAIT", [self.id], log_exceptions=False)
                     row = cr.fetchone()
                     if row is None:  # not committed yet: nobody else can hold it
                         return refresh(network_session=network_session)

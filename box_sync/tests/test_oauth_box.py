@@ -35,7 +35,9 @@ class TestBoxOAuth(OAuthFlowTests, OAuthCase):
 
     def test_rotated_refresh_token_two_workers(self):
         """Two workers hit an expired access token at once: one spends the refresh token,
-        the other adopts the pair it stored; the grant survives."""
+        the other adopts the pair it stored; the grant survives. (In an HttpCase both lock
+        cursors are the test's one transaction, taking turns; test_rotation_box runs the
+        same race on two real connections.)"""
         client = self.connect(self.make_client())
         first = json.loads(client.sudo().token_json)["refresh_token"]
         workers = [client._cloud_provider(), client._cloud_provider()]

@@ -103,8 +103,8 @@ class BoxEmulator(Emulator):
         self.refresh_tokens: set[str] = set()
         self.spent_refresh_tokens: set[str] = set()
         self.codes: dict[str, str] = {}  # authorization code -> redirect_uri
-        # every token request granted or refused, in order: (grant_type, the refresh token
-        # presented, or "<box_subject_type>:<box_subject_id>" of the client credentials)
+        # the app's token requests (right client id and secret), granted or not, in order:
+        # (grant_type, the refresh token presented, or "<box_subject_type>:<box_subject_id>")
         self.grants: list[tuple[str, str]] = []
         self.rejected_calls = 0  # API calls refused for a missing, unknown or expired token
         self.deny_consent = False

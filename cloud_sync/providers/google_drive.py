@@ -215,9 +215,13 @@ class GoogleDriveProvider(Provider):
         return self.call(lambda: self._exec(request), idempotent=idempotent)
 
     def _notify_if_refreshed(self) -> None:
-        """google-auth refreshes an expired token before a request: persist the new one."""
+        """google-auth refreshes an expired token before a request: persist the new one.
+        A service account's token is not reported: the key gets a new one at any time,
+        and a stored one would outlive a change of key or impersonated user."""
         if self.credentials.token != self._token:
             self._token = self.credentials.token
+            if self.config.get("service_account_info"):
+                return
             credentials = {"access_token": self._token}
             if self.credentials.expiry:
                 credentials["token_expiry"] = self.credentials.expiry.isoformat()
@@ -241,7 +245,9 @@ class GoogleDriveProvider(Provider):
         if isinstance(exc, auth_exceptions.RefreshError):
             if getattr(exc, "retryable", False):
                 return RetryLater(f"token endpoint: {exc}")
-            return ReauthRequired(f"Google refused the grant: {exc}")
+            # google-auth's args are (message, response body): keep the message
+            detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else exc
+            return ReauthRequired(f"Google refused the grant: {detail}")
         if isinstance(exc, ssl.SSLCertVerificationError):
             return Fatal(f"TLS: the server's certificate is not trusted ({exc}); "
                          f"check ca_bundle")

@@ -86,6 +86,18 @@ class CloudsClient(models.Model):
             provider.close()
         return tokens, user.get("emailAddress") or user.get("displayName")
 
+    def _cloud_pause(self, reason, state="paused"):
+        """A service account has no consent page to go through again: say what to fix."""
+        for client in self:
+            why = reason
+            if (client.provider == "google_drive" and state == "needs_reconnect"
+                    and client.sudo().gd_auth == "service_account"):
+                why = _("Google refused the service account (%(error)s). Paste a valid key "
+                        "(JSON) of an account that can reach the drive (with domain-wide "
+                        "delegation when it impersonates a user), then click Reconnect.",
+                        error=reason)
+            super(CloudsClient, client)._cloud_pause(why, state=state)
+
     def action_choose_google_drive(self):
         """Pick My Drive or a shared drive from those the account can see."""
         self.ensure_one()

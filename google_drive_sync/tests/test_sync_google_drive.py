@@ -15,8 +15,9 @@ NATIVE_DOC = "application/vnd.google-apps.document"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
-@tagged("post_install", "-at_install")
-class TestGoogleDriveSync(SyncCase):
+class GoogleDriveSyncCase(SyncCase):
+    """The Drive emulator, the bare Drive SDK on it and the remote-tree helpers (no tests)."""
+
     provider_key = "google_drive"
 
     @classmethod
@@ -69,6 +70,10 @@ class TestGoogleDriveSync(SyncCase):
             self.bare.files().create(body={"name": name, "parents": [parent]},
                                      media_body=media, fields="id").execute()
 
+
+
+@tagged("post_install", "-at_install")
+class TestGoogleDriveSync(GoogleDriveSyncCase):
     def test_direct_backward_through_changes_and_reverse(self):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")
@@ -89,7 +94,6 @@ class TestGoogleDriveSync(SyncCase):
         self.sync()
         self.env.invalidate_all()
         self.assertEqual((att.name, att.raw, att.mimetype), ("Minutes.docx", docx, DOCX))
-
 
     def test_converges_under_random_faults(self):
         self.assertConvergesUnderFaults()
