@@ -336,14 +336,20 @@ class CloudsFolder(models.Model):
 
     @api.model
     def _clouds_readable_sql(self, alias):
-        """SQL condition: folder ``alias`` and all its parents are readable by the user."""
+        """SQL condition: folder ``alias`` and all its parents are readable by the user.
+
+        The folders the user may not read by themselves are listed once per query (an
+        uncorrelated sub-select, run before the rows are read); a folder is readable when
+        none of the ids of its ``parent_path`` (its ancestors and itself) is in that list.
+        A check correlated to each folder costs, in the planner's estimates, as much per
+        folder as the whole list, which on a large tree sends every query to PostgreSQL's
+        JIT compiler (seconds).
+        """
         self.flush_model(["parent_path"])
         return SQL(
-            """NOT EXISTS (
-                SELECT 1 FROM clouds_folder anc
-                WHERE (anc.id = %(f)s.id OR anc.id = ANY(
-                    string_to_array(rtrim(%(f)s.parent_path, '/'), '/')::int[]))
-                  AND NOT (%(ok)s))""",
+            """NOT (string_to_array(rtrim(COALESCE(%(f)s.parent_path, %(f)s.id || '/'), '/'),
+                                   '/')::int[]
+                    && ARRAY(SELECT anc.id FROM clouds_folder anc WHERE NOT (%(ok)s)))""",
             f=alias,
             ok=self._clouds_self_readable_sql(SQL.identifier("anc")),
         )

@@ -7,6 +7,9 @@ the SQL access condition.
 
 from odoo import _, api, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
+
+from .clouds_tag import TAG_RELATION
 
 # Fields the UI needs for a folder node (sync addons may add theirs in _clouds_fm_node).
 NODE_FIELDS = ["name", "parent_id", "folder_type", "res_model", "res_id"]
@@ -135,17 +138,42 @@ class CloudsTag(models.Model):
     _inherit = "clouds.tag"
 
     def _clouds_fm_nodes(self):
-        """Tag nodes: name, parent, colour and the number of readable tagged files."""
+        """Tag nodes: name, parent, colour and the number of files the tag shows."""
         if not self:
             return []
         self.fetch(["name", "parent_id", "color"])
-        files = counts(
-            self.env["ir.attachment"], [("clouds_tag_ids", "in", self.ids)], "clouds_tag_ids"
-        )
+        files = self._clouds_fm_file_counts()
         return [{
             "id": t.id, "name": t.name, "parent_id": t.parent_id.id, "color": t.color,
             "file_count": files.get(t.id, 0),
         } for t in self]
+
+    def _clouds_fm_file_counts(self):
+        """{tag id: number of files the file manager lists when filtering by the tag}.
+
+        That filter is ``clouds_tag_ids child_of tag``: files carrying the tag or one of
+        its (active, readable) subtags, each counted once, in a folder, readable by the
+        user. One grouped query for all the tags (plus Odoo's own attachment access check).
+        """
+        files = self.env["ir.attachment"]._search([
+            ("clouds_folder_id", "!=", False), ("clouds_tag_ids", "child_of", self.ids),
+        ])
+        if files.is_empty():
+            return {}
+        subtags = self._search([])
+        self.flush_model(["parent_path"])
+        rows = self.env.execute_query(SQL(
+            """SELECT tag.id, COUNT(DISTINCT rel.attachment_id)
+                 FROM clouds_tag tag
+                 JOIN clouds_tag sub ON sub.parent_path LIKE tag.parent_path || %(below)s
+                 JOIN %(rel)s rel ON rel.tag_id = sub.id
+                WHERE tag.id = ANY(%(ids)s) AND sub.id IN %(subtags)s
+                  AND rel.attachment_id IN %(files)s
+             GROUP BY tag.id""",
+            rel=SQL.identifier(TAG_RELATION), below="%", ids=list(self.ids),
+            subtags=subtags.subselect(), files=files.subselect(),
+        ))
+        return dict(rows)
 
     @api.model
     def clouds_fm_tags(self):

@@ -9,3 +9,5 @@ from . import test_sync_common
 from . import test_demo_data
 from . import test_js
 from . import test_ui_tours
+from . import test_file_manager_tags
+from . import test_file_manager_scale
