@@ -107,6 +107,16 @@ class CloudsClient(models.Model):
 
     def _box_locked_refresh(self, provider, refresh, network_session):
         """Refresh (or adopt a pair another worker stored) under the row lock."""
+        if self._box_row_held_here():
+            # This transaction wrote or locked the row (a save checking the connection):
+            # a second connection would wait for us. No other worker can take the row
+            # before we end, so refresh here; the new pair is committed with the save.
+            self.env.cr.execute("SELECT token_json FROM clouds_client WHERE id = %s",
+                                [self.id])
+            token = self._box_refresh_locked(self.env.cr, provider, refresh, network_session,
+                                             json.loads(self.env.cr.fetchone()[0] or "{}"))
+            self.invalidate_recordset(["token_json"])
+            return token
         for attempt in range(LOCK_TRIES):
             try:
                 with self.env.registry.cursor() as cr:
@@ -123,6 +133,15 @@ class CloudsClient(models.Model):
             except psycopg2.errors.LockNotAvailable:
                 time.sleep(min(0.02 * (attempt + 1), 0.5))
         raise RetryLater("another worker is refreshing this connection's Box tokens")
+
+    def _box_row_held_here(self):
+        """True if this transaction already updated or locked the connection's row."""
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT pg_current_xact_id_if_assigned()::xid IN (xmin, xmax) "
+            "FROM clouds_client WHERE id = %s", [self.id])
+        row = self.env.cr.fetchone()
+        return bool(row and row[0])
 
     def _box_refresh_locked(self, cr, provider, refresh, network_session, stored):
         held = provider.auth.token_storage.get()

@@ -146,3 +146,20 @@ class TestBoxRotationTwoConnections(RealRequestsMixin, TransactionCase):
         # and again, racing freely: still one rotation, from the stored token
         grants = len(self.emulator.grants)
         self.assertOneRotation(self.race(gate=False), stored["refresh_token"], grants)
+
+    def test_a_save_that_wrote_the_row_refreshes_in_its_own_transaction(self):
+        """Saving a checked field writes the row, then checks the connection: with an
+        expired access token the refresh cannot wait for a lock its own transaction
+        holds; it rotates there and the new pair is committed with the save."""
+        spent = self.stored()["refresh_token"]
+        config = self.emulator.provider_config()
+        self.emulator.expire_access_tokens()
+        started = time.monotonic()
+        with self.real_env() as env:
+            env["clouds.client"].browse(self.client_id).write(
+                {"bx_client_secret": config["client_secret"]})
+        self.assertLess(time.monotonic() - started, 5, "the save waited for its own lock")
+        stored = self.stored()
+        self.assertNotEqual(stored["refresh_token"], spent)
+        self.assertIn(stored["refresh_token"], self.emulator.refresh_tokens)
+        self.assertIn(spent, self.emulator.spent_refresh_tokens)
