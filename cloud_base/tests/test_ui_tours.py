@@ -40,6 +40,20 @@ class TestFileManagerTours(HttpCase):
         self.assertEqual(uploaded.mapped("name"), ["upload.txt"])
         self.assertEqual(uploaded.raw, b"uploaded by the tour")
 
+    def test_card_mass_move_tour(self):
+        """Select two cards in the card view and move them with the action menu."""
+        source = self.env["clouds.folder"].create({"name": "Tour Cards"})
+        dest = self.env["clouds.folder"].create({"name": "Tour Dest"})
+        files = self.env["ir.attachment"].create([{
+            "name": name, "raw": b"card bytes!", "res_model": "clouds.folder",
+            "res_id": source.id, "clouds_folder_id": source.id,
+        } for name in ("card1.txt", "card2.txt", "card3.txt")])
+        self.start_tour("/odoo/action-cloud_base.action_clouds_files",
+                        "cloud_base_file_manager_cards", login="admin", timeout=180)
+        self.assertEqual(files.mapped("clouds_folder_id"), source | dest)
+        self.assertEqual(files.filtered(lambda f: f.clouds_folder_id == dest).mapped("name"),
+                         ["card1.txt", "card2.txt"])
+
     def test_attachment_box_tour(self):
         """In a task's form (project is installed with the suite's tests)."""
         env = self.env

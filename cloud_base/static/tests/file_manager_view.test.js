@@ -17,11 +17,13 @@ class IrAttachment extends mailModels.IrAttachment {
     clouds_folder_id = fields.Many2one({ relation: "clouds.folder" });
     clouds_tag_ids = fields.Many2many({ relation: "clouds.tag" });
     clouds_cloud_url = fields.Char();
+    file_size = fields.Integer();
     _records = [
-        { id: 1, name: "spec.txt", mimetype: "text/plain", clouds_folder_id: 1 },
-        { id: 2, name: "inner.txt", mimetype: "text/plain", clouds_folder_id: 2 },
+        { id: 1, name: "spec.txt", mimetype: "text/plain", clouds_folder_id: 1,
+          file_size: 2645000 },
+        { id: 2, name: "inner.txt", mimetype: "text/plain", clouds_folder_id: 2, file_size: 3 },
         { id: 3, name: "other.txt", mimetype: "text/plain", clouds_folder_id: 3,
-          clouds_cloud_url: "https://cloud.example/other" },
+          clouds_cloud_url: "https://cloud.example/other", file_size: 2048 },
     ];
 }
 
@@ -179,4 +181,87 @@ test("list mass actions: tag the selection", async () => {
     await contains(".modal .o_clouds_picker_confirm").click();
     await animationFrame();
     expect(tagged).toEqual([[[[2], [7]], false]]);
+});
+
+const CARD_ARCH = `
+    <kanban js_class="clouds_file_manager_kanban" create="0">
+        <templates><t t-name="card">
+            <field name="name" class="o_card_name"/>
+            <field name="file_size" widget="clouds_file_size"/>
+        </t></templates>
+    </kanban>`;
+
+function cardSelector(name) {
+    return `.o_kanban_record:contains(${name}) .o_clouds_card_select`;
+}
+
+test("card mass actions: select two cards and move them to another folder", async () => {
+    serveTree();
+    const moves = [];
+    onRpc("ir.attachment", "clouds_fm_move", ({ args }) => {
+        moves.push(args);
+        return true;
+    });
+    let opened = 0;
+    await mountView({
+        type: "kanban", resModel: "ir.attachment", arch: CARD_ARCH,
+        selectRecord: () => opened++,
+    });
+    expect(".o_clouds_card_selection").toHaveCount(0);
+    await contains(cardSelector("spec.txt")).click();
+    await contains(cardSelector("other.txt")).click();
+    expect(".o_kanban_record.o_clouds_selected").toHaveCount(2);
+    expect(".o_clouds_card_selection .o_list_selection_box").toHaveText(/2\s+selected/);
+    // While cards are selected, a click on a card selects it instead of opening it.
+    await contains(".o_kanban_record:contains(inner.txt) .o_card_name").click();
+    expect(".o_kanban_record.o_clouds_selected").toHaveCount(3);
+    await contains(".o_kanban_record:contains(inner.txt) .o_card_name").click();
+    expect(".o_kanban_record.o_clouds_selected").toHaveCount(2);
+    expect(opened).toBe(0);
+    // The list's actions, from the same place.
+    await toggleActionMenu();
+    for (const item of ["Download as zip", "Move to folder", "Add tags", "Remove tags", "Delete"]) {
+        expect(`.o-dropdown--menu .dropdown-item:contains(${item})`).toHaveCount(1);
+    }
+    await contains(".o-dropdown--menu .dropdown-item:contains(Move to folder)").click();
+    await contains(".modal .o_clouds_name:contains(Other)").click();
+    await contains(".modal .o_clouds_picker_confirm").click();
+    await animationFrame();
+    expect(moves).toEqual([[[1, 3], 3]]);
+    // The view reloaded: nothing selected any more, the search bar is back.
+    expect(".o_kanban_record.o_clouds_selected").toHaveCount(0);
+    expect(".o_clouds_card_selection").toHaveCount(0);
+    expect(".o_control_panel .o_searchview").toHaveCount(1);
+});
+
+test("card selection: select the page, unselect all; without a selection a card opens", async () => {
+    serveTree();
+    let opened = 0;
+    await mountView({
+        type: "kanban", resModel: "ir.attachment", arch: CARD_ARCH,
+        selectRecord: () => opened++,
+    });
+    await contains(cardSelector("inner.txt")).click();
+    await contains(".o_clouds_select_page").click();
+    expect(".o_kanban_record.o_clouds_selected").toHaveCount(3);
+    expect(".o_clouds_select_page").toHaveCount(0);
+    await contains(".o_list_unselect_all").click();
+    expect(".o_kanban_record.o_clouds_selected").toHaveCount(0);
+    await contains(".o_kanban_record:contains(inner.txt) .o_card_name").click();
+    expect(opened).toBe(1);
+});
+
+test("sizes are shown as Odoo shows binary sizes, on cards and in the list", async () => {
+    serveTree();
+    await mountView({ type: "kanban", resModel: "ir.attachment", arch: CARD_ARCH });
+    expect(".o_kanban_record:contains(spec.txt) .o_clouds_file_size").toHaveText("2.52 Mb");
+    expect(".o_kanban_record:contains(other.txt) .o_clouds_file_size").toHaveText("2.00 Kb");
+    expect(".o_kanban_record:contains(inner.txt) .o_clouds_file_size").toHaveText("3.00 Bytes");
+    await mountView({
+        type: "list", resModel: "ir.attachment",
+        arch: `<list js_class="clouds_file_manager_list">
+                   <field name="name"/><field name="file_size" widget="clouds_file_size"/>
+               </list>`,
+    });
+    expect(".o_data_row:contains(spec.txt) .o_clouds_file_size").toHaveText("2.52 Mb");
 });

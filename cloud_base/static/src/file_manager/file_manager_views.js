@@ -3,8 +3,11 @@ import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { useFileViewer } from "@web/core/file_viewer/file_viewer_hook";
 import { FileModel } from "@web/core/file_viewer/file_model";
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
+import { ActionMenus } from "@web/search/action_menus/action_menus";
 import { kanbanView } from "@web/views/kanban/kanban_view";
 import { KanbanController } from "@web/views/kanban/kanban_controller";
+import { KanbanRecord, CANCEL_GLOBAL_CLICK } from "@web/views/kanban/kanban_record";
 import { KanbanRenderer } from "@web/views/kanban/kanban_renderer";
 import { listView } from "@web/views/list/list_view";
 import { ListController } from "@web/views/list/list_controller";
@@ -58,7 +61,8 @@ function setupFileManagerRenderer(renderer) {
     };
     renderer.onCloudsClickCapture = (ev) => {
         const el = ev.target.closest?.("[data-clouds-preview-id]");
-        if (el) {
+        // While files are selected, a click on a card selects it (see the card below).
+        if (el && !renderer.props.list.model.root.selection.length) {
             ev.stopPropagation();
             ev.preventDefault();
             renderer.previewRecord(Number(el.dataset.cloudsPreviewId));
@@ -84,9 +88,39 @@ function setupFileManagerRenderer(renderer) {
     };
 }
 
+/**
+ * A card with a selection box (Odoo 18.0's cards cannot be selected). Once a card is
+ * selected, clicking a card toggles it instead of opening it, as rows do in a list.
+ */
+export class FileManagerKanbanRecord extends KanbanRecord {
+    static template = "cloud_base.FileManagerKanbanRecord";
+
+    getRecordClasses() {
+        const selected = this.props.record.selected ? " o_clouds_selected" : "";
+        return super.getRecordClasses() + selected;
+    }
+
+    onGlobalClick(ev) {
+        const { record } = this.props;
+        if (record.model.root.selection.length && !ev.target.closest(CANCEL_GLOBAL_CLICK)) {
+            record.toggleSelection();
+            return;
+        }
+        super.onGlobalClick(ev);
+    }
+
+    onCloudsToggleSelection() {
+        this.props.record.toggleSelection();
+    }
+}
+
 export class FileManagerKanbanRenderer extends KanbanRenderer {
     static template = "cloud_base.FileManagerKanbanRenderer";
-    static components = { ...KanbanRenderer.components, FileManagerPanel };
+    static components = {
+        ...KanbanRenderer.components,
+        FileManagerPanel,
+        KanbanRecord: FileManagerKanbanRecord,
+    };
     setup() {
         super.setup();
         setupFileManagerRenderer(this);
@@ -122,15 +156,20 @@ function setupFileManagerController(controller) {
     };
 }
 
+/**
+ * The mass actions on selected files, one implementation for the list and the cards.
+ * "Select all" (the whole search, not only the page) is honoured: ids come from the
+ * model's ``getResIds``.
+ */
 function cloudsMassActions(controller) {
-    const ids = () => controller.model.root.selection.map((r) => r.resId);
+    const ids = () => controller.model.root.getResIds(true);
     const reload = () => controller.model.load();
     return {
         clouds_zip: {
             sequence: 5,
             icon: "fa fa-file-archive-o",
             description: _t("Download as zip"),
-            callback: () => download(zipUrl({ attachment_ids: ids().join(",") })),
+            callback: async () => download(zipUrl({ attachment_ids: (await ids()).join(",") })),
         },
         clouds_move: {
             sequence: 6,
@@ -140,7 +179,10 @@ function cloudsMassActions(controller) {
                 controller.cloudsDialog.add(FolderPickerDialog, {
                     title: _t("Move to folder"),
                     confirm: async (folderId) => {
-                        await controller.orm.call("ir.attachment", "clouds_fm_move", [ids(), folderId]);
+                        await controller.orm.call("ir.attachment", "clouds_fm_move", [
+                            await ids(),
+                            folderId,
+                        ]);
                         await reload();
                     },
                 }),
@@ -153,7 +195,10 @@ function cloudsMassActions(controller) {
                 controller.cloudsDialog.add(TagPickerDialog, {
                     title: _t("Add tags"),
                     confirm: async (tagIds) => {
-                        await controller.orm.call("ir.attachment", "clouds_fm_tag", [ids(), tagIds]);
+                        await controller.orm.call("ir.attachment", "clouds_fm_tag", [
+                            await ids(),
+                            tagIds,
+                        ]);
                         await reload();
                     },
                 }),
@@ -166,21 +211,66 @@ function cloudsMassActions(controller) {
                 controller.cloudsDialog.add(TagPickerDialog, {
                     title: _t("Remove tags"),
                     confirm: async (tagIds) => {
-                        await controller.orm.call("ir.attachment", "clouds_fm_tag", [ids(), tagIds], {
-                            remove: true,
-                        });
+                        await controller.orm.call(
+                            "ir.attachment",
+                            "clouds_fm_tag",
+                            [await ids(), tagIds],
+                            { remove: true }
+                        );
                         await reload();
                     },
                 }),
+        },
+        delete: {
+            isAvailable: () => controller.props.archInfo.activeActions.delete,
+            sequence: 40,
+            icon: "fa fa-trash-o",
+            description: _t("Delete"),
+            callback: () =>
+                controller.cloudsDialog.add(
+                    ConfirmationDialog,
+                    controller.deleteConfirmationDialogProps
+                ),
         },
     };
 }
 
 export class FileManagerKanbanController extends KanbanController {
+    static template = "cloud_base.FileManagerKanbanView";
+    static components = { ...KanbanController.components, ActionMenus };
+
     setup() {
         super.setup();
         setupFileManagerController(this);
     }
+
+    getStaticActionMenuItems() {
+        return cloudsMassActions(this);
+    }
+
+    /** Select every card of the page (then "Select all" offers the whole search). */
+    onCloudsSelectPage() {
+        return this.model.root.toggleSelection();
+    }
+}
+
+// The selection box, the action menu and the search bar hidden while files are
+// selected: Odoo's list controller members, reused as they are by the card view.
+for (const name of [
+    "actionMenuProps",
+    "actionMenuItems",
+    "deleteConfirmationDialogProps",
+    "display",
+    "hasSelectedRecords",
+    "isDomainSelected",
+    "isPageSelected",
+    "nbSelected",
+    "nbTotal",
+    "onSelectDomain",
+    "onUnselectAll",
+]) {
+    const member = Object.getOwnPropertyDescriptor(ListController.prototype, name);
+    Object.defineProperty(FileManagerKanbanController.prototype, name, member);
 }
 
 export class FileManagerListController extends ListController {

@@ -125,6 +125,10 @@ registry.category("web_tour.tours").add("cloud_base_file_manager", {
             },
         },
         { trigger: ".o_kanban_record:contains(alpha.txt) .o_tag:contains(TourTag)" },
+        // The panel is redrawn too (the tag now counts the file) before we click in it.
+        {
+            trigger: ".o_clouds_fm_tags .o_clouds_tree_node:has(.o_clouds_name:contains(TourTag)) .badge:contains(1)",
+        },
         // Upload into a folder.
         {
             trigger: `${folders} .o_clouds_tree_item:has(> .o_clouds_tree_node .o_clouds_name:contains(Tour Manual)) > .o_clouds_tree_node .o_clouds_toggle`,
@@ -207,5 +211,26 @@ registry.category("web_tour.tours").add("cloud_base_attachment_box", {
             },
         },
         { trigger: ".o_clouds_ab_file:contains(box.txt)" },
+    ],
+});
+
+registry.category("web_tour.tours").add("cloud_base_file_manager_cards", {
+    steps: () => [
+        { trigger: `${folders} .o_clouds_name:contains(Tour Cards)`, run: "click" },
+        { trigger: ".o_kanban_record:contains(card1.txt)" },
+        { trigger: ".o_kanban_record:contains(card2.txt)" },
+        // Sizes read as Odoo shows them.
+        { trigger: ".o_kanban_record:contains(card1.txt) .o_clouds_file_size:contains(11.00 Bytes)" },
+        { trigger: ".o_kanban_record:contains(card1.txt) .o_clouds_card_select", run: "click" },
+        { trigger: ".o_kanban_record:contains(card2.txt) .o_clouds_card_select", run: "click" },
+        { trigger: ".o_clouds_card_selection .o_list_selection_box:contains(2)" },
+        { trigger: ".o_clouds_card_selection .o_cp_action_menus .dropdown-toggle", run: "click" },
+        { trigger: ".o-dropdown--menu .dropdown-item:contains(Move to folder)", run: "click" },
+        { trigger: ".modal .o_clouds_name:contains(Tour Dest)", run: "click" },
+        { trigger: ".modal .o_clouds_picker_confirm:enabled", run: "click" },
+        { trigger: ".o_kanban_renderer:not(:has(.o_kanban_record:contains(card1.txt)))" },
+        { trigger: `${folders} .o_clouds_name:contains(Tour Dest)`, run: "click" },
+        { trigger: ".o_kanban_record:contains(card1.txt)" },
+        { trigger: ".o_kanban_record:contains(card2.txt)" },
     ],
 });
