@@ -84,5 +84,7 @@ class TestShareScale(HttpCase):
                     self.assertEqual(len(data), SIZE)
         finally:
             tracemalloc.stop()
-        # 32 MB of files went through; memory stays a fraction of it.
-        self.assertLess(peak, FILES * SIZE / 4, f"peak {peak} bytes")
+        # 32 MB of files went through; memory stays well under it (a zip built in memory
+        # would hold all of it). Half, not less: tracemalloc counts every thread of the
+        # process, and a loaded machine lets the server run ahead of the reader.
+        self.assertLess(peak, FILES * SIZE / 2, f"peak {peak} bytes")
