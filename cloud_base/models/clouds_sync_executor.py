@@ -449,9 +449,10 @@ class ClientSync:
         kind = Kind.FOLDER if key.startswith("f") else Kind.FILE
         self._wrote(ChangeType.DELETED, Item(remote_id, "", kind))
         self._forget(key)
-        if key.startswith("a") and self._target(key).exists():
-            self._target(key).write({"clouds_remote_id": False, "clouds_client_id": False,
-                                     "clouds_state": "local", "clouds_verified": False})
+        att = self._target(key).exists() if key.startswith("a") else None
+        if att and att.clouds_client_id == self.client:  # not if it synced elsewhere since
+            att.write({"clouds_remote_id": False, "clouds_client_id": False,
+                       "clouds_state": "local", "clouds_verified": False})
 
     def _op_KeepRemoteCopy(self, op, key):
         data = self.provider.read_bytes(op.remote_id)

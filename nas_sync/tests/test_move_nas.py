@@ -7,6 +7,7 @@ import hashlib
 import os
 import tempfile
 
+from odoo.addons.cloud_base.models.clouds_sync_executor import ClientSync
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
 from odoo.tests import tagged
 
@@ -150,6 +151,31 @@ class TestNasMove(SyncCase):
         self.emulator.faults.reset_counts()
         self.sync()
         self.assertMovedToNew()
+
+    def test_new_connection_syncing_first_keeps_its_links(self):
+        """The old connection's sync, run after the new one's, removes its remote copies
+        but leaves the files linked to the new connection."""
+        self.request_move(self.projects, self.new)
+        self.old.sudo()._cloud_move_folders()
+        self.Queue.search([("task_type", "=", "sync"), ("state", "=", "pending")]).unlink()
+        for client in (self.new, self.old):  # the other order than the move queues
+            ClientSync(client, client._cloud_shared_provider()).run()
+        self.assertMovedToNew()
+
+    def test_a_file_moved_to_another_connection_keeps_its_new_link(self):
+        """A file moved into a folder of another connection: when the new connection
+        syncs first, the old one's deletion of its copy leaves the new link alone."""
+        inbox = self.Folder.create({"name": "Inbox", "own_client_id": self.new.id})
+        other = self.Attachment.search([("name", "=", "other.txt")])
+        other.clouds_folder_id = inbox
+        for client in (self.new, self.old):
+            ClientSync(client, client._cloud_shared_provider()).run()
+        self.env.invalidate_all()
+        self.assertEqual(other.clouds_client_id, self.new)
+        self.assertEqual(other.raw, self.contents[other])
+        self.assertEqual(self.remote_files(self.new)["Inbox/other.txt"], self.contents[other])
+        self.assertNotIn("Stays/other.txt", self.remote_files(self.old))
+        self.assertSyncOps(self.sync(), 0)
 
     def test_moving_back_cancels(self):
         self.request_move(self.projects, self.new)
