@@ -8,6 +8,7 @@ import {
     models,
     mountView,
     onRpc,
+    patchWithCleanup,
     toggleActionMenu,
 } from "@web/../tests/web_test_helpers";
 
@@ -148,8 +149,23 @@ test("list mass actions: move the selection to a folder chosen in the tree", asy
     expect(".o_clouds_upload").toHaveCount(1);
     await contains(".o_data_row:contains(spec.txt) .o_list_record_selector input").click();
     await contains(".o_data_row:contains(other.txt) .o_list_record_selector input").click();
+    const posted = [];
+    patchWithCleanup(HTMLFormElement.prototype, {
+        submit() {
+            posted.push([new URL(this.action).pathname, Object.fromEntries(new FormData(this))]);
+        },
+    });
     await toggleActionMenu();
-    expect(".o-dropdown--menu .dropdown-item:contains(Download as zip)").toHaveCount(1);
+    await contains(".o-dropdown--menu .dropdown-item:contains(Download as zip)").click();
+    expect(posted).toEqual([
+        ["/cloud_base/zip", { attachment_ids: "1,3", csrf_token: odoo.csrf_token }],
+    ]);
+    // The form is gone; its hidden frame stays (the download may still be streaming).
+    expect(document.querySelectorAll("body > form").length).toBe(0);
+    const frames = document.querySelectorAll("body > iframe[name^=o_clouds_download]");
+    expect(frames.length).toBe(1);
+    frames[0].remove();
+    await toggleActionMenu();
     expect(".o-dropdown--menu .dropdown-item:contains(Add tags)").toHaveCount(1);
     expect(".o-dropdown--menu .dropdown-item:contains(Remove tags)").toHaveCount(1);
     await contains(".o-dropdown--menu .dropdown-item:contains(Move to folder)").click();

@@ -19,6 +19,34 @@ export function download(url) {
     link.remove();
 }
 
+/**
+ * Download the answer to a form posted into a hidden frame: a selection's ids can be too
+ * many for a URL and the archive streams to disk. A download never loads the frame; an
+ * error page does, and ``onError`` gets its title.
+ */
+export function downloadPost(url, params, onError) {
+    const frame = document.createElement("iframe");
+    frame.name = `o_clouds_download_${Date.now()}`;
+    frame.className = "d-none";
+    frame.addEventListener("load", () => {
+        // The empty page a new frame starts with loads too: not an answer.
+        if (frame.contentWindow?.location.href !== "about:blank") {
+            onError?.(frame.contentDocument?.title || "");
+        }
+    });
+    const form = document.createElement("form");
+    Object.assign(form, { method: "POST", action: url, target: frame.name });
+    form.className = "d-none";
+    for (const [name, value] of Object.entries({ ...params, csrf_token: odoo.csrf_token })) {
+        const input = document.createElement("input");
+        Object.assign(input, { type: "hidden", name, value });
+        form.append(input);
+    }
+    document.body.append(frame, form);
+    form.submit();
+    form.remove();
+}
+
 /** Upload files into a folder; returns the new attachment ids. */
 export async function uploadFiles(folderId, files) {
     const data = new FormData();

@@ -18,8 +18,8 @@ import { FolderPickerDialog, TagPickerDialog } from "./picker_dialogs";
 import {
     ATTACHMENTS_TYPE,
     download,
+    downloadPost,
     uploadFiles,
-    zipUrl,
 } from "../clouds_tree/operations";
 
 /** What both renderers add: the side panel, drags of records, drops of desktop files. */
@@ -169,7 +169,16 @@ function cloudsMassActions(controller) {
             sequence: 5,
             icon: "fa fa-file-archive-o",
             description: _t("Download as zip"),
-            callback: async () => download(zipUrl({ attachment_ids: (await ids()).join(",") })),
+            callback: async () =>
+                downloadPost(
+                    "/cloud_base/zip",
+                    { attachment_ids: (await ids()).join(",") },
+                    (error) =>
+                        controller.cloudsNotification.add(error, {
+                            type: "danger",
+                            title: _t("The zip could not be made"),
+                        })
+                ),
         },
         clouds_move: {
             sequence: 6,

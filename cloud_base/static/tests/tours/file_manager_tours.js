@@ -149,9 +149,10 @@ registry.category("web_tour.tours").add("cloud_base_file_manager", {
         {
             trigger: ".o_cp_action_menus .dropdown-toggle",
             run() {
+                // A selection's zip is a form posted into a hidden frame: post it here.
                 window.__cloudsDownloads = [];
-                HTMLAnchorElement.prototype.click = function () {
-                    window.__cloudsDownloads.push(this.href);
+                HTMLFormElement.prototype.submit = function () {
+                    window.__cloudsDownloads.push([this.action, new FormData(this)]);
                 };
                 this.anchor.click();
             },
@@ -160,8 +161,8 @@ registry.category("web_tour.tours").add("cloud_base_file_manager", {
         {
             trigger: ".o_list_view",
             async run() {
-                const [href] = window.__cloudsDownloads;
-                const response = await fetch(href);
+                const [[href, body]] = window.__cloudsDownloads;
+                const response = await fetch(href, { method: "POST", body });
                 const bytes = new Uint8Array(await response.arrayBuffer());
                 const text = new TextDecoder("latin1").decode(bytes);
                 if (text.slice(0, 2) !== "PK" || !text.includes("upload.txt")) {
