@@ -75,6 +75,8 @@ class ClientSync:
         self.window = {}  # attachment id -> the ids read with it (see _prefetch_windows)
         self.keymap = {}
         self.writes = []  # this run's own remote changes, for Provider.advance
+        self.synced, self.local = {}, {}  # the states the run planned from
+        self.synced_children = None  # parent key -> keys, from self.synced (when needed)
         self.stats = {"ops": 0, "failed": 0, "calls": 0}
         self.errors = []
         self.committed = time.monotonic()
@@ -198,8 +200,9 @@ class ClientSync:
         self.commit()
         remote, new_cursor = self.remote_state(cursor)
         listed = time.perf_counter()
-        synced = self.synced_state()
-        the_plan = plan(self.local_state(), synced, remote,
+        synced = self.synced = self.synced_state()
+        self.local = self.local_state()
+        the_plan = plan(self.local, synced, remote,
                         name_key=self.provider.name_rules.key,
                         content_matches=self._content_matches)
         self._guard(the_plan)
@@ -439,20 +442,38 @@ class ClientSync:
         self._record(key, item)
 
     def _op_DeleteRemote(self, op, key):
-        if key.startswith("a"):
-            att = self._target(key).exists()
-            if att and att._clouds_link_only():
-                att._clouds_fetch_binaries()  # it left the connection: keep its bytes
+        """The item left the connection (deleted, moved elsewhere, or its folder did):
+        before its remote copy goes, every file leaving with it that is still in Odoo and
+        linked to this connection gets its bytes back and is unlinked, so that the cleaner
+        never drops bytes whose only copy is gone."""
+        leaving = self.Attachment.browse(
+            [int(k[1:]) for k in self._leaving_with(key) if k.startswith("a")]
+        ).exists().filtered(lambda a: a.clouds_client_id == self.client)
+        leaving._clouds_fetch_binaries()
         remote_id = self._remote_of(key)
         with contextlib.suppress(NotFound):
             self.provider.delete(remote_id)
         kind = Kind.FOLDER if key.startswith("f") else Kind.FILE
         self._wrote(ChangeType.DELETED, Item(remote_id, "", kind))
         self._forget(key)
-        att = self._target(key).exists() if key.startswith("a") else None
-        if att and att.clouds_client_id == self.client:  # not if it synced elsewhere since
-            att.write({"clouds_remote_id": False, "clouds_client_id": False,
+        leaving.write({"clouds_remote_id": False, "clouds_client_id": False,
                        "clouds_state": "local", "clouds_verified": False})
+
+    def _leaving_with(self, key):
+        """``key`` and, for a folder, what the last sync saw below it that is no longer
+        part of the connection (what the planner forgets when the folder goes)."""
+        if key.startswith("a"):
+            return [key]
+        if self.synced_children is None:
+            self.synced_children = {}
+            for child, node in self.synced.items():
+                self.synced_children.setdefault(node.parent, []).append(child)
+        found, todo = [], [key]
+        while todo:
+            found.append(todo.pop())
+            todo.extend(k for k in self.synced_children.get(found[-1], ())
+                        if k not in self.local)
+        return found
 
     def _op_KeepRemoteCopy(self, op, key):
         data = self.provider.read_bytes(op.remote_id)

@@ -177,6 +177,27 @@ class TestNasMove(SyncCase):
         self.assertNotIn("Stays/other.txt", self.remote_files(self.old))
         self.assertSyncOps(self.sync(), 0)
 
+    def test_folder_dragged_out_of_the_connection_keeps_every_binary(self):
+        """A folder moved under one that syncs nowhere (its parent changed, no queued
+        move): the old connection's sync removes its remote copy only after every file
+        came back, cloud-only or not; none stays linked, so the cleaner keeps them."""
+        fresh = self.Attachment.create({"name": "fresh.txt", "clouds_folder_id": self.alpha.id,
+                                        "raw": b"synced, bytes still here"})
+        self.contents[fresh] = b"synced, bytes still here"
+        self.sync()
+        self.assertEqual(fresh.clouds_state, "synced")
+        local = self.Folder.create({"name": "Local only"})
+        self.alpha.parent_id = local
+        self.assertFalse(self.alpha.client_id)
+        self.sync()
+        self.Attachment._cron_clouds_clean()
+        files = self.moving.filtered(lambda a: a.clouds_folder_id == self.alpha) | fresh
+        self.assertBytesBack(files)
+        self.assertEqual(set(files.mapped("clouds_state")), {"local"})
+        self.assertFalse(files.clouds_client_id)
+        self.assertNotIn("Projects/Alpha", self.remote_files(self.old))
+        self.assertSyncOps(self.sync(), 0)
+
     def test_moving_back_cancels(self):
         self.request_move(self.projects, self.new)
         self.request_move(self.projects, self.old)
