@@ -16,6 +16,7 @@ from odoo.addons.portal.utils import validate_thread_with_hash_pid
 from odoo.http import content_disposition, request
 from odoo.modules.registry import Registry
 from odoo.osv import expression
+from odoo.tools.misc import human_size
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound, RequestEntityTooLarge
 from werkzeug.urls import url_encode
@@ -302,6 +303,7 @@ class CloudSharePortal(CustomerPortal):
             # Hidden fields of the page's forms: where their post comes back to.
             "view_state": {k: v for k, v in view_state.items() if v},
             "preview_type": preview_type,
+            "human_size": lambda size: human_size(size) or "0 bytes",
             "upload_target": folder or share.upload_folder_id,
             "upload_limit": request.env["res.config.settings"]._clouds_share_upload_limit(),
             "object": share,

@@ -94,7 +94,9 @@ class TestShareHttp(HttpCase, ShareSetup):
         self.assertNotIn("Other files", listing)
         counters = self.make_jsonrpc_request("/my/counters", {"counters": ["clouds_share_count"]})
         self.assertEqual(counters["clouds_share_count"], 1)
-        self.assertIn("readme.txt", self.get(self.url(token=None, folder_id=self.root.id)).text)
+        page = self.get(self.url(token=None, folder_id=self.root.id)).text
+        self.assertIn("readme.txt", page)
+        self.assertIn("7.00 bytes", page)  # sizes read as Odoo shows them
         self.assertEqual(self.get(self.url("/files/%s" % self.readme.id, token=None)).content,
                          b"read me")
 
