@@ -922,17 +922,14 @@ class OneDriveEmulator(Emulator):
             if since < seq <= upto and folder.id in scope and self.items[item_id].drive is drive:
                 latest.pop(item_id, None)
                 latest[item_id] = seq
-        entries = []
-        for item_id in latest:
-            node = self.items[item_id]
-            alive = not node.deleted and folder.id in self._ancestry(node)
-            if alive:
-                entries.append(self._item_json(node))
-            elif since:
-                entries.append(self._deleted_json(node))
+        alive = {item_id: not self.items[item_id].deleted
+                 and folder.id in self._ancestry(self.items[item_id]) for item_id in latest}
+        ids = [item_id for item_id in latest if alive[item_id] or since]
         top = self._page_size(query)
-        page = {"value": entries[offset:offset + top]}
-        if offset + top < len(entries):
+        page = {"value": [  # only this page's items are rendered (a page costs one page)
+            self._item_json(self.items[i]) if alive[i] else self._deleted_json(self.items[i])
+            for i in ids[offset:offset + top]]}
+        if offset + top < len(ids):
             page["@odata.nextLink"] = f"{base}?token={self.epoch}.{since}.{upto}.{offset + top}"
         else:
             page["@odata.deltaLink"] = f"{base}?token={self.epoch}.{upto}"
