@@ -254,7 +254,13 @@ class ClientSync:
             return rec is not None and (rec.kind == "folder"
                                         or rec.remote_version == change.item.version)
 
-        return after if all(own(c) for c in changes) else cursor
+        foreign = [c for c in changes if not own(c)]
+        if foreign:
+            _logger.info("clouds.client %s: %s changes by others during the run (first: %s "
+                         "%s), planned next run", self.client.id, len(foreign),
+                         foreign[0].type.value, foreign[0].item.id)
+            return cursor
+        return after
 
     def _content_matches(self, node, item):
         """Crash recovery: a new local file equals a same-named remote file whose hash is
@@ -305,10 +311,12 @@ class ClientSync:
             return self.client.remote_root_id
         return self.rid[key]
 
-    def _record(self, key, item, local_content=None, verified=None):
+    def _record(self, key, item, local_content=None, verified=None, moved=False):
         """Store the agreed state of ``key`` (one record per remote id); ``verified``: an
-        upload of a file was (True) or was not (False) verified."""
-        node = self._local_node(key)
+        upload of a file was (True) or was not (False) verified. The local side is the
+        node the run planned with (what was written remotely), unless the operation
+        ``moved`` it or created it."""
+        node = (not moved and self.local.get(key)) or self._local_node(key)
         stale = self.by_remote.get(item.id)
         if stale and stale != key:
             self._forget(stale)
@@ -536,7 +544,7 @@ class ClientSync:
             if parent_key == ROOT:
                 raise ValueError("files at the top of the connection's root are not synced")
             target.write({"name": op.name, "clouds_folder_id": int(parent_key[1:])})
-        self._record(key, self.remote[self._remote_of(key)])
+        self._record(key, self.remote[self._remote_of(key)], moved=True)
 
     def _op_DeleteLocal(self, op, key):
         target = self._target(key)
