@@ -71,11 +71,14 @@ class FileManagerController(http.Controller):
             raise Forbidden(str(exc)) from exc
         except UserError as exc:
             raise BadRequest(str(exc)) from exc
+        size = att._clouds_http_size()
         response = request.make_response(stream, headers=[
             ("Content-Type", att.sudo().mimetype or "application/octet-stream"),
             ("Content-Disposition", content_disposition(att.sudo().name)),
             ("X-Content-Type-Options", "nosniff"),
         ])
+        if size is not None:
+            response.content_length = size
         response.direct_passthrough = True
         return response
 

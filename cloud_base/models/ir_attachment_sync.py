@@ -120,6 +120,13 @@ class IrAttachment(models.Model):
         failed = _("“%(name)s” cannot be read from the cloud", name=att.name)
         return _download(provider, att.clouds_remote_id, failed)
 
+    def _clouds_http_size(self):
+        """Before a route streams ``_clouds_stream``: for a cloud-only file, its remote size
+        (None if unknown) after checking it can be read (else the 404/502 of
+        :meth:`_clouds_http_check`, before any byte); None for a local file."""
+        self.ensure_one()
+        return self._clouds_http_check() if self._clouds_link_only() else None
+
     def _clouds_http_check(self):
         """Before answering a download: the remote size (None if the provider has none),
         or an HTTP error saying why the file cannot be read."""

@@ -338,7 +338,10 @@ class CloudSharePortal(CustomerPortal):
             headers = [("Content-Type", attachment.mimetype or "application/octet-stream"),
                        ("Content-Disposition", content_disposition(name)),
                        *DOWNLOAD_HEADERS]
+        size = attachment._clouds_http_size()
         response = request.make_response(attachment._clouds_stream(), headers=headers)
+        if size is not None:
+            response.content_length = size
         response.direct_passthrough = True
         return response
 

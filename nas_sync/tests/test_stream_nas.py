@@ -168,17 +168,22 @@ class TestNasStream(HttpCase, SyncCase):
         kept, _twin = self.cloud_only("kept.txt", b"still there")
         self.authenticate("admin", "admin")
         os.remove(os.path.join(self.files, self.client.root_name, "Files", "gone.txt"))
-        response = self.url_open(f"/web/content/{att.id}")
-        self.assertEqual(response.status_code, 404)
-        self.assertIn("is no longer in the cloud", response.text)
-        self.assertNotIn(b"soon gone", response.content)
+        response = self.url_open(f"/cloud_base/download/{kept.id}")  # the file manager's
+        self.assertEqual((response.status_code, response.content), (200, b"still there"))
+        self.assertEqual(response.headers["Content-Length"], str(len(b"still there")))
+        for route in ("/web/content/%s", "/cloud_base/download/%s"):
+            response = self.url_open(route % att.id)
+            self.assertEqual(response.status_code, 404, route)
+            self.assertIn("is no longer in the cloud", response.text)
+            self.assertNotIn(b"soon gone", response.content)
 
         self.client.with_context(clouds_no_check=True).sudo().dav_password = "revoked"
         self.env.flush_all()
-        response = self.url_open(f"/web/content/{kept.id}")
-        self.assertEqual(response.status_code, 502)
-        self.assertIn("cannot be read from the cloud", response.text)
-        self.assertNotIn(b"still there", response.content)
+        for route in ("/web/content/%s", "/cloud_base/download/%s"):
+            response = self.url_open(route % kept.id)
+            self.assertEqual(response.status_code, 502, route)
+            self.assertIn("cannot be read from the cloud", response.text)
+            self.assertNotIn(b"still there", response.content)
 
     def test_images_resized_or_not(self):
         buffer = io.BytesIO()
