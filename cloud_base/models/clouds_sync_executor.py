@@ -226,41 +226,22 @@ class ClientSync:
         return the_plan
 
     def _past_own_changes(self, the_plan, cursor):
-        """A cursor past this run's own remote writes.
+        """The cursor to store after a run that wrote remotely.
 
         Listing-diff feeds (S3, WebDAV, Nextcloud) compare two snapshots: a file this run
         uploaded and someone deleted before the next run would never show up as deleted
         if the cursor stayed before the upload. They apply the run's writes to their
-        snapshot (``Provider.advance``, no listing). Other feeds are read past the
-        writes; when they show changes by someone else, the older cursor is kept and
-        those are planned next run.
+        snapshot (``Provider.advance``, no listing). Real change feeds keep the cursor of
+        the run's start: the next poll reads this run's own writes back once (the
+        planner finds them agreed, no operation) together with anyone else's changes, so
+        every change is read exactly once.
         """
         if not any(op.direction == "direct" for op in the_plan.ops):
             return cursor
         try:
-            advanced = self.provider.advance(cursor, self.writes)
-            if advanced:
-                return advanced
-            changes, after = self.provider.changes(cursor)
+            return self.provider.advance(cursor, self.writes) or cursor
         except CursorExpired:
             return False
-        records = self.Record.browse([r.id for r in self.records.values()])  # one prefetch
-        by_remote = {rec.remote_id: rec for rec in records}
-
-        def own(change):
-            rec = by_remote.get(change.item.id)
-            if change.type == ChangeType.DELETED:
-                return rec is None
-            return rec is not None and (rec.kind == "folder"
-                                        or rec.remote_version == change.item.version)
-
-        foreign = [c for c in changes if not own(c)]
-        if foreign:
-            _logger.info("clouds.client %s: %s changes by others during the run (first: %s "
-                         "%s), planned next run", self.client.id, len(foreign),
-                         foreign[0].type.value, foreign[0].item.id)
-            return cursor
-        return after
 
     def _content_matches(self, node, item):
         """Crash recovery: a new local file equals a same-named remote file whose hash is
