@@ -5,15 +5,11 @@ folders switch and the next syncs move them; faults and crashes resume."""
 import contextlib
 import hashlib
 import os
-import tempfile
 
 from odoo.addons.cloud_base.models.clouds_sync_executor import ClientSync
-from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
 from odoo.tests import tagged
 
-from cloud_sync.emulators.webdav import WsgiDAVEmulator
-
-from . import test_sync_nas
+from .test_sync_nas import NasCase
 
 
 class Crash(Exception):
@@ -21,18 +17,7 @@ class Crash(Exception):
 
 
 @tagged("post_install", "-at_install")
-class TestNasMove(SyncCase):
-    provider_key = "webdav"
-    client_vals = test_sync_nas.TestNasSync.client_vals
-    remote_files = test_sync_nas.TestNasSync.remote_files
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.files = tempfile.mkdtemp(prefix="nas-move-test-")
-        cls.emulator = WsgiDAVEmulator(data_dir=cls.files).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
+class TestNasMove(NasCase):
     def setUp(self):
         super().setUp()
         test = self._testMethodName  # a root of its own: the server's disk is not rolled back

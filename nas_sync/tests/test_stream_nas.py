@@ -4,20 +4,16 @@ bounded memory), Odoo's own headers, Odoo's access rules, clear errors."""
 
 import io
 import os
-import tempfile
 import tracemalloc
 
 import psutil
 from odoo import Command
 from odoo.addons.cloud_base.models.ir_attachment_sync import CloudStream
-from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools.image import image_process
 from PIL import Image
 
-from cloud_sync.emulators.webdav import WsgiDAVEmulator
-
-from . import test_sync_nas
+from .test_sync_nas import NasCase
 
 MIB = 1024 * 1024
 # Odoo's own headers (Last-Modified is the attachment's write date: the sync wrote it)
@@ -26,18 +22,7 @@ HEADERS = ("Content-Type", "Content-Length", "Content-Disposition", "ETag", "Cac
 
 
 @tagged("post_install", "-at_install")
-class TestNasStream(HttpCase, SyncCase):
-    provider_key = "webdav"
-    client_vals = test_sync_nas.TestNasSync.client_vals
-    remote_files = test_sync_nas.TestNasSync.remote_files
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.files = tempfile.mkdtemp(prefix="nas-stream-test-")
-        cls.emulator = WsgiDAVEmulator(data_dir=cls.files).start()
-        cls.addClassCleanup(cls.emulator.stop)
-
+class TestNasStream(HttpCase, NasCase):
     def setUp(self):
         super().setUp()
         self.client = self.make_client(root_name=self._testMethodName)

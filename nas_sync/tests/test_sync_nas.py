@@ -12,8 +12,9 @@ from odoo.tools import config
 from cloud_sync.emulators.webdav import PASSWORD, USER, WsgiDAVEmulator
 
 
-@tagged("post_install", "-at_install")
-class TestNasSync(SyncCase):
+class NasCase(SyncCase):
+    """The sync helpers against a wsgidav server of the test class's own."""
+
     provider_key = "webdav"
 
     @classmethod
@@ -34,6 +35,10 @@ class TestNasSync(SyncCase):
                               auth=(USER, PASSWORD), timeout=10)
         answer.raise_for_status()
 
+
+
+@tagged("post_install", "-at_install")
+class TestNasSync(NasCase):
     def test_round_trip_on_disk(self):
         self.round_trip()
 
