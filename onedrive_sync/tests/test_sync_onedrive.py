@@ -70,21 +70,27 @@ class GraphTree:
         self.call("PUT", f"{self.item_url(parent)}:/{quote(name)}:/content", data=data)
 
 
-@tagged("post_install", "-at_install")
-class TestOneDriveSync(GraphTree, SyncCase):
+class GraphSyncCase(GraphTree, SyncCase):
+    """The sync helpers against a OneDrive emulator of the test class's own, read back
+    through Graph as ``account`` on a drive of ``drive_type``."""
+
     provider_key = "onedrive"
+    drive_type, account = "business", "work"
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.emulator = OneDriveEmulator().start()
         cls.addClassCleanup(cls.emulator.stop)
-        cls.config = cls.emulator.provider_config(drive_type="business")
+        cls.config = cls.emulator.provider_config(drive_type=cls.drive_type)
         cls.drive_id = cls.config["drive_id"]
-        cls.graph = graph_session(cls.emulator, cls.config)
+        cls.graph = graph_session(cls.emulator, cls.config, account=cls.account)
 
+
+@tagged("post_install", "-at_install")
+class TestOneDriveSync(GraphSyncCase):
     def client_vals(self):
-        config = self.emulator.provider_config(drive_type="business")
+        config = self.emulator.provider_config(drive_type="business")  # fresh tokens
         return {"od_client_id": config["client_id"], "od_client_secret": config["client_secret"],
                 "od_tenant": config["tenant"], "od_drive_type": "business",
                 "od_drive_id": config["drive_id"], "od_graph_url": config["graph_url"],
@@ -101,20 +107,16 @@ class TestOneDriveSync(GraphTree, SyncCase):
 
 
 @tagged("post_install", "-at_install")
-class TestOneDriveAppOnlySync(GraphTree, SyncCase):
+class TestOneDriveAppOnlySync(GraphSyncCase):
     """App-only access (client credentials, no user, no consent page) to the default
     library of a SharePoint site."""
 
-    provider_key = "onedrive"
+    drive_type, account = "sharepoint", "app"
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.emulator = OneDriveEmulator().start()
-        cls.addClassCleanup(cls.emulator.stop)
-        cls.config = cls.emulator.provider_config(drive_type="sharepoint")
         cls.drive_id = cls.emulator.library.id  # the site's default library
-        cls.graph = graph_session(cls.emulator, cls.config, account="app")
 
     def client_vals(self):
         config = self.config
