@@ -41,6 +41,18 @@ class NameRules:
 
 
 ODOO_RULES = NameRules(forbidden_chars=ODOO_FORBIDDEN, max_length=DEFAULT_MAX_LENGTH)
+# A name that extracts the same on Windows, macOS and Linux (zip entries, downloaded and
+# uploaded file names): no separator or character Windows refuses, no device name, no
+# trailing dot or space, and two names differing only by case clash.
+PORTABLE_RULES = NameRules(
+    forbidden_chars='/\\:*?"<>|',
+    reserved_names=frozenset(
+        {"CON", "PRN", "AUX", "NUL"} | {f"{p}{n}" for p in ("COM", "LPT") for n in range(10)}
+    ),
+    max_length=255,
+    case_sensitive=False,
+    strip_trailing=" .",
+)
 
 
 def sanitize(name: str, rules: NameRules = ODOO_RULES, max_length: int | None = None) -> str:

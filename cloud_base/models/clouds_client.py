@@ -196,6 +196,7 @@ class CloudsClient(models.Model):
 
     def action_connect(self):
         """Check the credentials, create or pick the root folder and bind the database."""
+        self.check_access("write")
         for client in self:
             provider = client._cloud_provider(root="")
             try:
@@ -219,6 +220,7 @@ class CloudsClient(models.Model):
         return True
 
     def action_check_connection(self):
+        self.check_access("write")
         for client in self:
             provider = client._cloud_provider(root="")
             try:
@@ -232,17 +234,20 @@ class CloudsClient(models.Model):
 
     def action_reconnect(self):
         """Resume a paused connection (after fixing what its chatter says)."""
+        self.check_access("write")
         self.action_check_connection()
         self.sudo().write({"state": "connected", "pause_reason": False})
         return True
 
     def action_confirm_database(self):
         """An administrator confirms this database (a copy) may sync this connection."""
+        self.check_access("write")
         self.sudo().write({"database_uuid": self._database_uuid()})
         return self.action_reconnect()
 
     def action_reset(self):
         """Disconnect: a reverse task brings every binary back, then the records go."""
+        self.check_access("write")
         self.env["clouds.queue"]._enqueue(self, "reverse")
         return True
 

@@ -17,6 +17,9 @@ from cloud_sync.naming import DEFAULT_MAX_LENGTH, ODOO_RULES, sanitize, unique_n
 MAX_LENGTH_PARAM = "cloud_base.folder_name_max_length"
 # Fields a rule folder takes from its rule; only the rules engine may write them.
 RULE_MANAGED_FIELDS = {"name", "parent_id", "res_model", "res_id", "folder_type", "rule_id"}
+# Fields that tie a folder to a record: set by the rules engine (or code in sudo) only, so
+# that nobody redirects a record's attachments into a folder of their choosing.
+LINK_FIELDS = {"res_model", "res_id", "folder_type", "rule_id"}
 
 
 class CloudsFolder(models.Model):
@@ -155,8 +158,17 @@ class CloudsFolder(models.Model):
 
     # ---------------------------------------------------------------- CRUD
 
+    def _check_link_fields(self, vals_list):
+        if self.env.su or self.env.context.get("clouds_rule_apply"):
+            return
+        if any(vals.get(field) and (field, vals[field]) != ("folder_type", "manual")
+               for vals in vals_list for field in LINK_FIELDS):
+            raise AccessError(_("A folder's linked record and rule are set by folder rules "
+                                "only."))
+
     @api.model_create_multi
     def create(self, vals_list):
+        self._check_link_fields(vals_list)
         rules = self._name_rules()
         parents = {vals.get("parent_id") or False for vals in vals_list}
         siblings = self._sibling_names(parents)
@@ -168,6 +180,7 @@ class CloudsFolder(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
+        self._check_link_fields([vals])
         if not self.env.context.get("clouds_rule_apply") and RULE_MANAGED_FIELDS & vals.keys():
             locked = self.filtered(lambda f: f.folder_type == "rule")
             if locked:

@@ -3,7 +3,7 @@
 from collections import defaultdict
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, MissingError
 from odoo.osv import expression
 from odoo.tools import SQL
 from odoo.tools.query import Query
@@ -131,6 +131,40 @@ class IrAttachment(models.Model):
                 domain,
             ])
         return super()._search(domain, offset, limit, order)
+
+    def _clouds_servable(self):
+        """Those of ``self`` whose bytes the current user may receive, as sudo records (in
+        the order of ``self``): the one access decision of every route that serves bytes.
+
+        It is the decision of Odoo's ``/web/content`` for a request without a token:
+        ``public`` files for anyone; for internal users, the files they can read, that is
+        what ``ir.attachment._search`` returns (the linked record's access rights and
+        record rules, their own files without a record, field groups), narrowed by this
+        module to files in folders they can see. Portal and public users get public files
+        only, as Odoo's ``check`` refuses them the rest. ``check_access('read')`` is not
+        enough: in Odoo 18 it does not look at the linked record.
+        """
+        atts = self.sudo().exists()
+        if self.env.su or not atts:
+            return atts
+        allowed = set(atts.filtered("public").ids)
+        rest = [id_ for id_ in atts.ids if id_ not in allowed]
+        user = self.env.user
+        if rest and (user._is_internal() or self.env.is_admin()):
+            allowed.update(self.search([("id", "in", rest)]).ids)
+        return atts.filtered(lambda a: a.id in allowed)
+
+    def _clouds_check_servable(self):
+        """Sudo ``self`` when the user may receive the bytes of all of it, else an
+        AccessError (MissingError for ids that do not exist)."""
+        atts = self.sudo().exists()
+        if len(atts) != len(set(self.ids)):
+            raise MissingError(self.env._("Some of these files do not exist any more."))
+        if self._clouds_servable() != atts:
+            raise AccessError(self.env._(
+                "You cannot download these files: you may not read their records, or they "
+                "are in folders you cannot see."))
+        return atts
 
     def _check_access(self, operation):
         result = super()._check_access(operation)

@@ -5,23 +5,13 @@ stream and lay out zip archives.
 differs from a local one; the sync addon overrides them.
 """
 
-import os
-from collections import defaultdict
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 
-from cloud_sync.naming import NameRules, sanitize, unique_name
+from ..zip_archive import ZipLayout
 
 CHUNK = 64 * 1024
-# Entry names inside an archive: one path part each, never "..", "/" or "\\".
-ZIP_RULES = NameRules(forbidden_chars="/\\", max_length=255)
-
-
-def zip_part(name):
-    """One sanitised path part of an archive entry."""
-    return sanitize(name or "", ZIP_RULES)
 
 
 def _cloud_chunks(dbname, uid, context, att_id):
@@ -124,50 +114,29 @@ class IrAttachment(models.Model):
     # ---------------------------------------------------------------- zip archives
 
     @api.model
-    def _clouds_zip_plan(self, folder=None, tag=None):
-        """[(entry name, attachment or None for a directory)] of an archive.
+    def _clouds_zip_layout(self, folder=None, tag=None):
+        """The archive of a folder (with its structure: readable subfolders, empty ones
+        too), of a tag, or of a selection (``self``), as a :class:`ZipLayout`.
 
-        Links that are not synced files have no bytes and are left out. A folder keeps its
-        structure (readable subfolders, empty ones too); a tag or a
-        selection (``self``) gives a flat archive. Every part is sanitised and unique in its
-        directory, so no entry can escape the archive or overwrite another.
+        Only files whose bytes the user may receive go in (``_clouds_servable``); links
+        that are not synced files have no bytes and are left out.
         """
+        layout = ZipLayout()
         if folder:
             folders = folder.search([("id", "child_of", folder.id)])
             atts = self.search([("clouds_folder_id", "in", folders.ids)], order="name, id")
-            atts = atts._clouds_with_bytes()
             paths = {}
-            taken = defaultdict(list)
-            plan = []
             for sub in folders.sorted(lambda f: len(f.parent_path)):
-                base = paths.get(sub.parent_id.id, "") if sub != folder else ""
-                part = unique_name(zip_part(sub.name), taken[base], ZIP_RULES)
-                taken[base].append(part)
-                paths[sub.id] = f"{base}{part}/"
-                plan.append((paths[sub.id], None))
-            for att in atts:
-                base = paths[att.clouds_folder_id.id]
-                part = unique_name(zip_part(att.name), taken[base], ZIP_RULES)
-                taken[base].append(part)
-                plan.append((base + part, att))
-            return plan
-        if tag:
-            atts = self.search([("clouds_tag_ids", "child_of", tag.id)], order="name, id")
-        else:
-            atts = self.search([("id", "in", self.ids)], order="name, id")
-        atts = atts._clouds_with_bytes()
-        taken = []
-        plan = []
-        for att in atts:
-            part = unique_name(zip_part(att.name), taken, ZIP_RULES)
-            taken.append(part)
-            plan.append((part, att))
-        return plan
+                parent = paths.get(sub.parent_id.id, "") if sub != folder else ""
+                paths[sub.id] = layout.add_directory(parent, sub.name)
+            for att in atts._clouds_servable()._clouds_with_bytes():
+                layout.add_file(paths[att.clouds_folder_id.id], att.name, att.id)
+            return layout
+        atts = self.search([("clouds_tag_ids", "child_of", tag.id)]) if tag else self
+        files = atts._clouds_servable()._clouds_with_bytes()
+        for att in files.sorted(lambda a: (a.name or "", a.id)):
+            layout.add_file("", att.name, att.id)
+        return layout
 
     def _clouds_with_bytes(self):
         return self.filtered(lambda a: a.type == "binary" or a._clouds_cloud_url())
-
-    @api.model
-    def _clouds_zip_name(self, folder=None, tag=None):
-        name = folder.name if folder else tag.name if tag else _("files")
-        return os.path.splitext(zip_part(name))[0] + ".zip"

@@ -9,23 +9,21 @@ import io
 import json
 import mimetypes
 
-from odoo import SUPERUSER_ID, _, api, http
+from odoo import _, http
+from odoo.addons.cloud_base.zip_archive import zip_response
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 from odoo.addons.portal.utils import validate_thread_with_hash_pid
 from odoo.http import content_disposition, request
-from odoo.modules.registry import Registry
 from odoo.osv import expression
 from odoo.tools.misc import human_size
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound, RequestEntityTooLarge
 from werkzeug.urls import url_encode
-from zipstream import ZipStream
 
 from ..models.clouds_share import entry_name
 
 PAGE_SIZE = 50
-ZIP_BATCH = 100
 MAX_SEARCH = 200
 # Every file answer: never sniffed, never run, never leaking the link (it holds the token).
 DOWNLOAD_HEADERS = [
@@ -83,24 +81,6 @@ def preview_type(attachment):
     return PREVIEW_TYPES.get(attachment.mimetype or guessed)
 
 
-def zip_chunks(dbname, entries):
-    """The zip of ``entries`` [(attachment id, path)], streamed batch by batch.
-
-    The request's cursor is gone once the response streams, so each batch reads its files
-    in a short cursor of its own; memory holds one batch's records and one chunk of data.
-    """
-    archive = ZipStream(sized=False)
-    for start in range(0, len(entries), ZIP_BATCH):
-        batch = entries[start:start + ZIP_BATCH]
-        with Registry(dbname).cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            attachments = env["ir.attachment"].browse([id_ for id_, _path in batch])
-            for attachment, (_id, path) in zip(attachments, batch, strict=True):
-                archive.add(attachment._clouds_stream(), path)
-            yield from archive.all_files()
-    yield from archive.footer()
-
-
 class CloudSharePortal(CustomerPortal):
 
     # ---------------------------------------------------------------- access
@@ -125,6 +105,30 @@ class CloudSharePortal(CustomerPortal):
         if not share.allow_folders or folder_id not in folder_ids:
             raise NotFound()
         return request.env["clouds.folder"].sudo().browse(folder_id)
+
+    def _clouds_target(self, share, folder_id):
+        """The folder an upload or a new folder goes into: ``folder_id`` when it is in a
+        shared folder's subtree or is the upload folder, else the upload folder. Never the
+        folder of a file shared on its own: the visitor may see it, not fill it."""
+        targets = share._clouds_upload_targets()
+        wanted = _int(folder_id) or share.upload_folder_id.id
+        if not wanted:
+            raise BadRequest(_("Open a shared folder to add files or folders to it."))
+        if wanted not in targets:
+            if wanted not in share._clouds_folder_ids():
+                raise NotFound()
+            raise Forbidden(_("Files and folders can only be added to the shared folders "
+                              "and the share's upload folder."))
+        return request.env["clouds.folder"].sudo().browse(wanted)
+
+    def _clouds_page_target(self, share, folder):
+        """Where the page's upload box and "Add folder" put things: the open folder, or
+        the upload folder outside shared folders; None when neither may be filled."""
+        if not (share.allow_upload or share.allow_create):
+            return None
+        targets = share._clouds_upload_targets()
+        wanted = folder.id if folder else share.upload_folder_id.id
+        return request.env["clouds.folder"].sudo().browse(wanted) if wanted in targets else None
 
     def _clouds_tag(self, share, tag_id):
         tag_id = _int(tag_id)
@@ -304,7 +308,7 @@ class CloudSharePortal(CustomerPortal):
             "view_state": {k: v for k, v in view_state.items() if v},
             "preview_type": preview_type,
             "human_size": lambda size: human_size(size) or "0 bytes",
-            "upload_target": folder or share.upload_folder_id,
+            "upload_target": self._clouds_page_target(share, folder),
             "upload_limit": request.env["res.config.settings"]._clouds_share_upload_limit(),
             "object": share,
         })
@@ -359,16 +363,8 @@ class CloudSharePortal(CustomerPortal):
             domain.append(("clouds_tag_ids", "child_of", tag.id))
             name = tag.name
         files = share._clouds_files(domain, order="id")
-        paths = share._clouds_entry_paths(files, folder_ids, base=folder)
-        entries = [(id_, paths[id_]) for id_ in files.ids]
-        response = request.make_response(
-            zip_chunks(request.env.cr.dbname, entries),
-            headers=[("Content-Type", "application/zip"),
-                     ("Content-Disposition", content_disposition(f"{entry_name(name)}.zip")),
-                     *DOWNLOAD_HEADERS],
-        )
-        response.direct_passthrough = True
-        return response
+        layout = share._clouds_zip_layout(files, folder_ids, base=folder)
+        return zip_response(layout.entries, name, headers=DOWNLOAD_HEADERS)
 
     # ---------------------------------------------------------------- changes
 
@@ -379,10 +375,7 @@ class CloudSharePortal(CustomerPortal):
         share = self._clouds_share(share_id, access_token)
         if not share.allow_upload:
             raise Forbidden(_("Uploading is not allowed on this share."))
-        folder_ids = share._clouds_folder_ids()
-        target = self._clouds_folder(share, folder_id, folder_ids) or share.upload_folder_id
-        if not target:
-            raise BadRequest(_("Open a folder of the share to upload into it."))
+        target = self._clouds_target(share, folder_id)
         limit = request.env["res.config.settings"]._clouds_share_upload_limit()
         uploads = request.httprequest.files.getlist("files")
         if not uploads:
@@ -424,10 +417,7 @@ class CloudSharePortal(CustomerPortal):
             raise Forbidden(_("Adding folders is not allowed on this share."))
         if not (name or "").strip():
             raise BadRequest(_("A folder needs a name."))
-        folder_ids = share._clouds_folder_ids()
-        parent = self._clouds_folder(share, parent_id, folder_ids) or share.upload_folder_id
-        if not parent:
-            raise BadRequest(_("Open a folder of the share to add a folder in it."))
+        parent = self._clouds_target(share, parent_id)
         folder = request.env["clouds.folder"].sudo().create(
             {"name": name.strip(), "parent_id": parent.id}
         )

@@ -34,8 +34,11 @@ class ShareSetup:
                                         name="Share Portal")
         cls.stranger = new_test_user(env, "stranger", groups="base.group_portal")
         cls.manager = new_test_user(env, "sharemanager", groups="cloud_base.group_clouds_user")
+        # Shares expose what their owner may read: an administrator owns these.
+        cls.admin = env.ref("base.user_admin")
         cls.share = env["clouds.share"].create({
             "name": "ACME files",
+            "user_id": cls.admin.id,
             "folder_ids": [Command.link(cls.root.id)],
             "attachment_ids": [Command.link(cls.loose.id)],
             "partner_ids": [Command.link(cls.portal_user.partner_id.id)],
@@ -44,6 +47,7 @@ class ShareSetup:
         })
         cls.other_share = env["clouds.share"].create({
             "name": "Other files",
+            "user_id": cls.admin.id,
             "folder_ids": [Command.link(cls.other_root.id)],
             "partner_ids": [Command.link(cls.stranger.partner_id.id)],
         })

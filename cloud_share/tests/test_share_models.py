@@ -5,11 +5,11 @@ import io
 import zipfile
 
 from odoo import Command, fields
+from odoo.addons.cloud_base.zip_archive import zip_chunks
 from odoo.addons.portal.utils import get_portal_partner
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import TransactionCase, tagged
 
-from ..controllers.portal import zip_chunks
 from .common import ShareSetup
 
 
@@ -33,13 +33,14 @@ class TestShareModels(TransactionCase, ShareSetup):
         sub = self.env["clouds.tag"].create({"name": "Sub", "parent_id": self.secret_tag.id})
         tagged_file = self.env["ir.attachment"].create(
             {"name": "sub.txt", "raw": b"x", "clouds_tag_ids": [Command.link(sub.id)]})
-        share = self.env["clouds.share"].create(
-            {"name": "Tags", "tag_ids": [Command.link(self.secret_tag.id)]})
+        share = self.env["clouds.share"].create({
+            "name": "Tags", "tag_ids": [Command.link(self.secret_tag.id)],
+            "user_id": self.admin.id})
         self.assertEqual(set(share._clouds_files().ids), {self.secret.id, tagged_file.id})
         self.assertEqual(share._clouds_tag_ids(), {self.secret_tag.id, sub.id})
 
     def test_empty_share_has_nothing(self):
-        share = self.env["clouds.share"].create({"name": "Empty"})
+        share = self.env["clouds.share"].create({"name": "Empty", "user_id": self.admin.id})
         self.assertFalse(share._clouds_files())
         self.assertEqual(share._clouds_folder_ids(), set())
 
@@ -98,7 +99,8 @@ class TestShareModels(TransactionCase, ShareSetup):
 
     def test_upload_needs_a_target(self):
         with self.assertRaises(ValidationError):
-            self.env["clouds.share"].create({"name": "No target", "allow_upload": True})
+            self.env["clouds.share"].create(
+                {"name": "No target", "allow_upload": True, "user_id": self.admin.id})
 
     def test_share_action_creates_and_extends(self):
         Wizard = self.env["clouds.share.wizard"].with_user(self.manager)
@@ -112,12 +114,20 @@ class TestShareModels(TransactionCase, ShareSetup):
         self.assertEqual(share.folder_ids, self.plans)
         self.assertEqual(share.partner_ids, self.stranger.partner_id)
 
+        # A file the manager may download (the setup's files have no record: only their
+        # creator and system administrators may).
+        notes = self.env["ir.attachment"].create({
+            "name": "notes.txt", "raw": b"notes", "clouds_folder_id": self.private.id,
+            "res_model": "res.partner", "res_id": self.manager.partner_id.id})
         extend = Wizard.with_context(
-            active_model="ir.attachment", active_ids=[self.secret.id]
+            active_model="ir.attachment", active_ids=[notes.id]
         ).create({"mode": "extend", "share_id": share.id})
         extend.action_share()
-        self.assertEqual(share.attachment_ids, self.secret)
-        self.assertIn(self.secret, share._clouds_files())
+        self.assertEqual(share.attachment_ids, notes)
+        self.assertIn(notes, share._clouds_files())
+        with self.assertRaises(AccessError):
+            Wizard.with_context(active_model="ir.attachment", active_ids=[self.secret.id]
+                                ).create({"mode": "extend", "share_id": share.id})
 
     def test_share_server_actions_are_bound(self):
         for xmlid, records in (("action_server_share_attachments", self.readme),
@@ -184,7 +194,8 @@ class TestShareModels(TransactionCase, ShareSetup):
         folder_ids = self.share._clouds_folder_ids()
         files = self.share._clouds_files()
         self.assertTrue(set(evil.ids) <= set(files.ids))
-        paths = self.share._clouds_entry_paths(files, folder_ids)
+        layout = self.share._clouds_zip_layout(files, folder_ids)
+        paths = {id_: path for path, id_ in layout.entries if id_}
         self.assertEqual(paths[self.plan.id], "Client Docs/Plans/plan.txt")
         self.assertEqual(paths[self.loose.id], "Private/loose.txt")
         for path in paths.values():
@@ -195,17 +206,19 @@ class TestShareModels(TransactionCase, ShareSetup):
             self.assertFalse(any("\\" in p or "\x01" in p or not p for p in parts), path)
         names = [paths[a.id].rsplit("/", 1)[1] for a in evil]
         self.assertEqual(len({n.casefold() for n in names}), len(names))
-        relative = self.share._clouds_entry_paths(files, folder_ids, base=self.root)
+        relative = {id_: path for path, id_ in
+                    self.share._clouds_zip_layout(files, folder_ids, base=self.root).entries}
         self.assertEqual(relative[self.plan.id], "Plans/plan.txt")
 
     def test_zip_stream_is_a_valid_archive(self):
         files = self.share._clouds_files(order="id")
-        paths = self.share._clouds_entry_paths(files, self.share._clouds_folder_ids())
+        entries = self.share._clouds_zip_layout(files, self.share._clouds_folder_ids()).entries
         # Streamed batches read the files in cursors of their own: the test's, here.
         self.env.flush_all()
         self.registry.enter_test_mode(self.cr)
         self.addCleanup(self.registry.leave_test_mode)
-        data = b"".join(zip_chunks(self.env.cr.dbname, [(i, paths[i]) for i in files.ids]))
+        data = b"".join(zip_chunks(self.env.cr.dbname, entries))
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             self.assertEqual(archive.read("Client Docs/Plans/plan.txt"), b"the plan")
-            self.assertEqual(sorted(archive.namelist()), sorted(paths.values()))
+            self.assertEqual(sorted(archive.namelist()), sorted(p for p, _id in entries))
+            self.assertIn("Client Docs/Plans/", archive.namelist())

@@ -33,8 +33,11 @@ class CloudsShareWizard(models.TransientModel):
         ids = self.env.context.get("active_ids") or []
         if model in SOURCES and ids:
             records = self.env[model].browse(ids)
-            # Only what the user can read may be shared.
-            records.check_access("read")
+            # Only what the user can read may be shared (the share checks it again).
+            if model == "ir.attachment":
+                records._clouds_check_servable()
+            else:
+                records.check_access("read")
             values[SOURCES[model]] = [fields.Command.set(records.ids)]
             if not values.get("name"):
                 values["name"] = records[:1].display_name + (
@@ -57,8 +60,6 @@ class CloudsShareWizard(models.TransientModel):
     def action_share(self):
         """Create or extend the share, then open it."""
         self.ensure_one()
-        for records in (self.attachment_ids, self.folder_ids, self.tag_ids):
-            records.check_access("read")
         if not (self.attachment_ids or self.folder_ids or self.tag_ids):
             raise UserError(_("Choose at least one file, folder or tag to share."))
         if self.mode == "extend":

@@ -10,6 +10,7 @@ import psutil
 from odoo import Command
 from odoo.addons.cloud_base.models.ir_attachment_sync import CloudStream
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import JsonRpcException
 from odoo.tools.image import image_process
 from PIL import Image
 
@@ -147,6 +148,59 @@ class TestNasStream(HttpCase, NasCase):
             self.assertEqual(response.status_code, local.status_code)
             self.assertNotIn(b"signed", response.content)
             self.assertEqual(self.requests_made(), {})
+
+    def test_cloud_only_file_refused_on_every_route(self):
+        """The suite's routes decide as /web/content does for a file whose bytes are only
+        in the cloud: nothing is asked of the server, no byte is sent."""
+        att, _twin = self.cloud_only("board.txt", b"MARK-cloud-only-board-minutes")
+        hidden = self.env["res.groups"].create({"name": "No board partner"})
+        self.env["ir.rule"].create({
+            "name": "Hide the board partner", "model_id": self.env.ref(
+                "base.model_res_partner").id, "groups": [Command.link(hidden.id)],
+            "domain_force": f"[('id', '!=', {self.partner.id})]"})
+        new_test_user(self.env, "fmoutsider", groups_id=[
+            self.env.ref("cloud_base.group_clouds_user").id, hidden.id])
+        new_test_user(self.env, "cloudportal", groups="base.group_portal")
+        routes = (f"/cloud_base/download/{att.id}", f"/cloud_base/zip?attachment_ids={att.id}",
+                  f"/web/content/{att.id}?download=true", f"/web/image/{att.id}")
+        for login in ("fmoutsider", "cloudportal", None):
+            self.authenticate(login, login)
+            for url in routes:
+                self.emulator.faults.reset_counts()
+                response = self.url_open(url, allow_redirects=False)
+                # /web/image answers Odoo's placeholder picture to whoever may not read.
+                refusals = (200, 303) if url.startswith("/web/image") else (303, 403, 404)
+                self.assertIn(response.status_code, refusals, f"{login} {url}")
+                self.assertNotIn(b"MARK-cloud-only", response.content, f"{login} {url}")
+                self.assertEqual(self.requests_made(), {}, f"{login} {url}")
+        # In a zip of its folder the file is left out, before any request to the server.
+        self.authenticate("fmoutsider", "fmoutsider")
+        self.emulator.faults.reset_counts()
+        response = self.url_open(f"/cloud_base/zip?folder_id={self.folder.id}")
+        self.assertEqual(response.status_code, 200)
+        self.assertNotIn(b"MARK-cloud-only", response.content)
+        self.assertEqual(self.requests_made(), {})
+        # Its owner still gets it, streamed from the server.
+        self.authenticate("admin", "admin")
+        response = self.url_open(f"/cloud_base/download/{att.id}")
+        self.assertEqual(response.content, b"MARK-cloud-only-board-minutes")
+
+    def test_connection_actions_refused_to_file_manager_users(self):
+        """Over RPC, a File Manager user cannot connect, reset, resume or confirm the
+        database of a connection (a copied database would start syncing)."""
+        new_test_user(self.env, "fmclient", groups="cloud_base.group_clouds_user")
+        self.client.database_uuid = "another database"
+        self.authenticate("fmclient", "fmclient")
+        for method in ("action_connect", "action_check_connection", "action_reconnect",
+                       "action_confirm_database", "action_reset"):
+            with self.assertRaises(JsonRpcException, msg=method) as caught:
+                self.make_jsonrpc_request("/web/dataset/call_kw", {
+                    "model": "clouds.client", "method": method, "args": [[self.client.id]],
+                    "kwargs": {}})
+            self.assertEqual(caught.exception.args[0], "odoo.exceptions.AccessError", method)
+        self.assertEqual(self.client.database_uuid, "another database")
+        self.assertFalse(self.env["clouds.queue"].search([("client_id", "=", self.client.id),
+                                                          ("task_type", "=", "reverse")]))
 
     def test_errors_before_the_first_byte_are_clear(self):
         att, _twin = self.cloud_only("gone.txt", b"soon gone")
