@@ -8,6 +8,12 @@ for _var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
     os.environ.pop(_var, None)
 
 
+def _targets() -> list[str]:
+    from cloud_sync.conformance import target_ids
+
+    return target_ids()
+
+
 def pytest_terminal_summary(terminalreporter):
     """Print the conformance results per provider target (issue: counts per provider)."""
     counts: dict[str, dict[str, int]] = {}
@@ -18,7 +24,10 @@ def pytest_terminal_summary(terminalreporter):
                 continue
             if getattr(report, "when", "call") != "call" and outcome == "passed":
                 continue
-            target = nodeid.rsplit("[", 1)[1].rstrip("]")
+            params = nodeid.rsplit("[", 1)[1].rstrip("]")
+            # the target id, also when the test has parameters of its own
+            target = max((t for t in _targets() if params == t or params.startswith(t + "-")),
+                         key=len, default=params)
             per = counts.setdefault(target, {"passed": 0, "failed": 0})
             per["passed" if outcome == "passed" else "failed"] += 1
     if counts:

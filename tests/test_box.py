@@ -125,3 +125,66 @@ def test_authorize_endpoint_redirects_with_code_or_denial(emulator):
     finally:
         emulator.deny_consent = False
     assert parse_qs(urlparse(answer.headers["Location"]).query)["error"] == ["access_denied"]
+
+
+# -- strictness: fields, If-Match, what events carry ----------------------------------------
+MINI_FILE = {"type", "id", "etag", "sequence_id", "name", "sha1", "file_version"}
+
+
+def test_fields_give_the_mini_representation_plus_what_was_asked(emulator, provider):
+    item = provider.upload_bytes(provider.root_id, "fields.txt", b"fields")
+    raw = item.id.split(":")[1]
+    sdk = provider.client
+    asked = sdk.files.get_file_by_id(raw, fields=["size"]).to_dict()
+    assert set(asked) == MINI_FILE | {"size"}  # no parent, no modified_at: not asked
+    standard = sdk.files.get_file_by_id(raw).to_dict()
+    assert {"parent", "path_collection", "modified_at", "size"} <= set(standard)
+    assert "version_number" not in standard  # sent only when asked for
+    assert sdk.files.get_file_by_id(raw, fields=["version_number"]).version_number == "1"
+    listed = sdk.folders.get_folder_items(provider.root_id.split(":")[1]).entries
+    assert [set(e.to_dict()) for e in listed] == [MINI_FILE]  # listings: mini by default
+    moved = sdk.files.update_file_by_id(raw, name="renamed.txt", fields=["name"]).to_dict()
+    assert set(moved) == MINI_FILE
+
+
+def test_if_match_with_a_stale_etag_is_412(emulator, provider):
+    from box_sdk_gen.box.errors import BoxAPIError
+    from box_sdk_gen.managers.uploads import UploadFileVersionAttributes
+
+    item = provider.upload_bytes(provider.root_id, "etag.txt", b"one")
+    raw = item.id.split(":")[1]
+    sdk = provider.client
+    stale = sdk.files.get_file_by_id(raw).etag
+    sdk.files.update_file_by_id(raw, name="etag2.txt", if_match=stale)  # current: accepted
+    refusals = [
+        lambda: sdk.files.update_file_by_id(raw, name="etag3.txt", if_match=stale),
+        lambda: sdk.files.delete_file_by_id(raw, if_match=stale),
+        lambda: sdk.uploads.upload_file_version(
+            raw, UploadFileVersionAttributes(name="etag2.txt"), io.BytesIO(b"two"),
+            if_match=stale),
+    ]
+    for refused in refusals:
+        with pytest.raises(BoxAPIError) as failed:
+            refused()
+        assert failed.value.response_info.status_code == 412
+        assert failed.value.response_info.body["code"] == "precondition_failed"
+    assert provider.read_bytes(item.id) == b"one"
+    assert provider.metadata(item.id).name == "etag2.txt"
+    folder = provider.create_folder(provider.root_id, "etag folder")
+    folder_raw = folder.id.split(":")[1]
+    with pytest.raises(BoxAPIError) as failed:
+        sdk.folders.update_folder_by_id(folder_raw, name="x", if_match="999")
+    assert failed.value.response_info.status_code == 412
+
+
+def test_upload_events_carry_no_version_number_and_are_still_told_apart(emulator, provider):
+    """Box's event source is the standard representation, without ``version_number``:
+    the provider tells a new file from a new version by ``sequence_id``."""
+    cursor = provider.initial_cursor()
+    item = provider.upload_bytes(provider.root_id, "versions.txt", b"v1")
+    provider.update(item.id, io.BytesIO(b"v2"))
+    sources = [e["source"] for e in emulator.events[-2:]]
+    assert all("version_number" not in s for s in sources)
+    changes, _ = provider.changes(cursor)
+    assert [(c.type, c.item.id) for c in changes] == [
+        (ChangeType.CREATED, item.id), (ChangeType.UPDATED, item.id)]

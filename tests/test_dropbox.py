@@ -473,3 +473,54 @@ def test_upload_session_lookup_errors_are_worded_as_dropbox_does(emu, bare):
         bare.files_upload_session_finish(b"", dbx_files.UploadSessionCursor("nope", 0),
                                          dbx_files.CommitInfo("/x.txt"))
     assert caught.value.error.get_lookup_failed().is_not_found()
+
+
+# -- autorename and include_deleted -------------------------------------------------------
+def test_autorename_makes_a_numbered_name_instead_of_a_conflict(emu, bare):
+    top = f"/autorename-{next(_roots)}"
+    bare.files_create_folder_v2(top)
+    bare.files_upload(b"first", f"{top}/report.pdf")
+    with pytest.raises(dbx_exceptions.ApiError):  # without autorename: a conflict
+        bare.files_upload(b"second", f"{top}/report.pdf")
+    second = bare.files_upload(b"second", f"{top}/Report.pdf", autorename=True)
+    third = bare.files_upload(b"third", f"{top}/report.pdf", autorename=True)
+    assert (second.name, third.name) == ("report (1).pdf", "report (2).pdf")
+    same = bare.files_upload(b"first", f"{top}/report.pdf", autorename=True)
+    assert same.name == "report.pdf"  # identical bytes are not a conflict
+    folder = bare.files_create_folder_v2(f"{top}/Docs").metadata
+    again = bare.files_create_folder_v2(f"{top}/docs", autorename=True).metadata
+    assert (folder.name, again.name) == ("Docs", "docs (1)")
+    moved = bare.files_move_v2(f"{top}/report (2).pdf", f"{top}/report.pdf",
+                               autorename=True).metadata
+    assert moved.name == "report (2).pdf"  # the free number at the destination
+    stale = bare.files_upload(b"v2", f"{top}/report.pdf",
+                              mode=dbx_files.WriteMode.overwrite).rev
+    conflicted = bare.files_upload(b"v3", f"{top}/report.pdf", autorename=True,
+                                   mode=dbx_files.WriteMode.update(stale))
+    assert conflicted.name == "report.pdf"
+    kept = bare.files_upload(b"v4", f"{top}/report.pdf", autorename=True,
+                             mode=dbx_files.WriteMode.update(stale))  # stale rev
+    assert kept.name == "report (3).pdf"
+    names = {e.name for e in bare.files_list_folder(top).entries}
+    assert names == {"report.pdf", "report (1).pdf", "report (2).pdf", "report (3).pdf",
+                     "Docs", "docs (1)"}
+
+
+def test_include_deleted_lists_what_is_gone(emu, bare):
+    top = f"/deleted-{next(_roots)}"
+    bare.files_create_folder_v2(f"{top}/sub")
+    bare.files_upload(b"a", f"{top}/kept.txt")
+    bare.files_upload(b"b", f"{top}/gone.txt")
+    bare.files_upload(b"c", f"{top}/sub/deep-gone.txt")
+    bare.files_delete_v2(f"{top}/gone.txt")
+    bare.files_delete_v2(f"{top}/sub/deep-gone.txt")
+    plain = bare.files_list_folder(top, recursive=True).entries
+    assert not any(isinstance(e, dbx_files.DeletedMetadata) for e in plain)
+    every = bare.files_list_folder(top, recursive=True, include_deleted=True).entries
+    deleted = {e.path_display for e in every if isinstance(e, dbx_files.DeletedMetadata)}
+    assert deleted == {f"{top}/gone.txt", f"{top}/sub/deep-gone.txt"}
+    flat = bare.files_list_folder(top, include_deleted=True).entries
+    assert {e.name for e in flat if isinstance(e, dbx_files.DeletedMetadata)} == {"gone.txt"}
+    bare.files_upload(b"back", f"{top}/gone.txt")  # back again: no longer deleted
+    again = bare.files_list_folder(top, include_deleted=True).entries
+    assert not any(isinstance(e, dbx_files.DeletedMetadata) for e in again)

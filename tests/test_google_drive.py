@@ -379,3 +379,73 @@ def test_cli_prints_a_working_config():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# -- the q language and orderBy --------------------------------------------------------------
+def _names(bare, q, order=None):
+    args = {"q": q, "fields": "files(name)", "pageSize": 1000}
+    if order:
+        args["orderBy"] = order
+    return [f["name"] for f in bare.files().list(**args).execute()["files"]]
+
+
+def test_q_grammar_and_or_not_parentheses_and_terms(emulator, bare):
+    top = bare.files().create(body={"name": "q-top", "mimeType": FOLDER},
+                              fields="id").execute()["id"]
+    other = bare.files().create(body={"name": "q-other", "mimeType": FOLDER},
+                                fields="id").execute()["id"]
+
+    def make(name, parent, mime="text/plain"):
+        return bare.files().create(body={"name": name, "parents": [parent], "mimeType": mime},
+                                   fields="id,modifiedTime").execute()
+
+    make("HelloWorld.txt", top)
+    make("say hello.txt", top)
+    make("Quarterly Report.pdf", top, "application/pdf")
+    make("Sub", top, FOLDER)
+    early = make("old note.txt", other)
+    gone = make("gone hello.txt", top)
+    bare.files().update(fileId=gone["id"], body={"trashed": True}).execute()
+    inside = f"'{top}' in parents"
+    assert sorted(_names(bare, f"{inside} and name contains 'hello'")) == [
+        "HelloWorld.txt", "gone hello.txt", "say hello.txt"]
+    assert _names(bare, f"{inside} and name contains 'World'") == []  # not a word start
+    assert _names(bare, f"{inside} and name contains 'quarterly rep'") == [
+        "Quarterly Report.pdf"]
+    assert sorted(_names(bare, f"{inside} and trashed = false and not name contains 'hello'"
+                         )) == ["Quarterly Report.pdf", "Sub"]
+    assert sorted(_names(bare, f"({inside} or '{other}' in parents) and mimeType != "
+                               f"'{FOLDER}' and trashed=false and (name contains 'old' or "
+                               "mimeType = 'application/pdf')")) == [
+        "Quarterly Report.pdf", "old note.txt"]
+    assert _names(bare, f"{inside} and mimeType contains 'pdf'") == ["Quarterly Report.pdf"]
+    assert _names(bare, f"{inside} and trashed = true") == ["gone hello.txt"]
+    beside = f"'{other}' in parents"  # one folder: the module's drive has > 1000 files
+    assert _names(bare, f"{beside} and modifiedTime > '{early['modifiedTime']}'") == []
+    assert _names(bare, f"{beside} and modifiedTime > '2012-06-04T12:00:00'") == [
+        "old note.txt"]
+    assert _names(bare, f"{beside} and modifiedTime <= '{early['modifiedTime']}'") == [
+        "old note.txt"]
+    assert _names(bare, r"name = 'it\'s'") == []  # an escaped quote is a quote
+    for wrong in (f"{inside} and", "name contains", "name > 'a'", "(name = 'a'",
+                  "trashed = 'yes'", "'x' in owners", "size = '3'", "modifiedTime > 'soon'"):
+        with pytest.raises(HttpError) as refused:
+            _names(bare, wrong)
+        assert refused.value.resp.status == 400, wrong
+
+
+def test_order_by(emulator, bare):
+    top = bare.files().create(body={"name": "order-top", "mimeType": FOLDER},
+                              fields="id").execute()["id"]
+    for name, mime in (("b10.txt", "text/plain"), ("B2.txt", "text/plain"),
+                       ("a folder", FOLDER), ("c.txt", "text/plain")):
+        bare.files().create(body={"name": name, "parents": [top], "mimeType": mime}).execute()
+    inside = f"'{top}' in parents"
+    assert _names(bare, inside) == ["b10.txt", "B2.txt", "a folder", "c.txt"]  # creation
+    assert _names(bare, inside, "name") == ["a folder", "b10.txt", "B2.txt", "c.txt"]
+    assert _names(bare, inside, "name_natural") == ["a folder", "B2.txt", "b10.txt", "c.txt"]
+    assert _names(bare, inside, "folder,name desc") == ["a folder", "c.txt", "B2.txt",
+                                                         "b10.txt"]
+    with pytest.raises(HttpError) as refused:
+        _names(bare, inside, "size")
+    assert refused.value.resp.status == 400

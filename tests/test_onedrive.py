@@ -71,8 +71,9 @@ def provider(emulator):
 def graph(emulator, method, path, token=None, **kwargs):
     """A bare Graph request (not through the provider)."""
     token = token or emulator.issue_tokens()[0]
+    headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
     return requests.request(method, f"{emulator.url}/v1.0{path}", verify=ca_bundle(),
-                            headers={"Authorization": f"Bearer {token}"}, timeout=10, **kwargs)
+                            headers=headers, timeout=10, **kwargs)
 
 
 # -- QuickXorHash, checked against the vectors rclone publishes ------------------------------
@@ -606,3 +607,76 @@ def test_app_only_access_searches_sites_and_lists_libraries(emulator):
     assert contoso["id"] == SITE_ID
     assert [lib["name"] for lib in provider.list_libraries(contoso["id"])][:2] == [
         "Documents", "Archive"]
+
+
+# -- strictness: $select, paths with several segments, If-Match -----------------------------
+def _drive(provider):
+    return f"/drives/{provider.config['drive_id']}"
+
+
+def test_select_returns_only_the_selected_properties(emulator, provider):
+    item = provider.upload_bytes(provider.root_id, "selected.txt", b"selected")
+    base = f"{_drive(provider)}/items"
+    one = graph(emulator, "GET", f"{base}/{item.id}", params={"$select": "name,size"}).json()
+    assert one == {"id": item.id, "name": "selected.txt", "size": 8}  # id is always sent
+    for n in range(3):
+        provider.upload_bytes(provider.root_id, f"more-{n}.txt", b"x")
+    page = graph(emulator, "GET", f"{base}/{provider.root_id}/children",
+                 params={"$select": "name,file", "$top": "2"}).json()
+    assert all(set(v) == {"id", "name", "file"} for v in page["value"])
+    assert "%24select=name%2Cfile" in page["@odata.nextLink"]  # paging keeps the selection
+    rest = graph(emulator, "GET", page["@odata.nextLink"][len(emulator.url) + 5:]).json()
+    assert all(set(v) == {"id", "name", "file"} for v in rest["value"])
+    unknown = graph(emulator, "GET", f"{base}/{item.id}", params={"$select": "name,colour"})
+    assert unknown.status_code == 400 and "colour" in unknown.json()["error"]["message"]
+    full = graph(emulator, "GET", f"{base}/{item.id}").json()
+    assert {"eTag", "cTag", "parentReference", "file", "webUrl"} <= set(full)
+
+
+def test_delta_with_select_keeps_the_deleted_facet(emulator, provider):
+    gone = provider.upload_bytes(provider.root_id, "to-delete.txt", b"bye")
+    cursor = graph(emulator, "GET", f"{_drive(provider)}/root/delta",
+                   params={"token": "latest"}).json()["@odata.deltaLink"]
+    provider.delete(gone.id)
+    page = graph(emulator, "GET", f"{cursor[len(emulator.url) + 5:]}&$select=name").json()
+    [entry] = [v for v in page["value"] if v["id"] == gone.id]
+    assert set(entry) == {"id", "name", "deleted"}
+    assert "%24select=name" in page["@odata.deltaLink"]
+
+
+def test_paths_with_several_segments(emulator, provider):
+    base = f"{_drive(provider)}/items/{provider.root_id}"
+    made = graph(emulator, "PUT", f"{base}:/deep/er/file.txt:/content", data=b"deep")
+    assert made.status_code == 201  # the folders on the way are created
+    fetched = graph(emulator, "GET", f"{base}:/Deep/ER/FILE.txt").json()  # case-insensitive
+    assert (fetched["id"], fetched["name"]) == (made.json()["id"], "file.txt")
+    listed = graph(emulator, "GET", f"{base}:/deep/er:/children").json()["value"]
+    assert [v["name"] for v in listed] == ["file.txt"]
+    assert graph(emulator, "GET", f"{base}:/deep:/children").json()["value"][0]["name"] == "er"
+    assert graph(emulator, "GET", f"{base}:/deep/missing.txt").status_code == 404
+    assert graph(emulator, "GET", f"{base}:/deep/er/file.txt/below").status_code == 404
+    session = graph(emulator, "POST", f"{base}:/deep/other/big.bin:/createUploadSession",
+                    json={"item": {"@microsoft.graph.conflictBehavior": "fail"}})
+    assert session.status_code == 200 and session.json()["uploadUrl"]
+    renamed = graph(emulator, "PATCH", f"{base}:/deep/er/file.txt", json={"name": "r.txt"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == "r.txt"
+    assert graph(emulator, "GET", f"{base}:/deep/er/r.txt:/content",
+                 allow_redirects=True).content == b"deep"
+
+
+def test_if_match_with_a_stale_etag_is_412(emulator, provider):
+    item = provider.upload_bytes(provider.root_id, "guarded.txt", b"v1")
+    url = f"{_drive(provider)}/items/{item.id}"
+    stale = graph(emulator, "GET", url).json()["eTag"]
+    assert graph(emulator, "PUT", url + "/content", data=b"v2",
+                 headers={"If-Match": stale}).status_code == 200
+    for method, extra in (("PATCH", {"json": {"name": "x.txt"}}),
+                          ("PUT", {"data": b"v3"}), ("DELETE", {})):
+        answer = graph(emulator, method, url + ("/content" if method == "PUT" else ""),
+                       headers={"If-Match": stale}, **extra)
+        assert answer.status_code == 412, method
+        assert answer.json()["error"]["code"] == "preconditionFailed"
+    current = graph(emulator, "GET", url).json()
+    assert current["name"] == "guarded.txt"
+    assert graph(emulator, "DELETE", url, headers={"If-Match": current["eTag"]}).status_code \
+        == 204

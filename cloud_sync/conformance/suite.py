@@ -44,7 +44,14 @@ import requests
 from ..emulators.tls import ca_bundle
 from ..hashing import hash_bytes
 from ..providers.base import Change, ChangeType, Kind
-from ..providers.errors import CloudError, CursorExpired, NameTaken, NotFound, ReauthRequired
+from ..providers.errors import (
+    CloudError,
+    CursorExpired,
+    NameTaken,
+    NotFound,
+    ReauthRequired,
+    RetryLater,
+)
 from ..retry import RetryPolicy
 
 LARGE_SIZE = 25 * 1024 * 1024 + 123  # 25 MB, not a multiple of any chunk size
@@ -483,6 +490,113 @@ def test_expired_token_is_refreshed(target):
     assert "present.txt" in names
     assert target.emulator.faults.injected["expired_token"] == 1
     assert len(refreshed) == 1 and refreshed[0]
+
+
+# Every kind of operation meets a fault on its first request: a 429 with Retry-After
+# (the server did not run it: every provider must retry and succeed) or a 503 (retried
+# where the provider may, else the typed RetryLater); either way the outcome is checked
+# on the server and nothing is written twice.
+OPERATIONS = ("create_folder", "upload", "update", "download", "metadata", "list", "rename",
+              "move", "delete", "changes")
+
+
+def _operation(target, provider, name: str):
+    """(prepare, run, check) for one kind of operation on a fresh root."""
+    root = provider.root_id
+    state: dict = {}
+
+    def prepare():
+        state["file"] = provider.upload_bytes(root, "f.txt", b"original")
+        state["dest"] = provider.create_folder(root, "dest")
+        if name == "changes":
+            state["cursor"] = provider.initial_cursor()
+            state["new"] = provider.upload_bytes(root, "new.txt", b"new")
+
+    file = lambda: state["file"]  # noqa: E731 - read after prepare()
+    runs = {
+        "create_folder": lambda: provider.create_folder(root, "made"),
+        "upload": lambda: provider.upload_bytes(root, "up.txt", b"uploaded"),
+        "update": lambda: provider.update(file().id, io.BytesIO(b"updated")),
+        "download": lambda: provider.read_bytes(file().id),
+        "metadata": lambda: provider.metadata(file().id),
+        "list": lambda: _children(provider, root),
+        "rename": lambda: provider.rename(file().id, "renamed.txt"),
+        "move": lambda: provider.move(file().id, state["dest"].id),
+        "delete": lambda: provider.delete(file().id),
+        "changes": lambda: provider.changes(state["cursor"]),
+    }
+
+    def check(result):
+        names = [item.name for item in provider.list_children(root)]
+        assert len(names) == len(set(names)), f"written twice: {sorted(names)}"
+        moved = {"rename": "renamed.txt", "move": None, "delete": None}
+        expected = {"f.txt", "dest"} | ({"new.txt"} if name == "changes" else set())
+        if name in moved:
+            expected.discard("f.txt")
+            expected |= {moved[name]} - {None}
+        expected |= {"create_folder": {"made"}, "upload": {"up.txt"}}.get(name, set())
+        assert set(names) == expected
+        if name == "upload":
+            assert target.read_direct(result) == b"uploaded"
+        if name == "update":
+            assert target.read_direct(result) == b"updated"
+        if name == "download":
+            assert result == b"original"
+        if name == "metadata":
+            assert (result.id, result.name) == (file().id, "f.txt")
+        if name == "list":
+            assert set(result) == expected
+        if name == "move":
+            assert [c.name for c in provider.list_children(state["dest"].id)] == ["f.txt"]
+        if name == "changes":
+            assert state["new"].id in {c.item.id for c in result[0]}
+
+    return prepare, runs[name], check
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_throttled_operation_is_retried(target, provider, operation):
+    prepare, run, check = _operation(target, provider, operation)
+    prepare()
+    faults = _faults(target)
+    faults.throttle(retry_after=0.05, count=1)  # honouring it: see test_throttling_429...
+    result = run()
+    assert faults.injected["status"] == 1 and faults.faulted == [0]
+    check(result)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+def test_server_error_on_an_operation_is_retried_or_typed(target, provider, operation):
+    prepare, run, check = _operation(target, provider, operation)
+    prepare()
+    faults = _faults(target)
+    faults.inject(503, count=1)
+    try:
+        result = run()
+    except RetryLater:  # not retried (not idempotent): the typed error, nothing done
+        assert faults.injected["status"] == 1
+        result = run()  # the caller's next attempt
+    assert faults.injected["status"] == 1
+    check(result)
+
+
+def test_a_fault_in_the_middle_of_a_chunked_upload(target, provider):
+    """A 503 on a request in the middle of the upload (a chunk, for providers that upload
+    in chunks): the upload recovers or raises RetryLater, and either way the bytes that
+    end up on the server are the file's, once."""
+    data = hashlib.sha256(b"middle").digest() * (LARGE_SIZE // 32)
+    faults = _faults(target)
+    faults.inject(503, count=1, after=2 if provider.resumable_upload else 0)
+    try:
+        item = provider.upload(provider.root_id, "middle.bin", io.BytesIO(data), len(data))
+    except RetryLater:
+        item = provider.upload(provider.root_id, "middle.bin", io.BytesIO(data), len(data))
+    assert faults.injected["status"] == 1
+    if provider.resumable_upload:
+        [position] = faults.faulted
+        assert 0 < position < len(faults.log) - 1, "the fault was not in the middle"
+    assert _digest(target.read_direct(item)) == _digest(data)
+    assert [c.name for c in provider.list_children(provider.root_id)] == ["middle.bin"]
 
 
 def test_rejected_credentials_raise_reauth_required(target, provider):

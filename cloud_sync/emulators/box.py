@@ -181,6 +181,30 @@ class BoxEmulator(Emulator):
                                     "sha1": mini["sha1"]}
         return mini
 
+    def _render(self, node: Node, request: Request | None, *, mini: bool = False) -> dict:
+        """An item as Box answers it: with ``fields``, the mini representation plus the
+        fields asked for (and nothing else, as Box documents); without, the standard
+        representation (the mini one for the entries of a folder listing). Fields Box
+        only sends on request (``version_number``) need ``fields``."""
+        fields = request.args.get("fields") if request is not None else None
+        if fields is None:
+            return self._mini(node) if mini else self._full(node)
+        wanted = {f.strip() for f in fields.split(",") if f.strip()}
+        every = {**self._full(node), **self._extra(node)}
+        return {**self._mini(node), **{k: v for k, v in every.items() if k in wanted}}
+
+    def _extra(self, node: Node) -> dict:
+        """Fields outside the standard representation, sent only when asked for."""
+        return {"version_number": str(node.version)} if node.type == "file" else {}
+
+    def _check_if_match(self, node: Node, request: Request) -> None:
+        """``If-Match`` with an etag that is no longer the item's: 412, nothing changed."""
+        wanted = request.headers.get("If-Match")
+        if wanted is not None and wanted.strip().strip('"') not in ("*", self._mini(node)[
+                "etag"]):
+            raise BoxError(412, "precondition_failed", "The resource has been modified. "
+                           "Please retrieve the resource again and retry")
+
     def _full(self, node: Node) -> dict:
         data = self._mini(node)
         path = self._path(node)
@@ -194,8 +218,6 @@ class BoxEmulator(Emulator):
             "item_status": "trashed" if node.trashed else "active",
             "shared_link": node.shared,
         })
-        if node.type == "file":
-            data["version_number"] = str(node.version)
         return data
 
     def _folder_size(self, node: Node) -> int:
@@ -430,16 +452,18 @@ class BoxEmulator(Emulator):
     def _on_create_folder(self, request: Request) -> Response:
         body = request.get_json(force=True)
         node = self._new("folder", body.get("name", ""), (body.get("parent") or {}).get("id", ""))
-        return self._json(self._full(node), 201)
+        return self._json(self._render(node, request), 201)
 
     def _on_folder(self, request: Request, item_id: str) -> Response:
         node = self._get(item_id, "folder")
+        if request.method in ("PUT", "DELETE"):
+            self._check_if_match(node, request)
         if request.method == "DELETE":
             self._trash(node, request.args.get("recursive", "").lower() == "true")
             return Response(status=204)
         if request.method == "PUT":
             node = self._update(node, request.get_json(force=True) or {})
-        return self._json(self._full(node))
+        return self._json(self._render(node, request))
 
     def _on_folder_items(self, request: Request, item_id: str) -> Response:
         self._get(item_id, "folder")
@@ -453,24 +477,26 @@ class BoxEmulator(Emulator):
             page = children[start:start + limit]
             next_marker = (base64.urlsafe_b64encode(str(start + limit).encode()).decode()
                            if start + limit < len(children) else None)
-            body = {"entries": [self._full(n) for n in page], "limit": limit,
-                    "next_marker": next_marker}
+            body = {"entries": [self._render(n, request, mini=True) for n in page],
+                    "limit": limit, "next_marker": next_marker}
         else:
             offset = int(request.args.get("offset") or 0)
             page = children[offset:offset + limit]
-            body = {"entries": [self._full(n) for n in page], "limit": limit, "offset": offset,
-                    "total_count": len(children)}
+            body = {"entries": [self._render(n, request, mini=True) for n in page],
+                    "limit": limit, "offset": offset, "total_count": len(children)}
         return self._json(body)
 
     # files ----------------------------------------------------------------------------
     def _on_file(self, request: Request, item_id: str) -> Response:
         node = self._get(item_id, "file")
+        if request.method in ("PUT", "DELETE"):
+            self._check_if_match(node, request)
         if request.method == "DELETE":
             self._trash(node, False)
             return Response(status=204)
         if request.method == "PUT":
             node = self._update(node, request.get_json(force=True) or {})
-        return self._json(self._full(node))
+        return self._json(self._render(node, request))
 
     def _on_preflight(self, request: Request) -> Response:
         body = request.get_json(force=True) or {}
@@ -505,13 +531,14 @@ class BoxEmulator(Emulator):
         attributes, content = self._upload_body(request)
         node = self._new("file", attributes.get("name", ""),
                          (attributes.get("parent") or {}).get("id", ""), content)
-        return self._json({"total_count": 1, "entries": [self._full(node)]}, 201)
+        return self._json({"total_count": 1, "entries": [self._render(node, request)]}, 201)
 
     def _on_upload_version(self, request: Request, item_id: str) -> Response:
         node = self._get(item_id, "file")
+        self._check_if_match(node, request)
         _, content = self._upload_body(request)
-        return self._json({"total_count": 1, "entries": [self._full(self._new_version(node,
-                                                                                     content))]})
+        return self._json({"total_count": 1, "entries": [
+            self._render(self._new_version(node, content), request)]})
 
     # chunked upload sessions --------------------------------------------------------
     def _session_json(self, session: UploadSession) -> dict:

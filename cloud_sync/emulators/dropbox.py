@@ -442,14 +442,16 @@ class DropboxEmulator(Emulator):
             self._log(space, node.path_lower, node.path_display)
         return node
 
-    def _make_folder(self, space: Space, path: str) -> Node:
+    def _make_folder(self, space: Space, path: str, autorename: bool = False) -> Node:
         def wrap(error):
             return {".tag": "path", "path": error}
 
         parent, name = self._parent_for(space, path, wrap)
         existing = parent.children.get(name.lower())
         if existing is not None:
-            raise Fail(409, wrap(conflict(existing)))
+            if not autorename:
+                raise Fail(409, wrap(conflict(existing)))
+            name = _free_name(parent, name, True)
         return self._add(space, parent, name, True)
 
     def _write(self, space: Space, node: Node, data: bytes, client_modified=None) -> None:
@@ -475,24 +477,33 @@ class DropboxEmulator(Emulator):
             parent, name = self._parent_for(space, path, wrap)
             node = parent.children.get(name.lower())
             if node is None:
-                node = self._add(space, parent, name, False)
-                self._write(space, node, data, commit.get("client_modified"))
-                return node.metadata()
-        if node.is_folder:
-            raise Fail(409, wrap(conflict(node)))
-        if tag == "add":
+                return self._new_file(space, parent, name, data, commit)
+        clash = node.is_folder
+        if not clash and tag == "add":
             same = node.content_hash == hash_bytes("dropbox", data)
             if same and not commit.get("strict_conflict"):
                 return node.metadata()
-            raise Fail(409, wrap(conflict(node)))
+            clash = True
         if tag == "update" and mode.get("update") != node.rev:
-            raise Fail(409, wrap(conflict(node)))
+            clash = True
+        if clash:
+            if not commit.get("autorename") or node.parent is None:
+                raise Fail(409, wrap(conflict(node)))
+            # autorename: the new bytes go next to the clash, "name (1).ext"
+            return self._new_file(space, node.parent, _free_name(node.parent, node.name, False),
+                                  data, commit)
+        self._write(space, node, data, commit.get("client_modified"))
+        return node.metadata()
+
+    def _new_file(self, space: Space, parent: Node, name: str, data: bytes, commit: dict):
+        node = self._add(space, parent, name, False)
         self._write(space, node, data, commit.get("client_modified"))
         return node.metadata()
 
     # -- files routes (lock held) --------------------------------------------------------
     def r_files_create_folder_v2(self, space, arg):
-        return {"metadata": self._make_folder(space, arg["path"]).metadata()}
+        return {"metadata": self._make_folder(space, arg["path"],
+                                              bool(arg.get("autorename"))).metadata()}
 
     def r_files_upload(self, space, arg, data):
         def wrap(error):
@@ -575,7 +586,9 @@ class DropboxEmulator(Emulator):
             ancestor = ancestor.parent
         existing = parent.children.get(name.lower())
         if existing is not None and existing is not node:
-            raise Fail(409, wrap(conflict(existing)))
+            if not arg.get("autorename"):
+                raise Fail(409, wrap(conflict(existing)))
+            name = _free_name(parent, name, node.is_folder, moving=node)
         old_lower, old_display = node.path_lower, node.path_display
         self._detach(space, node, forget=False)
         node.name, node.parent = name, parent
@@ -617,10 +630,25 @@ class DropboxEmulator(Emulator):
         else:
             entries = [n.metadata() for n in
                        sorted(folder.children.values(), key=lambda n: n.name.lower())]
+        if arg.get("include_deleted"):
+            entries = self._deleted_entries(space, folder, recursive) + entries
         member = next(k for k, v in self.spaces.items() if v is space)
         state = {"u": member, "f": folder.id, "r": recursive, "q": self.seq,
                  "n": arg.get("limit") or self.page_size}
         return self._page(entries, state)
+
+    def _deleted_entries(self, space: Space, folder: Node, recursive: bool) -> list[dict]:
+        """``include_deleted``: what used to be in ``folder`` (or below it) and is gone, as
+        deleted entries; without it a first listing shows only what exists."""
+        base = folder.path_lower
+        gone: dict[str, str] = {}
+        for _seq, lower, display in space.log:
+            inside = lower.startswith(base + "/") if base else lower != ""
+            if inside and (recursive or lower.rpartition("/")[0] == base):
+                gone[lower] = display
+        return [{".tag": "deleted", "name": display.rsplit("/", 1)[-1], "path_lower": lower,
+                 "path_display": display}
+                for lower, display in sorted(gone.items()) if self._find(space, lower) is None]
 
     def _page(self, entries: list[dict], state: dict) -> dict:
         limit = state["n"]
@@ -736,6 +764,17 @@ class DropboxEmulator(Emulator):
             target = self._lookup(space, arg["path"])
             nodes = [n for n in nodes if n is target]
         return {"links": [self._link_metadata(space, n) for n in nodes], "has_more": False}
+
+
+def _free_name(parent: Node, name: str, is_folder: bool, moving: Node | None = None) -> str:
+    """Dropbox's autorename: "name (1).ext", "name (2).ext"... (folders: "name (1)"),
+    the first free one, case-insensitively (the item being moved frees its own name)."""
+    stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") and not is_folder else (
+        name, "", "")
+    number = 1
+    while parent.children.get(f"{stem} ({number}){dot}{ext}".lower()) not in (None, moving):
+        number += 1
+    return f"{stem} ({number}){dot}{ext}"
 
 
 def _parts(path: str) -> list[str]:

@@ -40,6 +40,7 @@ class Fault:
     delay: float = 0.0
     match: re.Pattern | None = None
     remaining: int = 1
+    after: int = 0  # matching requests let through before the first one faulted
 
     def applies(self, request_line: str) -> bool:
         return self.match is None or bool(self.match.search(request_line))
@@ -65,6 +66,7 @@ class FaultInjector:
         self.log: list[str] = []
         self.body_sizes: list[int] = []  # Content-Length of each request (0 if none)
         self.injected: Counter[str] = Counter()
+        self.faulted: list[int] = []  # positions in ``log`` of the requests faulted
         self._random: tuple[float, random.Random, tuple[str, ...]] | None = None
 
     # -- planning ---------------------------------------------------------------------
@@ -74,9 +76,11 @@ class FaultInjector:
             self._faults.append(fault)
 
     def inject(self, status: int = 503, *, retry_after: float | None = None, count: int = 1,
-               match: str | None = None) -> None:
-        """Answer the next ``count`` matching requests with ``status``."""
-        self._add(Fault("status", status=status, retry_after=retry_after, remaining=count), match)
+               match: str | None = None, after: int = 0) -> None:
+        """Answer the next ``count`` matching requests with ``status`` (after letting
+        ``after`` matching requests through: a fault in the middle of a sequence)."""
+        self._add(Fault("status", status=status, retry_after=retry_after, remaining=count,
+                        after=after), match)
 
     def throttle(self, retry_after: float = 1, *, count: int = 1, match: str | None = None):
         self.inject(429, retry_after=retry_after, count=count, match=match)
@@ -111,6 +115,7 @@ class FaultInjector:
             self.log.clear()
             self.body_sizes.clear()
             self.injected.clear()
+            self.faulted.clear()
 
     def total(self, match: str | None = None) -> int:
         """Requests seen (since the last reset) whose request line matches ``match``."""
@@ -126,6 +131,9 @@ class FaultInjector:
         with self._lock:
             for fault in self._faults:
                 if fault.remaining > 0 and fault.applies(line):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)
@@ -151,11 +159,14 @@ class FaultInjector:
         with self._lock:
             self.counts[endpoint] += 1
             self.log.append(line)
+            index = len(self.log) - 1
             self.body_sizes.append(_content_length(environ))
         fault = self._take(line)
         if fault is None:
             return self.app(environ, start_response)
-        self.injected[fault.kind] += 1
+        with self._lock:
+            self.injected[fault.kind] += 1
+            self.faulted.append(index)
         if fault.kind == "slow":
             time.sleep(fault.delay)
             return self.app(environ, start_response)

@@ -157,53 +157,202 @@ def select(tree: dict | None, value):
     return {k: select(sub, value[k]) for k, sub in tree.items() if k in value}
 
 
-# -- the "q" language (the subset a sync client uses) ------------------------------------
-_Q_TERM = re.compile(
-    r"\s*(?:'(?P<id>(?:[^'\\]|\\.)*)'\s+in\s+parents"
-    r"|(?P<field>name|mimeType|trashed)\s*(?P<op>!=|=|contains)\s*"
-    r"(?:'(?P<value>(?:[^'\\]|\\.)*)'|(?P<bool>true|false)))\s*",
-)
+# -- the "q" language and orderBy -------------------------------------------------------
+# Drive's search grammar: terms joined by and / or, negated by not, grouped by parentheses.
+# Terms: 'id' in parents, name = != contains, mimeType = != contains, trashed / starred
+# = != true|false, modifiedTime / createdTime with = != < <= > >= and an RFC 3339 string.
+_Q_TOKEN = re.compile(r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<op><=|>=|!=|=|<|>)"
+                      r"|(?P<paren>[()])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))")
+_Q_OPS = {"name": ("=", "!=", "contains"), "mimeType": ("=", "!=", "contains"),
+          "trashed": ("=", "!="), "starred": ("=", "!="),
+          "modifiedTime": ("=", "!=", "<", "<=", ">", ">="),
+          "createdTime": ("=", "!=", "<", "<=", ">", ">=")}
 
 
 def _unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
-def parse_q(q: str) -> list:
-    """A list of predicates joined by ``and`` (Drive's query language, sync subset)."""
-    terms, pos = [], 0
-    q = q or ""
+def _invalid_q():
+    return DriveError(400, "Invalid Value", "invalid", "q")
+
+
+def _q_tokens(q: str) -> list[tuple[str, str]]:
+    tokens, pos = [], 0
     while q[pos:].strip():
-        match = _Q_TERM.match(q, pos)
+        match = _Q_TOKEN.match(q, pos)
         if not match:
-            raise DriveError(400, "Invalid Value", "invalid", "q")
-        terms.append(match.groupdict())
+            raise _invalid_q()
+        kind = match.lastgroup
+        value = match.group(kind)
+        tokens.append((kind, _unescape(value[1:-1]) if kind == "str" else value))
         pos = match.end()
-        rest = q[pos:]
-        if rest.strip():
-            conj = re.match(r"\s*and\s+", rest)
-            if not conj:
-                raise DriveError(400, "Invalid Value", "invalid", "q")
-            pos += conj.end()
-    return terms
+    return tokens
 
 
-def _q_matches(terms: list, item: dict) -> bool:
-    for term in terms:
-        if term["id"] is not None:
-            if _unescape(term["id"]) not in item.get("parents", []):
-                return False
-            continue
-        field, op = term["field"], term["op"]
-        actual = item.get(field)
-        wanted = (term["bool"] == "true") if term["bool"] else _unescape(term["value"] or "")
-        if op == "contains":
-            ok = str(wanted).lower() in str(actual).lower()
-        else:
-            ok = (actual == wanted) == (op == "=")
-        if not ok:
+def parse_q(q: str):
+    """The query as a tree: ("and"|"or", left, right), ("not", x), ("in", id) or
+    (field, op, value); None for an empty query. Anything else is 400 Invalid Value."""
+    tokens = _q_tokens(q or "")
+    if not tokens:
+        return None
+    pos = 0
+
+    def peek(kind=None, value=None):
+        if pos >= len(tokens):
             return False
-    return True
+        k, v = tokens[pos]
+        return (kind is None or k == kind) and (value is None or v == value)
+
+    def take():
+        nonlocal pos
+        if pos >= len(tokens):
+            raise _invalid_q()
+        pos += 1
+        return tokens[pos - 1]
+
+    def either():
+        node = both()
+        while peek("word", "or"):
+            take()
+            node = ("or", node, both())
+        return node
+
+    def both():
+        node = negated()
+        while peek("word", "and"):
+            take()
+            node = ("and", node, negated())
+        return node
+
+    def negated():
+        if peek("word", "not"):
+            take()
+            return ("not", negated())
+        if peek("paren", "("):
+            take()
+            node = either()
+            if take() != ("paren", ")"):
+                raise _invalid_q()
+            return node
+        return term()
+
+    def term():
+        kind, value = take()
+        if kind == "str":  # 'id' in parents
+            if take() != ("word", "in") or take() != ("word", "parents"):
+                raise _invalid_q()
+            return ("in", value)
+        if kind != "word" or value not in _Q_OPS:
+            raise _invalid_q()
+        op_kind, op = take()
+        if op_kind == "word" and op == "contains":
+            op_kind = "op"
+        if op_kind != "op" or op not in _Q_OPS[value]:
+            raise _invalid_q()
+        literal_kind, literal = take()
+        if value in ("trashed", "starred"):
+            if literal_kind != "word" or literal not in ("true", "false"):
+                raise _invalid_q()
+            return (value, op, literal == "true")
+        if literal_kind != "str":
+            raise _invalid_q()
+        if value.endswith("Time"):
+            return (value, op, _q_time(literal))
+        return (value, op, literal)
+
+    tree = either()
+    if pos != len(tokens):
+        raise _invalid_q()
+    return tree
+
+
+def _q_time(text: str) -> datetime:
+    """An RFC 3339 date-time of a query (UTC when it names no zone)."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _invalid_q() from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _name_contains(name: str, wanted: str) -> bool:
+    """Drive's ``name contains``: prefix matching on the name's words (case-insensitive):
+    'Hello' finds "HelloWorld" and "say hello", 'World' does not find "HelloWorld"."""
+    name, wanted = name.casefold(), wanted.casefold()
+    starts = [0] + [i for i in range(1, len(name)) if not name[i - 1].isalnum()]
+    return any(name.startswith(wanted, i) for i in starts)
+
+
+def _q_matches(tree, item: dict) -> bool:
+    if tree is None:
+        return True
+    head = tree[0]
+    if head == "and":
+        return _q_matches(tree[1], item) and _q_matches(tree[2], item)
+    if head == "or":
+        return _q_matches(tree[1], item) or _q_matches(tree[2], item)
+    if head == "not":
+        return not _q_matches(tree[1], item)
+    if head == "in":
+        return tree[1] in item.get("parents", [])
+    field, op, wanted = tree
+    actual = item.get(field)
+    if field.endswith("Time"):
+        if actual is None:
+            return False
+        actual = _q_time(actual)
+    elif field in ("trashed", "starred"):
+        actual = bool(actual)
+    if op == "contains":
+        if field == "name":
+            return _name_contains(actual or "", wanted)
+        return wanted.casefold() in (actual or "").casefold()
+    return {"=": actual == wanted, "!=": actual != wanted, "<": actual < wanted,
+            "<=": actual <= wanted, ">": actual > wanted, ">=": actual >= wanted}[op]
+
+
+_ORDER_KEYS = {"createdTime", "folder", "modifiedByMeTime", "modifiedTime", "name",
+               "name_natural", "quotaBytesUsed", "recency", "sharedWithMeTime", "starred",
+               "viewedByMeTime"}
+
+
+def order_key(text: str | None):
+    """A sort key for Drive's ``orderBy`` (keys with an optional ``desc``); unknown keys
+    are 400. Sorting by several keys: stable sorts from the last key to the first."""
+    keys = []
+    for part in (text or "").split(","):
+        words = part.split()
+        if not words:
+            continue
+        if words[0] not in _ORDER_KEYS or len(words) > 2 or (
+                len(words) == 2 and words[1] not in ("asc", "desc")):
+            raise DriveError(400, "Invalid Value", "invalid", "orderBy")
+        keys.append((words[0], len(words) == 2 and words[1] == "desc"))
+    return keys
+
+
+def _natural(text: str) -> list:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text.casefold())]
+
+
+def sort_items(items: list[dict], keys) -> list[dict]:
+    values = {
+        "folder": lambda f: f["mimeType"] != FOLDER,
+        "name": lambda f: f.get("name", "").casefold(),
+        "name_natural": lambda f: _natural(f.get("name", "")),
+        "modifiedTime": lambda f: f.get("modifiedTime") or "",
+        "createdTime": lambda f: f.get("createdTime") or "",
+        "recency": lambda f: f.get("modifiedTime") or "",
+        "modifiedByMeTime": lambda f: f.get("modifiedTime") or "",
+        "quotaBytesUsed": lambda f: int(f.get("size") or 0),
+        "starred": lambda f: not f.get("starred", False),
+        "viewedByMeTime": lambda f: f.get("viewedByMeTime") or "",
+        "sharedWithMeTime": lambda f: f.get("sharedWithMeTime") or "",
+    }
+    for name, desc in reversed(keys):
+        items = sorted(items, key=values[name], reverse=desc)
+    return items
 
 
 # -- export formats of Google-native documents ------------------------------------------
@@ -793,6 +942,8 @@ class GoogleDriveEmulator(Emulator):
     def list_files(self, request: Request) -> Response:
         args = request.args
         terms = parse_q(args.get("q", ""))
+        order = order_key(args.get("orderBy"))
+        bound = args.get("q", "") + "\x00" + args.get("orderBy", "")
         drive_id = args.get("driveId")
         corpora = args.get("corpora", "user")
         all_items = self._flag(request, "includeItemsFromAllDrives") or self._flag(
@@ -802,7 +953,7 @@ class GoogleDriveEmulator(Emulator):
                                   "includeItemsFromAllDrives and supportsAllDrives.",
                              "teamDriveIdRequiresCorpora")
         size = _page_size(args)
-        offset = _decode_page_token(args.get("pageToken"), args.get("q", ""))
+        offset = _decode_page_token(args.get("pageToken"), bound)
         with self._lock:
             if drive_id and drive_id not in self.drives:
                 raise DriveError(404, f"Shared drive not found: {drive_id}", "notFound",
@@ -816,11 +967,12 @@ class GoogleDriveEmulator(Emulator):
                 if not drive_id and item.get("driveId") and not all_items:
                     continue
                 if _q_matches(terms, item):
-                    matches.append(self._resource(item))
+                    matches.append(item)
+            matches = [self._resource(item) for item in sort_items(matches, order)]
         page = matches[offset:offset + size]
         body = {"kind": "drive#fileList", "incompleteSearch": False, "files": page}
         if offset + size < len(matches):
-            body["nextPageToken"] = _encode_page_token(offset + size, args.get("q", ""))
+            body["nextPageToken"] = _encode_page_token(offset + size, bound)
         return self._answer(request, body, f"kind,incompleteSearch,nextPageToken,"
                                            f"files({DEFAULT_FILE_FIELDS})")
 

@@ -2,11 +2,17 @@
 
 Served: the files DAV at ``/remote.php/webdav`` and ``/remote.php/dav/files/<user>``
 with Nextcloud's live properties (``oc:fileid`` stable across moves, ``oc:id``,
-``oc:size``, ``oc:permissions``, folder ETags that change when anything below
-changes), ``OC-FileId``/``OC-ETag`` answer headers, chunked upload v2 under
-``/remote.php/dav/uploads/<user>/<id>``, the OCS capabilities and public-link share
-API (XML, as pyocclient parses it), public downloads ``/s/<token>/download`` and the
-internal links ``/f/<fileid>``. Basic auth with one user and an app password.
+``oc:size``, ``oc:permissions``, ``oc:favorite``, ``oc:checksums`` when a client sent
+``OC-Checksum``, folder ETags that change when anything below changes), dead properties
+set by PROPPATCH, ``X-OC-Mtime`` on PUT (answered ``X-OC-MTime: accepted``),
+``OC-FileId``/``OC-ETag`` answer headers, WebDAV locks shared by both endpoints (a write
+without the lock's token is 423), chunked upload v2 under
+``/remote.php/dav/uploads/<user>/<id>`` (chunks 1..10000, zero padding allowed, listed by
+PROPFIND to resume), the OCS API at ``/ocs/v1.php`` and ``/ocs/v2.php`` (XML or JSON,
+``OCS-APIRequest: true`` required): capabilities and public-link shares (create, list,
+update, delete, with the documented fields), the share page ``/s/<token>``, public
+downloads ``/s/<token>/download``, the public WebDAV ``/public.php/webdav`` (read only)
+and the internal links ``/f/<fileid>``. Basic auth with one user and an app password.
 
 A DELETE moves the item to the trash bin, served as Nextcloud does under
 ``/remote.php/dav/trashbin/<user>/trash`` (PROPFIND lists the items with
@@ -22,10 +28,13 @@ would, which invalidates every change-feed cursor of the provider.
 from __future__ import annotations
 
 import base64
+import datetime
+import hashlib
 import io
 import json
 import mimetypes
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -34,9 +43,12 @@ import time
 import zipfile
 from collections.abc import Callable
 from email.utils import formatdate
+from http import HTTPStatus
 from urllib.parse import parse_qs, quote, unquote, urlparse
 from xml.etree import ElementTree as ET
 
+from wsgidav import xml_tools
+from wsgidav.dav_error import HTTP_BAD_REQUEST, HTTP_FORBIDDEN, HTTP_NOT_FOUND, DAVError
 from wsgidav.fs_dav_provider import FileResource, FilesystemProvider, FolderResource
 from wsgidav.wsgidav_app import WsgiDAVApp
 
@@ -52,7 +64,10 @@ WEBDAV = "/remote.php/webdav"
 FILES_DAV = f"/remote.php/dav/files/{USER}"
 UPLOADS_DAV = f"/remote.php/dav/uploads/{USER}"
 TRASH_DAV = f"/remote.php/dav/trashbin/{USER}"
-LIVE_PROPS = [f"{OC}fileid", f"{OC}id", f"{OC}size", f"{OC}permissions"]
+LIVE_PROPS = [f"{OC}fileid", f"{OC}id", f"{OC}size", f"{OC}permissions", f"{OC}favorite"]
+FAVORITE = f"{OC}favorite"
+# Properties Nextcloud computes: a PROPPATCH of one of them is refused (403)
+PROTECTED = {*LIVE_PROPS, f"{OC}checksums", f"{OC}share-types", f"{NC}has-preview"} - {FAVORITE}
 Answer = tuple[str, list[tuple[str, str]], bytes]
 
 
@@ -84,6 +99,7 @@ class Store:
         self.ids: dict[str, int] = {}
         self.paths: dict[int, str] = {}
         self.etags: dict[str, str] = {}
+        self.meta: dict[str, dict] = {}  # path -> {"checksum": str, "props": {name: xml}}
         self.trash: dict[str, dict] = {}
         self.next_id = 1
         self.instance = ""
@@ -110,6 +126,11 @@ class Store:
             self.next_id = max(self.next_id, fileid + 1)
         elif kind == "etag":
             self.etags[args[0]] = args[1]
+        elif kind == "meta":
+            if args[1]:
+                self.meta[args[0]] = args[1]
+            else:
+                self.meta.pop(args[0], None)
         elif kind == "next":
             self.next_id = max(self.next_id, args[0])
         elif kind == "instance":
@@ -119,7 +140,7 @@ class Store:
         elif kind == "move":
             src, dst = args
             self._drop(dst)
-            for table in (self.ids, self.etags):
+            for table in (self.ids, self.etags, self.meta):
                 for path in [p for p in table if _below(p, src)]:
                     table[dst + path[len(src):]] = table.pop(path)
             self.paths = {fileid: path for path, fileid in self.ids.items()}
@@ -136,6 +157,8 @@ class Store:
                 self.paths[fileid] = target + sub
             for sub, etag in record["etags"].items():
                 self.etags[target + sub] = etag
+            for sub, meta in record.get("meta", {}).items():
+                self.meta[target + sub] = meta
         elif kind == "purge":
             self.trash.pop(args[0], None)
 
@@ -152,6 +175,7 @@ class Store:
             ops = [["instance", self.instance], ["next", self.next_id],
                    *(["id", p, i] for p, i in self.ids.items()),
                    *(["etag", p, e] for p, e in self.etags.items()),
+                   *(["meta", p, m] for p, m in self.meta.items()),
                    *(["trash", k, r] for k, r in self.trash.items())]
             out.writelines(json.dumps(op) + "\n" for op in ops)
         os.replace(tmp, journal)
@@ -206,22 +230,63 @@ class Store:
             self.paths.pop(self.ids.pop(path), None)
         for path in [p for p in self.etags if _below(p, top)]:
             del self.etags[path]
+        for path in [p for p in self.meta if _below(p, top)]:
+            del self.meta[path]
 
-    def written(self, path: str) -> None:
-        """Created or content replaced (the id survives an overwrite)."""
+    def written(self, path: str, checksum: str | None = None) -> None:
+        """Created or content replaced (the id survives an overwrite). The checksum a
+        client sent (``OC-Checksum``) is kept; new content without one clears it, as
+        Nextcloud does: a checksum never describes other bytes."""
+        path = norm(path)
         with self.lock:
             self.fileid(path)
+            meta = dict(self.meta.get(path, {}))
+            if checksum:
+                meta["checksum"] = checksum
+            else:
+                meta.pop("checksum", None)
+            if meta != self.meta.get(path, {}):
+                self._log("meta", path, meta)
             self._bump(path)
+
+    def checksum(self, path: str) -> str | None:
+        with self.lock:
+            return self.meta.get(norm(path), {}).get("checksum")
+
+    def props(self, path: str) -> dict[str, str]:
+        """The dead properties set with PROPPATCH: name -> XML of the element."""
+        with self.lock:
+            return dict(self.meta.get(norm(path), {}).get("props", {}))
+
+    def set_prop(self, path: str, name: str, xml: str | None) -> None:
+        path = norm(path)
+        with self.lock:
+            meta = dict(self.meta.get(path, {}))
+            props = dict(meta.get("props", {}))
+            if xml is None:
+                props.pop(name, None)
+            else:
+                props[name] = xml
+            meta["props"] = props
+            if not props:
+                del meta["props"]
+            self._log("meta", path, meta)
 
     def removed(self, path: str) -> None:
         with self.lock:
             self._log("drop", norm(path))
             self._bump(parent_of(path))
 
-    def copied(self, dst: str) -> None:
+    def copied(self, src: str, dst: str) -> None:
+        """A copy has a new id and the source's checksum (not its dead properties)."""
         with self.lock:
+            sums = {p[len(norm(src)):]: m["checksum"] for p, m in self.meta.items()
+                    if _below(p, norm(src)) and m.get("checksum")}
             self._log("drop", norm(dst))
-            self.written(dst)
+            self.written(dst, sums.get(""))
+            for sub, checksum in sums.items():
+                if sub:
+                    self._log("meta", norm(dst) + sub, {"checksum": checksum})
 
     def moved(self, src: str, dst: str) -> None:
         src, dst = norm(src), norm(dst)
@@ -240,6 +305,7 @@ class Store:
                 "location": path, "time": deleted, "dir": is_dir,
                 "ids": {p[len(path):]: i for p, i in self.ids.items() if _below(p, path)},
                 "etags": {p[len(path):]: e for p, e in self.etags.items() if _below(p, path)},
+                "meta": {p[len(path):]: m for p, m in self.meta.items() if _below(p, path)},
             }
             self._log("trash", key, record)
             self._bump(parent_of(path))
@@ -267,11 +333,28 @@ class _Live:
         return True
 
     def get_property_names(self, *, is_allprop):
+        store = self.provider.store
         names = super().get_property_names(is_allprop=is_allprop)
+        names += [n for n in store.props(self.path) if n not in names]
+        if store.checksum(self.path):
+            names.append(f"{OC}checksums")
         return names if is_allprop else names + LIVE_PROPS
 
     def get_property_value(self, name):
         store = self.provider.store
+        dead = store.props(self.path)
+        if name in dead and name not in PROTECTED:
+            return xml_tools.string_to_xml(dead[name])
+        if name == FAVORITE:
+            return "0"
+        if name == f"{OC}checksums":
+            checksum = store.checksum(self.path)
+            if not checksum:
+                raise DAVError(HTTP_NOT_FOUND)
+            element = xml_tools.etree.Element(name)
+            for value in checksum.split():  # Nextcloud's ChecksumList: one per algorithm
+                xml_tools.etree.SubElement(element, f"{OC}checksum").text = value
+            return element
         if name == "{DAV:}getetag":
             return f'"{self.get_etag()}"'  # Nextcloud quotes it in PROPFIND answers too
         if name == f"{OC}fileid":
@@ -283,6 +366,22 @@ class _Live:
         if name == f"{OC}permissions":
             return "RGDNVCK" if self.is_collection else "RGDNVW"
         return super().get_property_value(name)
+
+    def set_property_value(self, name, value, *, dry_run=False):
+        """PROPPATCH: Nextcloud keeps any property of another namespace as a dead
+        property (its custom properties backend); ``oc:favorite`` takes 0 or 1; the
+        properties it computes, and every ``DAV:`` one, are protected (403)."""
+        if name in PROTECTED or name.startswith("{DAV:}"):
+            raise DAVError(HTTP_FORBIDDEN)
+        if name == FAVORITE and value is not None and (value.text or "").strip() not in (
+                "0", "1"):
+            raise DAVError(HTTP_BAD_REQUEST)
+        if not dry_run:
+            xml = None if value is None else xml_tools.etree.tostring(value).decode()
+            if name == FAVORITE and value is not None and value.text.strip() == "0":
+                xml = None
+            self.provider.store.set_prop(self.path, name, xml)
+        return True
 
 
 class _File(_Live, FileResource):
@@ -344,29 +443,82 @@ def _expired_answer() -> Answer:
                                       'charset="UTF-8"')])
 
 
-def ocs(data: ET.Element | None = None, *, code: int = 100, message: str = "OK",
-        http: str = "200 OK") -> Answer:
-    """An OCS v1 answer: HTTP 200 and the outcome in ``meta/statuscode``."""
-    root = ET.Element("ocs")
-    meta = ET.SubElement(root, "meta")
-    ET.SubElement(meta, "status").text = "ok" if code == 100 else "failure"
-    ET.SubElement(meta, "statuscode").text = str(code)
-    ET.SubElement(meta, "message").text = message
-    ET.SubElement(meta, "totalitems").text = ""
-    ET.SubElement(meta, "itemsperpage").text = ""
-    root.append(data if data is not None else ET.Element("data"))
-    body = b'<?xml version="1.0"?>\n' + ET.tostring(root, encoding="utf-8")
-    return http, [("Content-Type", "text/xml; charset=UTF-8")], body
+def ocs(data=None, *, status: int = 200, message: str = "", version: int = 1,
+        fmt: str = "xml", http: str | None = None) -> Answer:
+    """An OCS answer as Nextcloud renders it. ``status`` is the outcome (200, or 400, 403,
+    404, 997 not logged in...). v1: HTTP 200 (401 for 997) and ``statuscode`` 100 for
+    success; v2: the HTTP status is the outcome and ``statuscode`` repeats it."""
+    if version == 1:
+        code = 100 if status == 200 else status
+        line = http or ("401 Unauthorized" if status == 997 else "200 OK")
+        meta = {"status": "ok" if code == 100 else "failure", "statuscode": code,
+                "message": "OK" if code == 100 else message, "totalitems": "",
+                "itemsperpage": ""}
+    else:
+        number = {997: 401, 998: 404, 996: 500, 999: 500}.get(status, status)
+        number = 400 if not 200 <= number <= 600 else number
+        line = http or f"{number} {HTTPStatus(number).phrase}"
+        ok = 200 <= status < 300
+        meta = {"status": "ok" if ok else "failure", "statuscode": status,
+                "message": "OK" if ok else message}
+    document = {"meta": meta, "data": [] if data is None else data}
+    if fmt == "json":
+        return line, [("Content-Type", "application/json; charset=utf-8")], json.dumps(
+            {"ocs": document}).encode()
+    body = b'<?xml version="1.0"?>\n' + ET.tostring(_tree("ocs", document), encoding="utf-8")
+    return line, [("Content-Type", "application/xml; charset=utf-8")], body
 
 
 def _tree(tag: str, value) -> ET.Element:
+    """PHP's OCS XML writer: lists become ``<element>``s, booleans 1 or empty, None empty."""
     element = ET.Element(tag)
     if isinstance(value, dict):
         for key, sub in value.items():
             element.append(_tree(key, sub))
+    elif isinstance(value, list):
+        for sub in value:
+            element.append(_tree("element", sub))
+    elif isinstance(value, bool):
+        element.text = "1" if value else ""
     elif value is not None:
         element.text = str(value)
     return element
+
+
+def _ocs_format(environ, query: dict) -> str:
+    """``format=json|xml``, else the first of the Accept header's types Nextcloud knows."""
+    wanted = query.get("format", [None])[0]
+    if wanted in ("json", "xml"):
+        return wanted
+    for accepted in environ.get("HTTP_ACCEPT", "").split(","):
+        kind = accepted.split(";")[0].strip().lower().replace("application/", "")
+        if kind in ("json", "xml"):
+            return kind
+    return "xml"
+
+
+def _form(environ) -> dict:
+    """The request body's parameters: form-encoded, or a JSON object."""
+    body = _read_body(environ)
+    if environ.get("CONTENT_TYPE", "").startswith("application/json"):
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            return {}
+        return {k: [v if isinstance(v, str) else json.dumps(v) if isinstance(
+            v, (list, dict)) else str(v).lower() if isinstance(v, bool) else str(v)]
+            for k, v in data.items()} if isinstance(data, dict) else {}
+    return parse_qs(body.decode(), keep_blank_values=True)
+
+
+def _share_token() -> str:
+    alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(secrets.choice(alphabet) for _ in range(15))
+
+
+def _not_found_page(text: str) -> Answer:
+    return "404 Not Found", [("Content-Type", "text/html; charset=utf-8")], (
+        f"<html><body><h1>{_esc(text)}</h1></body></html>").encode()
 
 
 def _wsgi_path(environ) -> str:
@@ -450,18 +602,25 @@ class NextcloudApp:
         if path == "/status.php":
             return self._send(start_response, self.status())
         for prefix in ("/s/", "/index.php/s/"):
-            if path.startswith(prefix) and path.endswith("/download"):
-                return self._send(start_response, self.public_download(
-                    path[len(prefix):-len("/download")]))
+            if path.startswith(prefix):
+                token, _, rest = path[len(prefix):].partition("/")
+                if rest == "download":
+                    return self._send(start_response, self.public_download(token))
+                if not rest:
+                    return self._send(start_response, self.share_page(token))
+        if path == "/public.php/webdav" or path.startswith("/public.php/webdav/"):
+            return self.public_dav(environ, start_response, path[len("/public.php/webdav"):])
+        ocs_version = next((v for v in (1, 2) if path.startswith(f"/ocs/v{v}.php/")), None)
         if not self._authorized(environ):
-            if path.startswith("/ocs/"):
+            if ocs_version:
                 return self._send(start_response, ocs(
-                    code=997, message="Current user is not logged in", http="401 Unauthorized"))
+                    status=997, message="Current user is not logged in", version=ocs_version,
+                    fmt=_ocs_format(environ, parse_qs(environ.get("QUERY_STRING", "")))))
             return self._send(start_response, _expired_answer())
         if path.rstrip("/") == "/remote.php/dav" and environ["REQUEST_METHOD"] == "SEARCH":
             return self.search(environ, start_response)
-        if path.startswith("/ocs/v1.php/"):
-            return self._send(start_response, self.ocs_request(environ, path[12:]))
+        if ocs_version:
+            return self._send(start_response, self.ocs_request(environ, path[12:], ocs_version))
         if path == UPLOADS_DAV or path.startswith(UPLOADS_DAV + "/"):
             return self._send(start_response, self.chunked(environ, path[len(UPLOADS_DAV):]))
         if path.startswith("/remote.php/dav/uploads/"):
@@ -491,10 +650,9 @@ class NextcloudApp:
     # -- files DAV (wsgidav) and the bookkeeping Nextcloud does around it --------------
     def files(self, environ, start_response, rel: str):
         method = environ["REQUEST_METHOD"]
+        environ["wsgidav.auth.user_name"] = USER  # the principal of the locks taken
         if method in ("GET", "HEAD", "OPTIONS"):
             return self.dav(environ, start_response)
-        if method == "DELETE":
-            return self._send(start_response, self.move_to_trash(rel))
         dest = None
         if method in ("MOVE", "COPY"):
             dest = self.rel_of_url(environ.get("HTTP_DESTINATION", ""))
@@ -506,6 +664,19 @@ class NextcloudApp:
             if problem:
                 return self._send(start_response, sabre_error(
                     "400 Bad Request", "BadRequest", problem))
+        mtime = environ.get("HTTP_X_OC_MTIME")
+        if method == "PUT" and mtime is not None and not _numeric(mtime):
+            return self._send(start_response, sabre_error(
+                "400 Bad Request", "BadRequest",
+                "X-OC-MTime header must be an integer (unix timestamp)."))
+        locked = self._lock_conflict(environ, method, rel, dest)
+        if locked:
+            return self._send(start_response, locked)
+        if method == "DELETE":
+            answer = self.move_to_trash(rel)
+            if answer[0].startswith("204"):
+                self._drop_locks(rel)
+            return self._send(start_response, answer)
         with self.store.lock:
             captured: list = []
 
@@ -521,26 +692,77 @@ class NextcloudApp:
                     result.close()
             status, headers = captured
             if int(status[:3]) < 300:
-                extra = self._record(method, rel, dest)
+                extra = self._record(method, rel, dest, environ)
                 names = {k.lower() for k, _ in extra} | {"content-length"}
                 headers = [(k, v) for k, v in headers if k.lower() not in names] + extra
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]
 
-    def _record(self, method: str, rel: str, dest: str | None) -> list[tuple[str, str]]:
+    def _record(self, method: str, rel: str, dest: str | None,
+                environ) -> list[tuple[str, str]]:
         """Update ids and ETags after a successful write; the headers Nextcloud adds."""
         store = self.store
-        if method in ("PUT", "MKCOL"):
+        if method == "PUT":
+            store.written(rel, (environ.get("HTTP_OC_CHECKSUM") or "").strip() or None)
+            return self.id_headers(rel) + self._set_mtime(environ, rel)
+        if method == "MKCOL":
             store.written(rel)
-            return self.id_headers(rel, etag=method == "PUT")
-        if method == "DELETE":
-            store.removed(rel)
-        elif method == "MOVE":
+            return self.id_headers(rel, etag=False)
+        if method == "MOVE":
             store.moved(rel, dest)
         elif method == "COPY":
-            store.copied(dest)
+            store.copied(rel, dest)
         return []
+
+    def _set_mtime(self, environ, rel: str) -> list[tuple[str, str]]:
+        """``X-OC-Mtime`` (seconds since the epoch) becomes the file's modification time,
+        acknowledged with ``X-OC-MTime: accepted`` as Nextcloud does."""
+        mtime = environ.get("HTTP_X_OC_MTIME")
+        if mtime is None:
+            return []
+        seconds = int(float(mtime))
+        os.utime(self.fs_path(rel), (seconds, seconds))
+        return [("X-OC-MTime", "accepted")]
+
+    # -- locks (LOCK/UNLOCK are wsgidav's; Nextcloud's two file endpoints share them) ----
+    def _lock_conflict(self, environ, method: str, rel: str, dest: str | None) -> Answer | None:
+        """423 when a write meets a lock whose token the request did not submit in its
+        ``If`` header (RFC 4918 7.4), whichever of the two files endpoints took it."""
+        manager = self.dav.lock_manager
+        if manager is None or method not in ("PUT", "DELETE", "MOVE", "COPY", "PROPPATCH",
+                                             "MKCOL"):
+            return None
+        tokens = set(re.findall(r"<(opaquelocktoken:[^>]+)>", environ.get("HTTP_IF", "")))
+        checks = [] if method == "COPY" else [(rel, method in ("DELETE", "MOVE"))]
+        if dest is not None:
+            checks.append((dest, True))
+        for path, deep in checks:
+            for prefix in (WEBDAV, FILES_DAV):
+                url = quote(prefix + norm(path))
+                locks = list(manager.get_indirect_url_lock_list(url))
+                if deep:
+                    locks += manager.storage.get_lock_list(
+                        url, include_root=False, include_children=True, token_only=False)
+                for lock in locks:
+                    if lock["token"] not in tokens:
+                        body = (
+                            '<?xml version="1.0" encoding="utf-8"?>\n'
+                            '<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">\n'
+                            f'  <d:lock-token-submitted><d:href>{_esc(lock["root"])}'
+                            '</d:href></d:lock-token-submitted>\n'
+                            '  <s:exception>Sabre\\DAV\\Exception\\Locked</s:exception>\n'
+                            f'  <s:message>"{_esc(path.rsplit("/", 1)[-1])}" is locked'
+                            '</s:message>\n</d:error>\n').encode()
+                        return ("423 Locked",
+                                [("Content-Type", "application/xml; charset=utf-8")], body)
+        return None
+
+    def _drop_locks(self, rel: str) -> None:
+        manager = self.dav.lock_manager
+        if manager is not None:
+            for prefix in (WEBDAV, FILES_DAV):
+                manager.remove_all_locks_from_url(quote(prefix + norm(rel)), recursive=True)
 
     def id_headers(self, rel: str, etag: bool = True) -> list[tuple[str, str]]:
         headers = [("OC-FileId", self.store.oc_id(rel))]
@@ -720,7 +942,8 @@ class NextcloudApp:
                 or "application/octet-stream")
         return props
 
-    def _multistatus(self, environ, entries: list[tuple[str, dict]]) -> Answer:
+    def _multistatus(self, environ, entries: list[tuple[str, dict]],
+                     base: str = TRASH_DAV) -> Answer:
         """A PROPFIND answer: the asked properties found (200) and not found (404), or all
         of them for an allprop (or empty) request, as Sabre answers."""
         d = "{DAV:}"
@@ -735,7 +958,7 @@ class NextcloudApp:
         root = ET.Element(f"{d}multistatus")
         for href, props in entries:
             response = ET.SubElement(root, f"{d}response")
-            ET.SubElement(response, f"{d}href").text = quote(TRASH_DAV + href)
+            ET.SubElement(response, f"{d}href").text = quote(base + href)
             names = list(props) if asked is None else asked
             for status, group in (("200 OK", [n for n in names if n in props]),
                                   ("404 Not Found", [n for n in names if n not in props])):
@@ -760,9 +983,11 @@ class NextcloudApp:
     def chunked(self, environ, tail: str) -> Answer:
         method = environ["REQUEST_METHOD"]
         parts = [p for p in tail.split("/") if p]
-        if not parts or parts[0] in (".", "..") or len(parts) > 2:
+        if not parts or {".", ".."} & set(parts) or len(parts) > 2:
             return sabre_error("405 Method Not Allowed", "MethodNotAllowed", "Not an upload")
         folder = os.path.join(self.uploads_dir, parts[0])
+        if method == "PROPFIND":
+            return self.upload_listing(environ, parts)
         if len(parts) == 1:
             if method == "MKCOL":
                 if os.path.exists(folder):
@@ -779,6 +1004,8 @@ class NextcloudApp:
         if not os.path.isdir(folder):
             return sabre_error("404 Not Found", "NotFound", "Upload folder not found")
         if method == "PUT":
+            # Documented: chunk names are numbers from 1 to 10000, zero padding allowed
+            # (clients send 00001...); assembled in natural order of the names
             if not parts[1].isdigit() or not 1 <= int(parts[1]) <= 10000:
                 return sabre_error("400 Bad Request", "BadRequest",
                                    "Chunk name must be a number between 1 and 10000")
@@ -786,9 +1013,42 @@ class NextcloudApp:
             existed = os.path.exists(chunk)
             _receive(environ, chunk)
             return ("204 No Content" if existed else "201 Created"), [], b""
+        if method == "DELETE" and parts[1].isdigit():
+            chunk = os.path.join(folder, parts[1])
+            if not os.path.exists(chunk):
+                return sabre_error("404 Not Found", "NotFound", f"Chunk {parts[1]} not found")
+            os.remove(chunk)
+            return "204 No Content", [], b""
         if method == "MOVE" and parts[1] == ".file":
             return self.assemble(environ, folder)
         return sabre_error("405 Method Not Allowed", "MethodNotAllowed", method)
+
+    def upload_listing(self, environ, parts: list[str]) -> Answer:
+        """PROPFIND in an upload folder (how a client resumes): the folder and, at Depth 1,
+        its chunks with their sizes, as Nextcloud lists them."""
+        folder = os.path.join(self.uploads_dir, parts[0])
+        target = os.path.join(folder, *parts[1:])
+        if not os.path.exists(target):
+            return sabre_error("404 Not Found", "NotFound", "Upload not found")
+        href = f"/{parts[0]}/" + ("/".join(parts[1:]))
+        entries = [(href, self._upload_props(target))]
+        if os.path.isdir(target) and _depth(environ):
+            names = sorted(os.listdir(target), key=lambda n: (not n.isdigit(), int(n) if
+                                                              n.isdigit() else 0, n))
+            entries += [(f"/{parts[0]}/{n}", self._upload_props(os.path.join(target, n)))
+                        for n in names]
+        return self._multistatus(environ, entries, base=UPLOADS_DAV)
+
+    @staticmethod
+    def _upload_props(disk: str) -> dict:
+        stat = os.stat(disk)
+        if os.path.isdir(disk):
+            return {"{DAV:}resourcetype": ET.Element("{DAV:}collection"),
+                    "{DAV:}getlastmodified": formatdate(stat.st_mtime, usegmt=True)}
+        return {"{DAV:}resourcetype": "", "{DAV:}getcontentlength": str(stat.st_size),
+                "{DAV:}getlastmodified": formatdate(stat.st_mtime, usegmt=True),
+                "{DAV:}getetag": f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"',
+                "{DAV:}getcontenttype": "application/octet-stream"}
 
     def assemble(self, environ, folder: str) -> Answer:
         rel = self.rel_of_url(environ.get("HTTP_DESTINATION", ""))
@@ -797,13 +1057,20 @@ class NextcloudApp:
         problem = _name_error(rel)
         if problem:
             return sabre_error("400 Bad Request", "BadRequest", problem)
-        chunks = sorted(int(n) for n in os.listdir(folder) if n.isdigit())
-        total = sum(os.path.getsize(os.path.join(folder, str(n))) for n in chunks)
+        chunks = sorted((n for n in os.listdir(folder) if n.isdigit()), key=lambda n: (int(n), n))
+        total = sum(os.path.getsize(os.path.join(folder, n)) for n in chunks)
         expected = environ.get("HTTP_OC_TOTAL_LENGTH")
         if expected is not None and int(expected) != total:
             return sabre_error("400 Bad Request", "BadRequest",
                                f"Chunks on server do not sum up to {expected} but to "
                                f"{total} bytes")
+        mtime = environ.get("HTTP_X_OC_MTIME")
+        if mtime is not None and not _numeric(mtime):
+            return sabre_error("400 Bad Request", "BadRequest",
+                               "X-OC-MTime header must be an integer (unix timestamp).")
+        locked = self._lock_conflict(environ, "PUT", rel, None)
+        if locked:
+            return locked
         target = self.fs_path(rel)
         with self.store.lock:
             if not os.path.isdir(os.path.dirname(target)):
@@ -817,50 +1084,73 @@ class NextcloudApp:
             tmp = target + f".upload-{secrets.token_hex(4)}.part"
             with open(tmp, "wb") as out:
                 for n in chunks:
-                    with open(os.path.join(folder, str(n)), "rb") as part:
+                    with open(os.path.join(folder, n), "rb") as part:
                         shutil.copyfileobj(part, out, 1 << 20)
             os.replace(tmp, target)
             shutil.rmtree(folder)
-            self.store.written(rel)
-            headers = self.id_headers(rel)
+            self.store.written(rel, (environ.get("HTTP_OC_CHECKSUM") or "").strip() or None)
+            headers = self.id_headers(rel) + self._set_mtime(environ, rel)
         return ("204 No Content" if existed else "201 Created"), headers, b""
 
     # -- OCS ---------------------------------------------------------------------------
-    def ocs_request(self, environ, route: str) -> Answer:
+    def ocs_request(self, environ, route: str, version: int) -> Answer:
+        """One OCS request at ``/ocs/v1.php`` or ``/ocs/v2.php``: XML unless ``format=json``
+        or an ``Accept`` header asks for JSON; refused without ``OCS-APIRequest: true``
+        (Nextcloud's CSRF check lets only such requests through on OCS routes)."""
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        fmt = _ocs_format(environ, query)
+
+        def reply(data=None, status: int = 200, message: str = "", http: str | None = None):
+            return ocs(data, status=status, message=message, version=version, fmt=fmt,
+                       http=http)
+
+        if environ.get("HTTP_OCS_APIREQUEST") != "true":
+            body = json.dumps({"message": "CSRF check failed"}).encode()
+            return "412 Precondition Failed", [("Content-Type", "application/json; "
+                                                "charset=utf-8")], body
         method = environ["REQUEST_METHOD"]
+        params = {**query, **_form(environ)} if method in ("POST", "PUT") else query
+
+        def param(name: str) -> str | None:
+            return params.get(name, [None])[0]
+
         if route == "cloud/capabilities" and method == "GET":
-            return ocs(self.capabilities())
+            return reply(self.capabilities())
         prefix = "apps/files_sharing/api/v1/shares"
         if route == prefix:
             if method == "GET":
-                return self.list_shares(parse_qs(environ.get("QUERY_STRING", "")))
+                return reply(*self.list_shares(param))
             if method == "POST":
-                return self.create_share(parse_qs(_read_body(environ).decode()))
+                return reply(*self.create_share(param))
         elif route.startswith(prefix + "/") and route[len(prefix) + 1:].isdigit():
             share_id = int(route[len(prefix) + 1:])
             if share_id not in self.shares or self._share_path(share_id) is None:
-                return ocs(code=404, message="Wrong share ID, share does not exist")
+                return reply(status=404, message="Wrong share ID, share does not exist")
             if method == "GET":
-                return ocs(self._share_list([share_id]))
+                return reply([self._share_data(share_id)])
+            if method == "PUT":
+                return reply(*self.update_share(share_id, param))
             if method == "DELETE":
                 del self.shares[share_id]
-                return ocs()
-        return ocs(code=998, message="Invalid query, please check the syntax. API "
-                   "specifications are here: http://www.freedesktop.org/wiki/Specifications/"
-                   "open-collaboration-services.", http="404 Not Found")
+                return reply()
+        return reply(status=998, message="Invalid query, please check the syntax. API "
+                     "specifications are here: http://www.freedesktop.org/wiki/Specifications/"
+                     "open-collaboration-services.", http="404 Not Found")
 
-    def capabilities(self) -> ET.Element:
+    def capabilities(self) -> dict:
         major, minor, micro = VERSION.split(".")
-        return _tree("data", {
-            "version": {"major": major, "minor": minor, "micro": micro, "string": VERSION,
-                        "edition": None, "extendedSupport": ""},
+        return {
+            "version": {"major": int(major), "minor": int(minor), "micro": int(micro),
+                        "string": VERSION, "edition": "", "extendedSupport": False},
             "capabilities": {
                 "core": {"pollinterval": 60, "webdav-root": "remote.php/webdav"},
                 "dav": {"chunking": "1.0", "bulkupload": "1.0"},
-                "files": {"bigfilechunking": 1, "undelete": ""},
-                "files_sharing": {"api_enabled": 1, "public": {"enabled": 1}},
+                "files": {"bigfilechunking": True, "undelete": True},
+                "files_sharing": {"api_enabled": True, "public": {
+                    "enabled": True, "password": {"enforced": False},
+                    "expire_date": {"enabled": False}, "upload": True}},
             },
-        })
+        }
 
     def _share_path(self, share_id: int) -> str | None:
         """The share's current path; a share whose item is gone is gone too."""
@@ -870,85 +1160,266 @@ class NextcloudApp:
             return None
         return path
 
-    def _share_list(self, ids) -> ET.Element:
-        data = ET.Element("data")
-        for share_id in ids:
-            path = self._share_path(share_id)
-            if path is None:
-                continue
-            share = self.shares[share_id]
-            is_dir = os.path.isdir(self.fs_path(path))
-            data.append(_tree("element", {
-                "id": share_id, "share_type": 3, "uid_owner": USER,
-                "displayname_owner": USER.title(), "permissions": share["permissions"],
-                "stime": share["stime"], "parent": None, "expiration": None,
-                "token": share["token"], "uid_file_owner": USER,
-                "displayname_file_owner": USER.title(), "path": path,
-                "item_type": "folder" if is_dir else "file",
-                "mimetype": "httpd/unix-directory" if is_dir else "application/octet-stream",
-                "storage_id": f"home::{USER}", "storage": 1, "item_source": share["fileid"],
-                "file_source": share["fileid"],
-                "file_parent": self.store.fileid(parent_of(path)), "file_target": path,
-                "share_with": None, "share_with_displayname": None,
-                "url": f"{self.base_url()}/s/{share['token']}", "mail_send": 0,
-                "name": share["name"],
-            }))
-        return data
+    def _share_data(self, share_id: int) -> dict:
+        """A link share as Nextcloud's share API formats it (ShareAPIController)."""
+        path = self._share_path(share_id)
+        share = self.shares[share_id]
+        disk = self.fs_path(path)
+        is_dir = os.path.isdir(disk)
+        mime = ("httpd/unix-directory" if is_dir else
+                mimetypes.guess_type(path)[0] or "application/octet-stream")
+        size = (sum(os.path.getsize(os.path.join(top, f))
+                    for top, _dirs, files in os.walk(disk) for f in files)
+                if is_dir else os.path.getsize(disk))
+        return {
+            "id": str(share_id), "share_type": 3, "uid_owner": USER,
+            "displayname_owner": USER.title(), "permissions": share["permissions"],
+            "can_edit": True, "can_delete": True, "stime": share["stime"], "parent": None,
+            "expiration": f"{share['expiration']} 00:00:00" if share["expiration"] else None,
+            "token": share["token"], "uid_file_owner": USER, "note": share["note"],
+            "label": share["label"], "displayname_file_owner": USER.title(), "path": path,
+            "item_type": "folder" if is_dir else "file",
+            "item_permissions": 31 if is_dir else 27, "mimetype": mime,
+            "has_preview": False, "storage_id": f"home::{USER}", "storage": 1,
+            "item_source": share["fileid"], "file_source": share["fileid"],
+            "file_parent": self.store.fileid(parent_of(path)), "file_target": path,
+            "item_size": size, "item_mtime": int(os.path.getmtime(disk)),
+            # link shares: the password's hash, also under its pre-15 name share_with
+            "share_with": share["password"], "share_with_displayname": "(Shared link)",
+            "password": share["password"], "send_password_by_talk": False,
+            "url": f"{self.base_url()}/s/{share['token']}", "mail_send": 0,
+            "hide_download": 1 if share["hide_download"] else 0,
+            "attributes": share["attributes"],
+        }
 
-    def list_shares(self, query: dict) -> Answer:
-        path = query.get("path", [None])[0]
-        ids = list(self.shares)
-        if path is not None:
+    def list_shares(self, param) -> tuple:
+        ids = [i for i in list(self.shares) if self._share_path(i) is not None]
+        if param("shared_with_me") == "true":
+            return ([],)  # link shares are never shared with oneself
+        path = param("path")
+        if path:
             path = norm(path)
             if not os.path.exists(self.fs_path(path)):
-                return ocs(code=404, message="Wrong path, file/folder doesn't exist")
-            fileid = self.store.fileid(path)
-            if query.get("subfiles", ["false"])[0] == "true":
-                ids = [i for i in ids if self._share_path(i)
-                       and parent_of(self._share_path(i)) == path]
+                return None, 404, "Wrong path, file/folder does not exist"
+            if param("subfiles") == "true":
+                if not os.path.isdir(self.fs_path(path)):
+                    return None, 400, "Not a directory"
+                ids = [i for i in ids if parent_of(self._share_path(i)) == path
+                       and self._share_path(i) != path]
             else:
+                fileid = self.store.fileid(path)
                 ids = [i for i in ids if self.shares[i]["fileid"] == fileid]
-        return ocs(self._share_list(ids))
+        return ([self._share_data(i) for i in ids],)
 
-    def create_share(self, form: dict) -> Answer:
-        share_type = form.get("shareType", [""])[0]
-        path = form.get("path", [""])[0]
+    def create_share(self, param) -> tuple:
+        share_type = param("shareType")
+        path = param("path")
         if share_type != "3":
-            return ocs(code=400, message="Unknown share type (only public links here)")
-        if not path or not os.path.exists(self.fs_path(norm(path))):
-            return ocs(code=404, message="Wrong path, file/folder doesn't exist")
+            return None, 400, "Unknown share type (only public links here)"
+        if not path:
+            return None, 404, "Please specify a file or folder path"
+        if not os.path.exists(self.fs_path(norm(path))):
+            return None, 404, "Wrong path, file/folder does not exist"
         path = norm(path)
-        upload = form.get("publicUpload", ["false"])[0] == "true"
+        is_dir = os.path.isdir(self.fs_path(path))
+        share = {"fileid": self.store.fileid(path), "token": _share_token(),
+                 "stime": int(time.time()), "expiration": None, "password": None,
+                 "note": "", "label": "", "hide_download": False, "attributes": None,
+                 "permissions": 1}
+        problem = self._apply_share_params(share, param, is_dir, creating=True)
+        if problem:
+            return problem
         share_id = self.next_share
         self.next_share += 1
-        self.shares[share_id] = {
-            "fileid": self.store.fileid(path), "token": secrets.token_urlsafe(12)[:15],
-            "permissions": int(form.get("permissions", [15 if upload else 1])[0]),
-            "stime": int(time.time()), "name": form.get("name", [None])[0],
-        }
-        element = self._share_list([share_id])[0]
-        element.tag = "data"  # a created share comes as <data> itself, a list as elements
-        return ocs(element)
+        self.shares[share_id] = share
+        return (self._share_data(share_id),)
+
+    def update_share(self, share_id: int, param) -> tuple:
+        names = ("permissions", "password", "sendPasswordByTalk", "publicUpload", "expireDate",
+                 "note", "label", "hideDownload", "attributes")
+        if all(param(name) is None for name in names):
+            return None, 400, "Wrong or no update parameter given"
+        share = dict(self.shares[share_id])
+        is_dir = os.path.isdir(self.fs_path(self._share_path(share_id)))
+        problem = self._apply_share_params(share, param, is_dir, creating=False)
+        if problem:
+            return problem
+        self.shares[share_id] = share
+        return (self._share_data(share_id),)
+
+    @staticmethod
+    def _apply_share_params(share: dict, param, is_dir: bool, *, creating: bool):
+        """The documented link share fields, validated as Nextcloud validates them;
+        returns (None, status, message) for a refusal."""
+        upload = param("publicUpload")
+        permissions = None
+        if upload == "true":
+            permissions = 15  # read, update, create, delete
+        elif upload == "false" or creating:
+            permissions = 1
+        if param("permissions") is not None:
+            try:
+                permissions = int(param("permissions")) & ~16  # links never reshare
+            except ValueError:
+                return None, 400, "invalid permissions"
+            if not 0 <= permissions <= 31:
+                return None, 404 if creating else 400, "invalid permissions"
+        if permissions is not None:
+            if not permissions & 1 and not permissions & 4:
+                return None, 400, "Share must at least have READ or CREATE permissions"
+            if not permissions & 1 and permissions & (2 | 8):
+                return None, 400, ("Share must have READ permission if UPDATE or DELETE "
+                                   "permission is set")
+            if not is_dir and permissions & (4 | 8):
+                return (None, 404 if creating else 400,
+                        "Public upload is only possible for publicly shared folders")
+            share["permissions"] = permissions
+        password = param("password")
+        if password == "":
+            share["password"] = None
+        elif password is not None:
+            share["password"] = "1|" + hashlib.sha256(password.encode()).hexdigest()
+        expire = param("expireDate")
+        if expire == "":
+            share["expiration"] = None
+        elif expire is not None:
+            try:
+                day = datetime.date.fromisoformat(expire.strip()[:10])
+            except ValueError:
+                return (None, 404 if creating else 400,
+                        "Invalid date, date format must be YYYY-MM-DD" if creating
+                        else "Invalid date. Format must be YYYY-MM-DD")
+            if day <= datetime.date.today():
+                return None, 404, "Expiration date is in the past"
+            share["expiration"] = day.isoformat()
+        label = param("label")
+        if label is not None:
+            if len(label) > 255:
+                return None, 400, "Maximum length for the label is 255"
+            share["label"] = label
+        if param("note") is not None:
+            share["note"] = param("note")
+        if param("hideDownload") in ("true", "false"):
+            share["hide_download"] = param("hideDownload") == "true"
+        attributes = param("attributes")
+        if attributes is not None:
+            try:
+                parsed = json.loads(attributes)
+                if not isinstance(parsed, list) or not all(
+                        isinstance(a, dict) and {"scope", "key", "value"} <= set(a)
+                        for a in parsed):
+                    raise ValueError
+            except ValueError:
+                return None, 400, "Invalid share attributes provided"
+            share["attributes"] = json.dumps(parsed) if parsed else None
+        return None
 
     # -- public and internal links ------------------------------------------------------
-    def public_download(self, token: str) -> Answer:
+    def _public_share(self, token: str) -> tuple[int, str] | None:
+        """The live share of ``token`` and its path; an expired share is gone, as
+        Nextcloud deletes a link share whose date passed when it is next used."""
         for share_id, share in list(self.shares.items()):
             if secrets.compare_digest(share["token"], token):
                 path = self._share_path(share_id)
                 if path is None:
-                    break
-                target = self.fs_path(path)
-                name = os.path.basename(target) or USER
-                if os.path.isdir(target):
-                    return self._zip(target, name)
-                with open(target, "rb") as fh:
-                    body = fh.read()
-                return "200 OK", [
-                    ("Content-Type", "application/octet-stream"),
-                    ("Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}"),
-                    ("Last-Modified", formatdate(os.path.getmtime(target), usegmt=True)),
-                ], body
-        return "404 Not Found", [("Content-Type", "text/html")], b"<h1>Share not found</h1>"
+                    return None
+                if share["expiration"] and datetime.date.fromisoformat(
+                        share["expiration"]) <= datetime.date.today():
+                    del self.shares[share_id]
+                    return None
+                return share_id, path
+        return None
+
+    def _password_ok(self, share_id: int, password: str | None) -> bool:
+        stored = self.shares[share_id]["password"]
+        if stored is None:
+            return True
+        given = "1|" + hashlib.sha256((password or "").encode()).hexdigest()
+        return secrets.compare_digest(stored, given)
+
+    def share_page(self, token: str) -> Answer:
+        """``/s/<token>``: the share's page naming the item (the password prompt for a
+        password-protected share)."""
+        found = self._public_share(token)
+        if found is None:
+            return _not_found_page("Share not found")
+        share_id, path = found
+        name = _esc(path.rsplit("/", 1)[-1] or USER)
+        if self.shares[share_id]["password"]:
+            body = (f"<html><head><title>Nextcloud</title></head><body><form method='post' "
+                    f"action='/s/{token}/authenticate/showShare'><p>This share is password-"
+                    "protected</p><input type='password' name='password'></form></body></html>")
+        else:
+            body = (f"<html><head><title>{name} - Nextcloud</title></head><body>"
+                    f"<h1 class='share-title'>{name}</h1><a href='/s/{token}/download'>"
+                    "Download</a></body></html>")
+        return "200 OK", [("Content-Type", "text/html; charset=utf-8")], body.encode()
+
+    def public_download(self, token: str) -> Answer:
+        found = self._public_share(token)
+        if found is None:
+            return _not_found_page("Share not found")
+        share_id, path = found
+        if self.shares[share_id]["password"]:  # no authenticated session here
+            return "303 See Other", [("Location", f"{self.base_url()}/s/{token}/authenticate/"
+                                      "downloadShare")], b""
+        if self.shares[share_id]["hide_download"]:
+            return _not_found_page("Share not found")
+        target = self.fs_path(path)
+        name = os.path.basename(target) or USER
+        if os.path.isdir(target):
+            return self._zip(target, name)
+        with open(target, "rb") as fh:
+            body = fh.read()
+        return "200 OK", [
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Disposition", f"attachment; filename*=UTF-8''{quote(name)}"),
+            ("Last-Modified", formatdate(os.path.getmtime(target), usegmt=True)),
+        ], body
+
+    def public_dav(self, environ, start_response, tail: str):
+        """``/public.php/webdav``: the share's item over WebDAV, Basic auth with the token
+        as user name and the share's password (any password when it has none). Read only
+        here (GET, HEAD, PROPFIND); the root is the shared file itself for a file share."""
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        token = password = None
+        if header.startswith("Basic "):
+            try:
+                token, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except ValueError:
+                token = None
+        found = self._public_share(token) if token else None
+        if found is None or not self._password_ok(found[0], password):
+            return self._send(start_response, _expired_answer())
+        share_id, path = found
+        method = environ["REQUEST_METHOD"]
+        if method not in ("GET", "HEAD", "PROPFIND", "OPTIONS"):
+            return self._send(start_response, sabre_error(
+                "403 Forbidden", "Forbidden", "Read-only share"))
+        inner = norm(path + "/" + tail) if tail.strip("/") else path
+        if {".", ".."} & set(tail.split("/")) or not os.path.exists(self.fs_path(inner)):
+            return self._send(start_response, sabre_error(
+                "404 Not Found", "NotFound", "File not found"))
+        sub = {**environ, "PATH_INFO": (FILES_DAV + inner).encode().decode("latin-1")}
+        if method != "PROPFIND":
+            return self.dav(sub, start_response)
+        captured: list = []
+
+        def capture(status, headers, exc_info=None):
+            captured[:] = [status, list(headers)]
+            return lambda data: None
+
+        result = self.dav(sub, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        body = body.replace(quote(FILES_DAV + path).encode(), b"/public.php/webdav")
+        status, headers = captured
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        start_response(status, [*headers, ("Content-Length", str(len(body)))])
+        return [body]
 
     @staticmethod
     def _zip(folder: str, name: str) -> Answer:
@@ -983,6 +1454,11 @@ class NextcloudApp:
                 f'"version":"{VERSION}.1","versionstring":"{VERSION}","edition":"",'
                 '"productname":"Nextcloud","extendedSupport":false}')
         return "200 OK", [("Content-Type", "application/json")], body.encode()
+
+
+def _numeric(text: str) -> bool:
+    """PHP's is_numeric, as Nextcloud checks ``X-OC-Mtime``."""
+    return re.fullmatch(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text) is not None
 
 
 def _depth(environ) -> int:

@@ -435,6 +435,8 @@ class OneDriveEmulator(Emulator):
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         try:
             status, headers, body = self._route(method, path, query, environ)
+            if "$select" in query and path.startswith(GRAPH_PREFIX + "/drives/"):
+                body = select_items(body, query["$select"])
         except GraphError as exc:
             status, headers = exc.status, [("Content-Type", "application/json"), *exc.headers]
             body = error_body(exc.code, exc.message)
@@ -660,25 +662,22 @@ class OneDriveEmulator(Emulator):
 
     def _drive_route(self, drive, method, rest, query, environ):
         rest = re.sub(r"^/root(?=$|/|:)", "/items/root", rest)
-        match = re.fullmatch(r"/items/([^/:]+)(?::/(.+?):?)?(/[A-Za-z.]+)?", rest)
+        # /items/{id}, /items/{id}/action, /items/{id}:/a/b[:], /items/{id}:/a/b:/action
+        match = re.fullmatch(r"/items/([^/:]+)(?::/([^:]+?)(?::(/[A-Za-z.]+)?)?|"
+                             r"(/[A-Za-z.]+))?", rest)
         if not match:
             raise GraphError(400, "invalidRequest", f"Unsupported path {rest}")
-        item_id, sub_path, action = match.groups()
-        action = action or ""
-        if sub_path is not None:
-            if "/" in sub_path:
-                raise GraphError(400, "invalidRequest", "Only one path segment is supported.")
-            parent = self._live(drive, item_id)
-            if method == "PUT" and action == "/content":
-                return self._simple_upload(parent, sub_path, query, environ)
-            if method == "POST" and action == "/createUploadSession":
-                return self._create_session(drive, parent, sub_path, environ)
-            if method == "GET" and not action:
-                node = self._sibling(parent, sub_path)
-                if node is None:
-                    raise GraphError(404, "itemNotFound", "The resource could not be found.")
-                return 200, [], self._item_json(node, download=True)
-            raise GraphError(405, "invalidRequest", "Method not allowed on this path.")
+        item_id, sub_path, path_action, action = match.groups()
+        action = path_action or action or ""
+        if sub_path is not None:  # /items/{id}:/a/b.txt[:/action], segments below {id}
+            segments = [p for p in sub_path.split("/") if p]
+            base = self._live(drive, item_id)
+            if (method, action) in (("PUT", "/content"), ("POST", "/createUploadSession")):
+                parent = self._walk(base, segments[:-1], create=True)
+                if method == "PUT":
+                    return self._simple_upload(parent, segments[-1], query, environ)
+                return self._create_session(drive, parent, segments[-1], environ)
+            item_id = self._walk(base, segments).id
         if action == "/delta" and method == "GET":
             folder = self._live(drive, item_id)
             if folder.parent is not None and drive.drive_type != "personal":
@@ -716,6 +715,22 @@ class OneDriveEmulator(Emulator):
                 return 204, [], b""
         raise GraphError(405, "invalidRequest", f"{method} not allowed on {action or 'item'}.")
 
+    def _walk(self, base: Node, segments: list[str], *, create: bool = False) -> Node:
+        """The item at a path below ``base`` (names case-insensitive); an upload by path
+        creates the folders missing on the way, as OneDrive does."""
+        node = base
+        for segment in segments:
+            if not node.folder:
+                raise GraphError(404, "itemNotFound", "The resource could not be found.")
+            child = self._sibling(node, segment)
+            if child is None:
+                if not create:
+                    raise GraphError(404, "itemNotFound", "The resource could not be found.")
+                check_name(segment)
+                child = self._new_node(node.drive, segment, node.id, folder=True)
+            node = child
+        return node
+
     def _check_match(self, node: Node, environ) -> None:
         wanted = environ.get("HTTP_IF_MATCH")
         data = self._item_json(node)
@@ -737,7 +752,8 @@ class OneDriveEmulator(Emulator):
         page = {"value": [self._item_json(k, download=True) for k in kids[start:start + top]]}
         if start + top < len(kids):
             page["@odata.nextLink"] = (f"{self.url}{GRAPH_PREFIX}/drives/{drive.id}/items/"
-                                       f"{node.id}/children?$top={top}&$skiptoken={start + top}")
+                                       f"{node.id}/children?$top={top}&$skiptoken={start + top}"
+                                       + _keep_select(query))
         return page
 
     def _create_folder(self, parent: Node, body: dict):
@@ -902,7 +918,8 @@ class OneDriveEmulator(Emulator):
         token = query.get("token")
         base = f"{self.url}{GRAPH_PREFIX}/drives/{drive.id}/items/{folder.id}/delta"
         if token == "latest":
-            return {"value": [], "@odata.deltaLink": f"{base}?token={self.epoch}.{self.seq}"}
+            return {"value": [], "@odata.deltaLink": f"{base}?token={self.epoch}.{self.seq}"
+                    + _keep_select(query)}
         since, upto, offset = 0, self.seq, 0
         if token:
             parts = token.split(".")
@@ -930,10 +947,49 @@ class OneDriveEmulator(Emulator):
             self._item_json(self.items[i]) if alive[i] else self._deleted_json(self.items[i])
             for i in ids[offset:offset + top]]}
         if offset + top < len(ids):
-            page["@odata.nextLink"] = f"{base}?token={self.epoch}.{since}.{upto}.{offset + top}"
+            page["@odata.nextLink"] = (f"{base}?token={self.epoch}.{since}.{upto}."
+                                       f"{offset + top}" + _keep_select(query))
         else:
-            page["@odata.deltaLink"] = f"{base}?token={self.epoch}.{upto}"
+            page["@odata.deltaLink"] = f"{base}?token={self.epoch}.{upto}" + _keep_select(query)
         return page
+
+
+# driveItem's properties (Graph v1.0 reference), the names $select may take
+DRIVE_ITEM_PROPERTIES = frozenset({
+    "id", "name", "eTag", "cTag", "createdDateTime", "lastModifiedDateTime", "size",
+    "webUrl", "webDavUrl", "description", "parentReference", "fileSystemInfo", "folder",
+    "file", "root", "deleted", "createdBy", "lastModifiedBy", "package", "shared",
+    "specialFolder", "remoteItem", "image", "photo", "video", "audio", "location",
+    "malware", "publication", "searchResult", "sharepointIds", "bundle", "content",
+    "children", "thumbnails", "permissions", "versions", "listItem", "analytics",
+    "@microsoft.graph.downloadUrl"})
+
+
+def select_items(body, text: str):
+    """Graph's ``$select`` on driveItems: only the named properties come back, plus ``id``
+    (always sent), and the ``deleted`` facet of a removed item in a delta page (how the
+    client tells a deletion). An unknown name is 400, as Graph answers."""
+    names = {n.strip() for n in text.split(",") if n.strip()}
+    unknown = sorted(names - DRIVE_ITEM_PROPERTIES)
+    if unknown:
+        raise GraphError(400, "BadRequest", f"Could not find a property named '{unknown[0]}'"
+                         " on type 'microsoft.graph.driveItem'.")
+
+    def one(item: dict) -> dict:
+        keep = names | {"id"} | ({"deleted"} if "deleted" in item else set())
+        return {k: v for k, v in item.items() if k in keep}
+
+    if isinstance(body, dict) and isinstance(body.get("value"), list):
+        return {**body, "value": [one(i) if isinstance(i, dict) and "id" in i else i
+                                  for i in body["value"]]}
+    if isinstance(body, dict) and "id" in body and ("eTag" in body or "deleted" in body):
+        return one(body)
+    return body
+
+
+def _keep_select(query: dict) -> str:
+    """Graph's paging links repeat the request's ``$select``."""
+    return "&" + urlencode({"$select": query["$select"]}) if "$select" in query else ""
 
 
 def _body(environ) -> bytes:

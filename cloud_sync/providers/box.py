@@ -442,8 +442,8 @@ class BoxProvider(Provider):
         if source.get("type") not in ("file", "folder"):
             return None
         event_type = event.get("event_type")
-        if event_type == "ITEM_UPLOAD":
-            change_type = (ChangeType.CREATED if str(source.get("version_number") or "1") == "1"
+        if event_type == "ITEM_UPLOAD":  # a new file's sequence_id is 0, a new version's more
+            change_type = (ChangeType.CREATED if str(source.get("sequence_id") or "0") == "0"
                            else ChangeType.UPDATED)
         else:
             change_type = _EVENT_TYPES.get(event_type)

@@ -545,13 +545,25 @@ class NextcloudProvider(Provider):
         if not (public or self.public_links):
             return f"{self.url}/f/{fileid}"
         path = norm(info.path)
-        shares = [s for s in self.call(lambda: self.sdk.get_shares(path))
-                  if s.get_share_type() == owncloud.Client.OCS_SHARE_TYPE_LINK
-                  and not s.share_info.get("share_with")]
-        share = shares[0] if shares else self.call(
-            lambda: self.sdk.share_file_with_link(path), idempotent=False)
-        url = share.get_link()
+        # a plain public link of ours: no password, no expiry, downloads allowed
+        shares = [s for s in self.call(lambda: self._shares("GET", params={"path": path}))
+                  if int(s.get("share_type", -1)) == owncloud.Client.OCS_SHARE_TYPE_LINK
+                  and not s.get("password") and not s.get("share_with")
+                  and not s.get("expiration") and not s.get("hide_download")]
+        share = shares[0] if shares else self.call(lambda: self._shares("POST", data={
+            "path": path, "shareType": owncloud.Client.OCS_SHARE_TYPE_LINK,
+            "permissions": 1}), idempotent=False)
+        url = share["url"]
         return url if info.is_dir() else url.rstrip("/") + "/download"
+
+    def _shares(self, method: str, **kwargs):
+        """The share API as Nextcloud documents it (OCS v2, JSON). pyocclient's own
+        ``share_file_with_link`` cannot be used: it reads a ``name`` field that Nextcloud
+        does not send, and fails after the share was made."""
+        url = f"{self.url}/ocs/v2.php/apps/files_sharing/api/v1/shares"
+        headers = {"OCS-APIRequest": "true", "Accept": "application/json"}
+        response = self._request(method, url, headers=headers, **kwargs)
+        return response.json()["ocs"]["data"]
 
     def close(self) -> None:
         if self._logged_in:
