@@ -73,6 +73,22 @@ def rule_model_allowed(env, model_name):
     return env["ir.model.access"].check(model_name, "read", raise_exception=False)
 
 
+def drop_records_cache(env):
+    """Flush, then forget every cached value of the records of stored models.
+
+    Odoo's cache is shared by every user of a transaction and served without access
+    checks: a value read as superuser earlier would be rendered for an author who may
+    not read it. Wizards (transient models) keep theirs: during an onchange their values
+    live only in the cache.
+    """
+    env.flush_all()
+    env.cache.invalidate([
+        (field, None)
+        for model in env.registry.values() if not (model._transient or model._abstract)
+        for field in model._fields.values()
+    ])
+
+
 def folder_name_max_length(env):
     """The folder name length cap from the settings (default 100)."""
     value = env["ir.config_parameter"].sudo().get_param(MAX_LENGTH_PARAM)
@@ -439,10 +455,7 @@ class CloudsFolderRule(models.Model):
         name_expression = self.name_expression
         records = records.with_env(env)
         if not env.su:
-            # The cache is shared by every user of the transaction and served without
-            # access checks: values read as superuser before must be read again as the
-            # author.
-            env.invalidate_all()
+            drop_records_cache(env)
         if not name_expression:
             return self._display_names(records)
         if not expression_allowed:

@@ -54,6 +54,10 @@ class FolderRuleEngine:
         context = {**env.context, "clouds_rule_apply": True, "tracking_disable": True}
         context.pop("active_test", None)
         self.env = env(su=True, context=context)
+        # Computed now and kept with the environment for the whole run: rendering names
+        # as a rule's author drops the cache of records, and a company looked up again
+        # later would cost a query (whether it does depends on garbage collection).
+        self.env.company  # noqa: B018
         self.Folder = self.env["clouds.folder"]
         self.AllFolders = self.Folder.with_context(active_test=False)
         self.batch_size = batch_size

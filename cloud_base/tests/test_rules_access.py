@@ -11,7 +11,7 @@ import ast
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, JsonRpcException, new_test_user, tagged
+from odoo.tests import Form, HttpCase, JsonRpcException, new_test_user, tagged
 
 from .test_rules import RuleCase
 
@@ -227,6 +227,14 @@ class TestRuleAccess(RuleCase):
             {"rule_id": rule.id})
         self.assertEqual(wizard.match_count, 1)
         self.assertEqual(wizard.paths, "Contact / Visible Ltd (-)")
+        # In the dialog (an onchange on a new wizard), with the limit changed.
+        self.make_partners(["Visible Too"])
+        with Form(self.env["clouds.rule.preview"].with_user(self.cloud_admin).with_context(
+                default_rule_id=rule.id)) as form:
+            self.assertEqual((form.match_count, form.limit), (2, 20))
+            form.limit = 1
+            self.assertEqual((form.paths, form.limit), ("Contact / Visible Ltd (-)", 1))
+            self.assertEqual(form.rule_id, rule)
         probe = self.admin_rule(name="Probe", domain=f"[('ref', '=', '{SECRET}')]")
         self.assertEqual(self.env["clouds.rule.preview"].with_user(self.cloud_admin).create(
             {"rule_id": probe.id}).match_count, 0)
