@@ -8,6 +8,13 @@ folder of the FIRST rule by sequence (then id). Child rules (``parent_rule_id`` 
 ``parent_field_id``) put their object folders in a title folder under the parent
 record's object folder ("Project A / Tasks / Task 1"); a record whose parent has no
 folder of the parent rule goes to the rule's top-level title folder (``root_folder_id``).
+
+A rule is evaluated with the rights of its author (``author_id``, whoever last wrote
+its definition), never as superuser: its model, domain, periods and parent field are
+checked on save as the author, the engine searches the records a rule owns as the
+author, and names are rendered like Odoo's mail templates on records browsed as the
+author. A Cloud Storage administrator cannot learn through a rule anything Odoo would
+not show them (``rule_model_allowed``, ``_author_env``).
 """
 
 import logging
@@ -27,13 +34,59 @@ _logger = logging.getLogger(__name__)
 
 MAX_LENGTH_PARAM = "cloud_base.folder_name_max_length"
 # Fields whose change alters which folders exist or how they are named: writing any of
-# them marks the rule for a full re-apply.
+# them marks the rule for a full re-apply (its author's rights decide what it sees).
 DEFINITION_FIELDS = {
     "active", "sequence", "model_id", "domain", "period_ids", "parent_rule_id",
-    "parent_field_id", "folder_title", "name_expression",
+    "parent_field_id", "folder_title", "name_expression", "author_id",
+}
+# Fields a rule is evaluated from: writing one makes the writer the rule's author.
+AUTHOR_FIELDS = {
+    "model_id", "domain", "period_ids", "parent_rule_id", "parent_field_id",
+    "name_expression",
 }
 # Models a rule can never target: folders and attachments are what rules produce.
 FORBIDDEN_MODELS = {"clouds.folder", "ir.attachment"}
+# Nor, whoever the author, technical models: ir.* (system parameters, server actions,
+# crons...), the suite's own (connections hold credentials) and the technical
+# companions of users (API keys, logs, settings).
+FORBIDDEN_PREFIXES = ("ir.", "clouds.", "res.users.")
+TEMPLATE_EDITOR_GROUP = "mail.group_mail_template_editor"
+
+
+def rule_model_allowed(env, model_name):
+    """Whether a rule evaluated in ``env`` (its author's) may target ``model_name``.
+
+    The one decision, used by the rule's constraint, the choice of models in the form
+    (``ir.model.clouds_rule_allowed``) and the engine: a stored business model, not a
+    technical one, whose records the author may read (access rights).
+    """
+    model = env.registry.get(model_name) if model_name else None
+    if (
+        model is None
+        or model_name in FORBIDDEN_MODELS
+        or model_name.startswith(FORBIDDEN_PREFIXES)
+        or model._transient
+        or model._abstract
+        or not model._auto
+    ):
+        return False
+    return env["ir.model.access"].check(model_name, "read", raise_exception=False)
+
+
+def drop_records_cache(env):
+    """Flush, then forget every cached value of the records of stored models.
+
+    Odoo's cache is shared by every user of a transaction and served without access
+    checks: a value read as superuser earlier would be rendered for an author who may
+    not read it. Wizards (transient models) keep theirs: during an onchange their values
+    live only in the cache.
+    """
+    env.flush_all()
+    env.cache.invalidate([
+        (field, None)
+        for model in env.registry.values() if not (model._transient or model._abstract)
+        for field in model._fields.values()
+    ])
 
 
 def folder_name_max_length(env):
@@ -60,8 +113,9 @@ class CloudsFolderRule(models.Model):
     active = fields.Boolean(default=True)
     model_id = fields.Many2one(
         "ir.model", string="Model", required=True, ondelete="cascade", index=True,
-        domain="[('transient', '=', False), ('model', 'not in', "
-        "('clouds.folder', 'ir.attachment'))]",
+        domain="[('clouds_rule_allowed', '=', True)]",
+        help="Business models whose records you may read; technical models (ir.*, "
+        "connections, API keys...), wizards and abstract models cannot get folders.",
     )
     model = fields.Char(related="model_id.model", store=True, index=True, string="Model Name")
     domain = fields.Char(
@@ -109,6 +163,11 @@ class CloudsFolderRule(models.Model):
     folder_count = fields.Integer(compute="_compute_folder_count")
     last_apply = fields.Datetime(readonly=True, copy=False)
     needs_full_apply = fields.Boolean(default=True, readonly=True, copy=False)
+    author_id = fields.Many2one(
+        "res.users", string="Author", readonly=True, copy=False, ondelete="set null",
+        help="Whoever last changed what the rule evaluates (model, domain, periods, name "
+        "expression, parent): the rule sees records and fields with this user's rights.",
+    )
 
     @api.depends("model_id")
     def _compute_folder_title(self):
@@ -125,21 +184,24 @@ class CloudsFolderRule(models.Model):
 
     # ------------------------------------------------------------------ validation
 
-    @api.constrains("model_id")
+    @api.constrains("model_id", "author_id")
     def _check_model(self):
         for rule in self.filtered("model_id"):
-            model = self.env.get(rule.model_id.model)
-            if (
-                rule.model_id.model in FORBIDDEN_MODELS
-                or model is None
-                or model._transient
-                or model._abstract
-                or not model._auto
-            ):
+            model = rule.model
+            # As superuser, only the kind of model counts (access rights always pass).
+            if not rule_model_allowed(self.env(su=True), model):
                 raise ValidationError(_(
-                    "Rule %(rule)s: model %(model)s cannot get folders (folders and "
-                    "attachments, wizards and abstract models are excluded).",
-                    rule=rule.name, model=rule.model_id.model,
+                    "Rule %(rule)s: model %(model)s cannot get folders (technical models "
+                    "such as ir.*, connections and API keys, folders and attachments, "
+                    "wizards and abstract models are excluded).",
+                    rule=rule.name, model=model,
+                ))
+            env = rule._author_env()
+            if not rule_model_allowed(env, model):
+                raise ValidationError(_(
+                    "Rule %(rule)s: %(user)s may not read %(model)s records, so a rule of "
+                    "theirs cannot give them folders.",
+                    rule=rule.name, user=env.user.name, model=model,
                 ))
 
     @api.constrains("parent_rule_id")
@@ -150,7 +212,7 @@ class CloudsFolderRule(models.Model):
                 "indirectly, its own parent."
             ))
 
-    @api.constrains("parent_rule_id", "parent_field_id", "model_id")
+    @api.constrains("parent_rule_id", "parent_field_id", "model_id", "author_id")
     def _check_parent_field(self):
         for rule in self:
             field = rule.parent_field_id
@@ -182,41 +244,67 @@ class CloudsFolderRule(models.Model):
                     "Rule %(rule)s: the parent field %(field)s must be stored.",
                     rule=rule.name, field=field.name,
                 ))
+            if rule._model_allowed():
+                rule._check_author_reads(lambda model, f=field: model.check_field_access_rights(
+                    "read", [f.name]), _("the parent field"))
 
-    @api.constrains("domain", "model_id")
+    @api.constrains("domain", "model_id", "period_ids", "author_id")
     def _check_domain(self):
+        """Run the domain (with its periods) as the author: Odoo refuses, in a search of
+        theirs, any field they may not read, and the rule is refused with it."""
         for rule in self.filtered("model_id"):
+            if not rule._model_allowed():
+                continue  # _check_model says why
             try:
                 domain = rule._domain_terms()
-                with self.env.cr.savepoint():
-                    self.env[rule.model].sudo().search(domain, limit=1)
             except Exception as exc:  # noqa: BLE001 - any failure is reported to the user
                 raise ValidationError(_(
                     "Rule %(rule)s: invalid domain %(domain)s: %(error)s",
                     rule=rule.name, domain=rule.domain, error=exc,
                 )) from exc
+            rule._check_author_reads(lambda model, d=domain: model.search(d, limit=1),
+                                     _("the domain"))
 
-    @api.constrains("name_expression", "model_id")
+    def _check_author_reads(self, probe, what):
+        """Run ``probe(model as the author)`` in a savepoint; an access error becomes a
+        clear refusal of the rule, any other error an invalid domain."""
+        self.ensure_one()
+        env = self._author_env()
+        try:
+            with self.env.cr.savepoint():
+                probe(env[self.model])
+        except AccessError as exc:
+            raise AccessError(_(
+                "Rule %(rule)s: %(what)s uses fields or records that %(user)s may not "
+                "read, and a rule sees only what its author may read.\n%(error)s",
+                rule=self.name, what=what, user=env.user.name, error=exc,
+            )) from exc
+        except Exception as exc:  # noqa: BLE001 - any failure is reported to the user
+            raise ValidationError(_(
+                "Rule %(rule)s: invalid domain %(domain)s: %(error)s",
+                rule=self.name, domain=self.domain, error=exc,
+            )) from exc
+
+    @api.constrains("name_expression", "model_id", "author_id")
     def _check_name_expression(self):
-        """Test-render on save so a broken expression never reaches the cron."""
+        """Test-render on save so a broken expression never reaches the cron; only authors
+        Odoo lets write such mail templates may go beyond plain field paths."""
         for rule in self.filtered(lambda r: r.name_expression and r.model_id):
-            mixin = self.env["mail.render.mixin"]
-            if (
-                not self.env.is_admin()
-                and not self.env.user.has_group("mail.group_mail_template_editor")
-                and mixin._has_unsafe_expression_template_inline_template(
-                    rule.name_expression, rule.model)
-            ):
+            if not rule._model_allowed():
+                continue  # _check_model says why
+            if not rule._expression_allowed():
                 raise AccessError(_(
-                    "Only members of the Mail Template Editor group or administrators "
-                    "may write name expressions beyond plain field paths."
+                    "Rule %(rule)s: only administrators and members of the %(group)s group "
+                    "may write name expressions beyond plain field paths, as for mail "
+                    "templates (see 'Restrict Template Rendering' in the settings).",
+                    rule=rule.name, group=self.env.ref(TEMPLATE_EDITOR_GROUP).sudo().name,
                 ))
             rule._test_render_names()
 
     def _test_render_names(self):
         """Refuse syntax errors, and expressions that fail on every sample record (the 10
-        newest): failing on some records only is record-specific and falls back to the
-        display name at apply time."""
+        newest the author may read): failing on some records only is record-specific and
+        falls back to the display name at apply time."""
         self.ensure_one()
         for _text, expr, _default in parse_inline_template(self.name_expression):
             if expr and (error := test_python_expr(expr, mode="eval")):
@@ -225,7 +313,7 @@ class CloudsFolderRule(models.Model):
                     rule=self.name, expr=expr, error=error,
                 ))
         errors = []
-        for record in self.env[self.model].sudo().search([], limit=10, order="id desc"):
+        for record in self._author_model().search([], limit=10, order="id desc"):
             try:
                 self._render_raw(record, strict=True)
                 return
@@ -242,12 +330,36 @@ class CloudsFolderRule(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        return super().create([{**vals, "needs_full_apply": True} for vals in vals_list])
+        if any("author_id" in vals for vals in vals_list):
+            self._check_author_write()
+        return super().create([
+            {"author_id": self.env.uid, **vals, "needs_full_apply": True}
+            for vals in vals_list
+        ])
 
     def write(self, vals):
+        if "author_id" in vals:
+            self._check_author_write()
+        elif AUTHOR_FIELDS & set(vals):
+            vals = {**vals, "author_id": self.env.uid}
         if DEFINITION_FIELDS & set(vals):
             vals = {**vals, "needs_full_apply": True}
         return super().write(vals)
+
+    def _check_author_write(self):
+        """A rule sees records with its author's rights: choosing another author than
+        oneself would borrow that user's rights, so only Settings administrators may."""
+        if not self.env.is_system():
+            raise AccessError(_(
+                "Only Settings administrators may choose the author of a folder rule; it "
+                "is whoever last changed what the rule evaluates."
+            ))
+
+    def _definition_changed(self):
+        """A period was added, changed or removed: the writer becomes the author (and the
+        domain is checked again with their rights)."""
+        if self:
+            self.sudo().write({"needs_full_apply": True, "author_id": self.env.uid})
 
     def unlink(self):
         """Archive (never delete) the folders a deleted rule made."""
@@ -268,49 +380,115 @@ class CloudsFolderRule(models.Model):
             depth, rule = depth + 1, rule.parent_rule_id
         return depth
 
-    def _domain_terms(self):
-        """The rule's domain with its periods, evaluated now."""
+    def _author_env(self):
+        """The environment the rule is evaluated in: its author's rights and companies,
+        never superuser unless the superuser made it (data files, installation)."""
         self.ensure_one()
+        author = self.sudo().author_id
+        if not author:
+            raise UserError(_(
+                "Rule %(rule)s has no author any more (the user was deleted); save its "
+                "definition again to make it yours.", rule=self.name,
+            ))
+        context = dict(self.env.context)
+        for key in ("allowed_company_ids", "active_test"):
+            context.pop(key, None)
+        return self.env(user=author.id, su=False, context=context)
+
+    def _author_model(self):
+        """The rule's model, as its author sees it."""
+        self.ensure_one()
+        return self._author_env()[self.model]
+
+    def _model_allowed(self):
+        """Whether the rule's author may (still) have a rule on its model."""
+        self.ensure_one()
+        return rule_model_allowed(self._author_env(), self.model)
+
+    def _expression_allowed(self, env=None):
+        """Odoo's rule for inline templates, applied to the author: beyond the plain field
+        paths mail templates allow everyone, only administrators and template editors
+        (restricted template rendering takes everyone else out of that group)."""
+        self.ensure_one()
+        env = env or self._author_env()
+        return (
+            not self.name_expression
+            or env.is_admin()
+            or env.user.has_group(TEMPLATE_EDITOR_GROUP)
+            or not env["mail.render.mixin"]._has_unsafe_expression_template_inline_template(
+                self.name_expression, self.model)
+        )
+
+    def _domain_terms(self):
+        """The rule's domain with its periods, evaluated now for the author (``uid``, today
+        and the time zone are the author's). The domain is given no record: from any
+        record, ``sudo()`` would reach everything."""
+        self.ensure_one()
+        env = self._author_env()
+        today = fields.Date.context_today(self.with_env(env))
         context = {
-            "uid": self.env.uid,
-            "user": self.env.user,
+            "uid": env.uid,
             "datetime": datetime,
             "relativedelta": relativedelta,
-            "context_today": lambda: fields.Date.context_today(self),
+            "context_today": lambda: today,
         }
         domain = safe_eval(self.domain or "[]", context)
         if not isinstance(domain, (list, tuple)):
             raise ValueError(_("a domain must be a list of conditions"))
         domain = expression.normalize_domain(list(domain))
-        return expression.AND([domain, *(p._domain_terms() for p in self.period_ids)])
+        tz = env.context.get("tz") or env.user.tz
+        return expression.AND([domain, *(p._domain_terms(today=today, tz=tz)
+                                         for p in self.period_ids)])
 
     def _render_raw(self, records, strict=False):
-        """Render the name expression for ``records`` in one pass (prefetched together).
+        """Render the name expression for ``records`` in one pass (prefetched together),
+        as Odoo renders a mail template: in its sandbox, with the author's evaluation
+        context, on the records browsed as the author. A path the author may not read
+        fails for that record.
 
         Returns ``{id: text}``; a record whose rendering fails or is empty gets its
         display name, unless ``strict`` (the save-time check) where errors propagate.
         """
         self.ensure_one()
+        env = self._author_env()
+        expression_allowed = self._expression_allowed(env)
+        name_expression = self.name_expression
+        records = records.with_env(env)
+        if not env.su:
+            drop_records_cache(env)
+        if not name_expression:
+            return self._display_names(records)
+        if not expression_allowed:
+            _logger.warning("rule %s: its author may no longer use its name expression "
+                            "(restricted template rendering); display names used", self.id)
+            return self._display_names(records)
+        instructions = parse_inline_template(name_expression)
+        variables = env["mail.render.mixin"]._render_eval_context()
         result = {}
-        if not self.name_expression:
-            return {rec.id: rec.display_name or "" for rec in records}
-        instructions = parse_inline_template(self.name_expression)
-        variables = self.env["mail.render.mixin"]._render_eval_context()
-        failures = 0
         for rec in records:
             variables["object"] = rec
             try:
-                text = render_inline_template(instructions, variables).strip()
+                result[rec.id] = render_inline_template(instructions, variables).strip()
             except Exception:
                 if strict:
                     raise
-                failures += 1
-                text = ""
-            result[rec.id] = text or rec.display_name or ""
-        if failures:
-            _logger.info("rule %s: name expression failed for %d record(s); display "
-                         "names used", self.id, failures)
+                result[rec.id] = ""
+        if fallback := [rid for rid, text in result.items() if not text]:
+            result.update(self._display_names(records.browse(fallback)))
+            _logger.info("rule %s: name expression empty or failed for %d record(s); "
+                         "display names used", self.id, len(fallback))
         return result
+
+    @api.model
+    def _display_names(self, records):
+        """``{id: display name}`` as Odoo shows it to the records' user ('' if refused)."""
+        names = {}
+        for rec in records:
+            try:
+                names[rec.id] = rec.display_name or ""
+            except AccessError:
+                names[rec.id] = ""
+        return names
 
     def _render_names(self, records):
         """Sanitised folder names ``{id: name}``, rendered in one batch."""
@@ -319,43 +497,50 @@ class CloudsFolderRule(models.Model):
                 for rid, text in self._render_raw(records).items()}
 
     def _owned_records(self, records):
-        """Those of ``records`` that get this rule's folder (first rule by sequence)."""
+        """Those of ``records`` that get this rule's folder (first rule by sequence), as
+        the author sees them; each earlier rule matches with its own author's rights."""
         self.ensure_one()
-        Model = self.env[self.model].sudo()
-        remaining = records.sudo()
+        remaining = set(records.ids)
         rules = (self.search([("model", "=", self.model)]) | self).sorted(
             lambda r: (r.sequence, r.id))
         for rule in rules:
-            matched = Model.search(expression.AND([rule._domain_terms(),
-                                                   [("id", "in", remaining.ids)]]))
+            matched = rule._author_model().search(
+                expression.AND([rule._domain_terms(), [("id", "in", sorted(remaining))]]))
             if rule == self:
                 return matched
-            remaining -= matched
-        return Model.browse()
+            remaining -= set(matched.ids)
+        return self._author_model().browse()
 
     def _preview_paths(self, records):
         """``{id: path}`` of the object folders ``records`` would get under this rule."""
         self.ensure_one()
+        records = records.with_env(self._author_env())
         names = self._render_names(records)
         sep = " / "
         title = sanitize(self._title(), max_length=folder_name_max_length(self.env))
         if not self.parent_rule_id:
             return {rid: sep.join([title, name]) for rid, name in names.items()}
         fname = self.parent_field_id.name
-        parents = records.mapped(fname)
+        parent_of = {rec.id: rec[fname].id for rec in records}
         parent_rule = self.parent_rule_id
+        parents = parent_rule._author_model().browse(sorted(set(parent_of.values()) - {False}))
         parent_paths = parent_rule._preview_paths(parent_rule._owned_records(parents))
         return {
-            rec.id: sep.join([parent_paths.get(rec[fname].id) or "", title, names[rec.id]])
+            rid: sep.join([parent_paths.get(parent_of[rid]) or "", title, names[rid]])
             .lstrip(sep)
-            for rec in records
+            for rid in records.ids
         }
 
     def _preview(self, limit=20):
-        """(paths of the first ``limit`` records the rule owns, how many it owns)."""
+        """(paths of the first ``limit`` records the rule owns, how many it owns), as the
+        engine would make them: with the author's rights."""
         self.ensure_one()
-        Model = self.env[self.model].sudo()
-        candidates = Model.search(self._domain_terms(), order="id")
+        if not self._model_allowed():
+            raise UserError(_(
+                "Rule %(rule)s: its author may not have a rule on %(model)s; save the "
+                "rule again with a model you may read.", rule=self.name, model=self.model,
+            ))
+        candidates = self._author_model().search(self._domain_terms(), order="id")
         owned = self._owned_records(candidates)
         return list(self._preview_paths(owned[:limit]).values()), len(owned)
 
@@ -495,16 +680,20 @@ class CloudsFolderRulePeriod(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         periods = super().create(vals_list)
-        periods.rule_id.needs_full_apply = True
+        periods.rule_id._definition_changed()
         return periods
 
     def write(self, vals):
-        self.rule_id.needs_full_apply = True
-        return super().write(vals)
+        rules = self.rule_id
+        result = super().write(vals)
+        (rules | self.rule_id)._definition_changed()
+        return result
 
     def unlink(self):
-        self.rule_id.needs_full_apply = True
-        return super().unlink()
+        rules = self.rule_id
+        result = super().unlink()
+        rules.exists()._definition_changed()
+        return result
 
     def _bounds(self, today):
         """[start, end) as dates for the period around ``today``."""
@@ -522,18 +711,19 @@ class CloudsFolderRulePeriod(models.Model):
         }[self.unit]
         return start, start + relativedelta(**{f"{self.unit}s": 1})
 
-    def _domain_terms(self, today=None):
-        """Domain terms for the period, in the user's time zone for datetimes."""
+    def _domain_terms(self, today=None, tz=None):
+        """Domain terms for the period, in the time zone ``tz`` (the user's by default)
+        for datetimes."""
         self.ensure_one()
         today = today or fields.Date.context_today(self)
         start, end = self._bounds(today)
         name = self.field_id.name
         if self.field_id.ttype == "datetime":
-            start, end = (self._to_utc(d) for d in (start, end))
+            start, end = (self._to_utc(d, tz) for d in (start, end))
         return [(name, ">=", start), (name, "<", end)]
 
-    def _to_utc(self, day: date) -> datetime:
-        tz = pytz.timezone(self.env.context.get("tz") or self.env.user.tz or "UTC")
+    def _to_utc(self, day: date, tz=None) -> datetime:
+        tz = pytz.timezone(tz or self.env.context.get("tz") or self.env.user.tz or "UTC")
         local = tz.localize(datetime.combine(day, time.min))
         return local.astimezone(pytz.UTC).replace(tzinfo=None)
 

@@ -3,8 +3,12 @@
 Batch-oriented: for a batch of records of one model the number of queries does not
 depend on the batch size (one search per rule for ownership, one read of the existing
 folders, one ``create`` of a list, grouped writes); only renames are written one by one,
-and only for folders whose name changed. Runs as superuser with the context key
-``clouds_rule_apply`` that lets it edit rule folders.
+and only for folders whose name changed. Finds candidates and writes folders as
+superuser with the context key ``clouds_rule_apply`` that lets it edit rule folders, but
+evaluates each rule as its author: which records it owns (its domain), their parent
+records and their names. A record its author may not read gets no folder of that rule
+(an existing one is archived like any record leaving the rule); a rule its author may
+not have any more (model, domain, parent field) leaves its model's folders alone.
 
 Incremental: records with ``write_date`` at or after the rule's ``last_apply`` (the
 transaction time of the previous run), plus records whose folder vanished (record
@@ -50,6 +54,10 @@ class FolderRuleEngine:
         context = {**env.context, "clouds_rule_apply": True, "tracking_disable": True}
         context.pop("active_test", None)
         self.env = env(su=True, context=context)
+        # Computed now and kept with the environment for the whole run: rendering names
+        # as a rule's author drops the cache of records, and a company looked up again
+        # later would cost a query (whether it does depends on garbage collection).
+        self.env.company  # noqa: B018
         self.Folder = self.env["clouds.folder"]
         self.AllFolders = self.Folder.with_context(active_test=False)
         self.batch_size = batch_size
@@ -65,6 +73,7 @@ class FolderRuleEngine:
                 self.child_rules[rule.parent_rule_id.model].append(rule)
         self.depth = {rule.id: rule._depth() for rule in rules}
         self.domains = {}
+        self.authors = {}
         self.usable = {}
         self.roots = {}
 
@@ -102,9 +111,11 @@ class FolderRuleEngine:
         return dict(self.stats)
 
     def _usable(self, model):
-        """False (and a warning) when a rule of ``model`` cannot be evaluated any more
-        (e.g. its domain names a field of an uninstalled module): that model's folders are
-        then left exactly as they are instead of being archived on a guess."""
+        """False (and a warning) when a rule of ``model`` cannot be evaluated any more by
+        its author (its domain names a field of an uninstalled module or one the author
+        may no longer read, the author lost access to the model or was deleted): that
+        model's folders are then left exactly as they are instead of being archived on a
+        guess (or handed to the next rule)."""
         if model in self.usable:
             return self.usable[model]
         self.usable[model] = False
@@ -113,14 +124,25 @@ class FolderRuleEngine:
             return False
         for rule in self.rules_by_model.get(model, []):
             try:
+                if not rule._model_allowed():
+                    raise UserError(_("its author may not have a rule on %s", model))
                 with self.env.cr.savepoint():
-                    self.env[model].search(self._domain(rule), limit=1)
+                    Model = self._author_model(rule)
+                    Model.search(self._domain(rule), limit=1)
+                    if rule.parent_field_id:
+                        Model.check_field_access_rights("read", [rule.parent_field_id.name])
             except Exception as exc:  # noqa: BLE001 - reported, the other models go on
                 _logger.warning("folder rules: rule %s (%s) cannot be evaluated, its model "
                                 "is skipped: %s", rule.id, rule.name, exc)
                 return False
         self.usable[model] = True
         return True
+
+    def _author_model(self, rule):
+        """The rule's model as the rule's author sees it (no superuser)."""
+        if rule.id not in self.authors:
+            self.authors[rule.id] = rule._author_env()
+        return self.authors[rule.id][rule.model]
 
     def _model_depth(self, model):
         return min((self.depth[r.id] for r in self.rules_by_model.get(model, [])), default=0)
@@ -163,16 +185,17 @@ class FolderRuleEngine:
         """Place the folders of records ``ids``; return the ids whose folder appeared,
         disappeared or changed rule (their children must be re-placed)."""
         Model = self.env[model]
-        remaining = Model.browse(ids).exists()
+        remaining = set(Model.browse(ids).exists().ids)
         owner = {}
-        # The FIRST rule by sequence that matches a record owns its folder.
+        # The FIRST rule by sequence that matches a record owns its folder; each rule
+        # sees only the records its author may read.
         for rule in self.rules_by_model.get(model, []):
             if not remaining:
                 break
-            matched = Model.search(
-                expression.AND([self._domain(rule), [("id", "in", remaining.ids)]]))
+            matched = self._author_model(rule).search(
+                expression.AND([self._domain(rule), [("id", "in", sorted(remaining))]]))
             owner.update(dict.fromkeys(matched.ids, rule))
-            remaining -= matched
+            remaining -= set(matched.ids)
         by_res = {}
         folders = self.AllFolders.search(
             [("res_model", "=", model), ("res_id", "in", ids), ("folder_type", "=", "rule")],
@@ -282,7 +305,8 @@ class FolderRuleEngine:
         if not rule.parent_rule_id:
             return dict.fromkeys(records.ids, self._root_folder(rule))
         fname = rule.parent_field_id.name
-        parent_of = {rec.id: rec[fname].id for rec in records}
+        parent_of = {rec.id: rec[fname].id
+                     for rec in records.with_env(self._author_model(rule).env)}
         parent_folders = self.Folder.search([
             ("res_model", "=", rule.parent_rule_id.model),
             ("res_id", "in", [pid for pid in set(parent_of.values()) if pid]),

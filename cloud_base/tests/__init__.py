@@ -3,6 +3,7 @@ from . import test_tags_attachments
 from . import test_access
 from . import test_rules
 from . import test_rules_apply
+from . import test_rules_access
 from . import test_file_manager
 from . import test_file_manager_http
 from . import test_sync_common
