@@ -285,6 +285,13 @@ class CloudsFolderRule(models.Model):
                 rule=self.name, domain=self.domain, error=exc,
             )) from exc
 
+    @api.constrains("default_file_ids")
+    def _check_default_files(self):
+        """Default files are copied into every new folder: only files the writer may
+        download themself (the engine copies only what the author may, too)."""
+        if not self.env.su:
+            self.default_file_ids._clouds_check_servable()
+
     @api.constrains("name_expression", "model_id", "author_id")
     def _check_name_expression(self):
         """Test-render on save so a broken expression never reaches the cron; only authors

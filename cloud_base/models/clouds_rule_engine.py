@@ -364,8 +364,9 @@ class FolderRuleEngine:
             level = [(child, folder.id) for (sub, _p), folder in pairs for child in sub.child_ids]
 
     def _copy_default_files(self, rule, folders):
-        """Copy the rule's default files once into each new folder (one create)."""
-        files = rule.default_file_ids
+        """Copy the rule's default files once into each new folder (one create): only
+        those whose bytes the rule's author may download themself."""
+        files = rule.default_file_ids.with_env(self._author_model(rule).env)._clouds_servable()
         if not files:
             return
         contents = [

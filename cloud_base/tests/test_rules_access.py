@@ -195,6 +195,26 @@ class TestRuleAccess(RuleCase):
         self.assertEqual(self.rule_folders(wide).mapped("res_id"), self.visible.ids)
         self.assertNotIn("Secret Ltd", self.Folder.search([]).mapped("name"))
 
+    def test_default_files_the_author_may_not_download_are_never_copied(self):
+        """A default file is copied into every new folder: linking another's file would
+        hand its bytes to whoever reads the folders."""
+        hidden = self.env["ir.attachment"].create({
+            "name": "codes.txt", "raw": b"launch codes", "res_model": "res.partner",
+            "res_id": self.secret.id})
+        with self.assertRaises(AccessError):
+            self.admin_rule(default_file_ids=[Command.link(hidden.id)])
+        rule = self.admin_rule()
+        with self.assertRaises(AccessError):
+            rule.write({"default_file_ids": [Command.link(hidden.id)]})
+        # Linked behind the rule's back (sudo): the engine copies only what the author
+        # may download.
+        rule.sudo().default_file_ids = [Command.link(hidden.id)]
+        self.apply()
+        self.assertTrue(self.rule_folders(rule))
+        copies = self.env["ir.attachment"].search([("name", "=", "codes.txt"),
+                                                   ("id", "!=", hidden.id)])
+        self.assertFalse(copies)
+
     def test_a_folder_made_with_more_rights_is_archived_for_a_new_author(self):
         rule = self.make_rule()
         self.apply()
