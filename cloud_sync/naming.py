@@ -82,8 +82,10 @@ def sanitize(name: str, rules: NameRules = ODOO_RULES, max_length: int | None = 
     lowered = text.casefold()
     stem = lowered.split(".", 1)[0]
     reserved = {r.casefold() for r in rules.reserved_names}
-    if lowered in reserved or stem in reserved:
+    if lowered in reserved:
         text = _truncate(text + rules.replacement, limit)
+    elif stem in reserved:  # "CON.txt" is reserved too: the mark goes after the stem
+        text = _truncate(text[:len(stem)] + rules.replacement + text[len(stem):], limit)
     if any(lowered.startswith(p.casefold()) for p in rules.reserved_prefixes):
         text = _truncate(rules.replacement + text, limit)
     if any(lowered.endswith(s.casefold()) for s in rules.reserved_suffixes):

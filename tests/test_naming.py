@@ -36,3 +36,6 @@ def test_reserved_names_get_a_suffix():
     rules = NameRules(reserved_names=frozenset({"CON", "desktop.ini"}))
     assert sanitize("con", rules) == "con-"
     assert sanitize("desktop.ini", rules) == "desktop.ini-"
+    # A reserved stem with an extension is reserved too (Windows: CON.txt is CON).
+    assert sanitize("CON.txt", rules) == "CON-.txt"
+    assert sanitize("con.tar.gz", rules) == "con-.tar.gz"

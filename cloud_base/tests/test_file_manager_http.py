@@ -72,6 +72,28 @@ class TestFileManagerHttp(HttpCase, AccessSetup):
         self.assertEqual(self.get_zip(f"attachment_ids={ids}"),
                          {"same.txt": b"one", "same (2).txt": b"two"})
 
+    def test_zip_names_are_portable_and_unique_regardless_of_case(self):
+        """Extracted on Windows or macOS, no entry overwrites another and none is refused
+        (":" and the other characters Windows forbids are replaced)."""
+        names = ("Report.txt", "report.txt", "REPORT.TXT", "a:b.txt", 'q?"<>|*.txt',
+                 "CON.txt", "dots. ")
+        Att = self.env["ir.attachment"]
+        folder = self.env["clouds.folder"].create({"name": "Case: study"})
+        Att.create([{"name": n, "raw": n.encode(), "res_model": "clouds.folder",
+                     "res_id": folder.id, "clouds_folder_id": folder.id} for n in names])
+        self.authenticate("restricted", "restricted")
+        entries = self.get_zip(f"folder_id={folder.id}")
+        files = [n for n in entries if not n.endswith("/")]
+        self.assertEqual(len(files), len(names))
+        self.assertEqual(len({n.casefold() for n in entries}), len(entries))
+        for name in entries:
+            self.assertFalse(set(':*?"<>|\\') & set(name), name)
+            for part in name.rstrip("/").split("/"):
+                self.assertFalse(part.endswith((" ", ".")), name)
+                self.assertNotEqual(part.split(".")[0].upper(), "CON", name)
+        self.assertEqual(entries["Case- study/a-b.txt"], b"a:b.txt")
+        self.assertEqual(sorted(entries[n] for n in files), sorted(n.encode() for n in names))
+
     def test_refuses_what_she_cannot_read(self):
         self.authenticate("restricted", "restricted")
         for query in (f"folder_id={self.hidden.id}", f"folder_id={self.f_secret.id}",
