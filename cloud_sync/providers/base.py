@@ -134,14 +134,8 @@ class Provider(abc.ABC):
             throttle = self.throttle
             if throttle is not None:
                 throttle.wait()
-            generation = self._token_generation
             try:
-                try:
-                    result = self._translated(fn)
-                except ReauthRequired:
-                    if not self._refresh_once(generation):
-                        raise
-                    result = self._translated(fn)
+                result = self._authorized(fn)
             except RetryLater as error:
                 if throttle is not None:
                     throttle.throttled(error)
@@ -152,16 +146,30 @@ class Provider(abc.ABC):
 
         return self.retry.run(attempt, idempotent=idempotent)
 
-    def _refresh_once(self, generation: int) -> bool:
+    def _authorized(self, fn, refreshes: int = 2):
+        """``fn``, refreshing an expired token at most ``refreshes`` times (a token
+        refused right after a refresh gets one more: with parallel transfers the first
+        refresh may be another thread's, and the SDKs that refresh by themselves already
+        do as much). Refreshes are single flight (see :meth:`_refresh_once`)."""
+        while True:
+            generation = self._token_generation
+            try:
+                return self._translated(fn)
+            except ReauthRequired:
+                if refreshes <= 0 or not self._refresh_once(generation):
+                    raise
+                refreshes -= 1
+
+    def _refresh_once(self, generation: int) -> str | None:
         """Single flight: threads whose request failed with the same token refresh it
-        once; the others find it refreshed and retry."""
+        once ("done"); the others find it refreshed ("other") and retry."""
         with self._single_flight:
             if self._token_generation != generation:
-                return True
-            refreshed = self.refresh_token()
-            if refreshed:
-                self._token_generation += 1
-            return refreshed
+                return "other"
+            if not self.refresh_token():
+                return None
+            self._token_generation += 1
+            return "done"
 
     def _translated(self, fn):
         try:
