@@ -309,8 +309,8 @@ class ClientSync:
 
     def _execute_all(self, ops):
         """The plan's operations, transfers side by side in the connection's pool (plan
-        order kept where it matters, see ``run_ordered``); the connection's throttle is
-        shared by every request of the run."""
+        order kept where it matters, see ``run_ordered``); one throttle for every request
+        the operations make, whichever thread makes it."""
         size = max(1, self.client.transfer_pool or 1)
         provider = self.provider
         throttle = Throttle(size, start=provider.start_concurrency, rates=provider.rates)
