@@ -17,7 +17,18 @@ addon (``s3``, ``nextcloud``, ``webdav``, ``google_drive``, ``onedrive``, ``drop
 
     python bench/sync.py [--files 2000] [--size 2048] [--folders 50] [--providers s3 ...]
 
-Prints a table, then one JSON line per provider. Without Odoo: a ``skipped`` line.
+With ``--latency SECONDS`` every request of the local servers waits that long first
+(what a real cloud costs per request; the emulators' shared fault injector adds it), and
+the benchmark measures parallel transfers instead: the initial sync of ``--files`` files
+(default 1,000 of 50 KB) through the crons with the connection's pool at 8 and at 1,
+against the bare SDK uploading the same files from 8 threads (goal: suite / SDK <= 1.2)
+and, for S3 and WebDAV, ``rclone copy --transfers 8`` of the same files from disk to the
+same server (goal <= 1.0). rclone is Debian's package; the benchmark never installs it
+and says so when it is missing.
+
+    python bench/sync.py --latency 0.05 [--files 1000] [--size 51200] [--providers s3 ...]
+
+Prints a table, then one JSON line per provider and case. Without Odoo: a ``skipped`` line.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -118,11 +131,15 @@ def run_crons(registry):
         return sum(logs.mapped("operations")), sum(logs.mapped("failures"))
 
 
-def bare_run(target, folder_name: str, files: int, size: int) -> float:
+def bare_run(target, folder_name: str, files: int, size: int, threads: int = 1) -> float:
     """Seconds for the bare SDK to upload ``files`` files of ``size`` bytes."""
     bare_files = [(f"bare-{i:05d}.bin", os.urandom(size)) for i in range(files)]
     started = time.perf_counter()
-    target.extra["bare_upload"](folder_name, bare_files)
+    upload = target.extra["bare_upload"]
+    if threads > 1:
+        upload(folder_name, bare_files, threads=threads)
+    else:
+        upload(folder_name, bare_files)
     return time.perf_counter() - started
 
 
@@ -182,13 +199,128 @@ def bench_provider(registry, key: str, files: int, size: int, folders: int) -> d
     }
 
 
+LATENCY_GOAL = {"sdk": "ratio <= 1.2", "rclone": "ratio <= 1.0"}
+RCLONE_PROVIDERS = ("s3", "webdav")
+
+
+def rclone_env(key: str, config: dict) -> dict:
+    """An rclone remote named ``bench`` for the emulator's server (environment only)."""
+    env = dict(os.environ)
+    env.pop("AWS_CA_BUNDLE", None)  # rclone refuses a custom bundle on a plain-HTTP server
+    if key == "s3":
+        env.update(RCLONE_CONFIG_BENCH_TYPE="s3", RCLONE_CONFIG_BENCH_PROVIDER="Other",
+                   RCLONE_CONFIG_BENCH_ENDPOINT=config["endpoint_url"],
+                   RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=config["access_key"],
+                   RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=config["secret_key"],
+                   RCLONE_CONFIG_BENCH_REGION=config["region"],
+                   RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE="true")
+        return env
+    obscured = subprocess.run(["rclone", "obscure", config["password"]], check=True,
+                              capture_output=True, text=True).stdout.strip()
+    env.update(RCLONE_CONFIG_BENCH_TYPE="webdav", RCLONE_CONFIG_BENCH_URL=config["url"],
+               RCLONE_CONFIG_BENCH_VENDOR="other", RCLONE_CONFIG_BENCH_USER=config["login"],
+               RCLONE_CONFIG_BENCH_PASS=obscured)
+    return env
+
+
+def rclone_run(key: str, config: dict, files, tmp: str) -> float:
+    """Seconds of ``rclone copy --transfers 8`` of ``files`` (written to disk first)."""
+    source = Path(tmp) / "rclone-source"
+    source.mkdir()
+    for name, data in files:
+        (source / name).write_bytes(data)
+    dest = f"bench:{config['bucket']}/bench/rclone" if key == "s3" else "bench:/bench-rclone"
+    started = time.perf_counter()
+    subprocess.run(["rclone", "copy", str(source), dest, "--transfers", "8"], check=True,
+                   env=rclone_env(key, config), stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def bench_latency(registry, key: str, files: int, size: int, latency: float) -> list[dict]:
+    """Initial sync with the pool at 8 and at 1 against the threaded SDK and rclone."""
+    from odoo import SUPERUSER_ID, api
+
+    from cloud_sync.conformance import open_target
+
+    data = [(f"file-{i:05d}.bin", os.urandom(size)) for i in range(files)]
+    timings, done = {}, {}
+    with tempfile.TemporaryDirectory(prefix=f"bench-latency-{key}-") as tmp, \
+            open_target(key, Path(tmp)) as target:
+        faults = target.emulator.faults
+        config = target.emulator.provider_config("")
+        for pool in (8, 1):
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+                client = env["clouds.client"].create({
+                    "name": f"bench {key} pool {pool}", "provider": key,
+                    "root_name": f"bench-latency-{key}-{pool}", "transfer_pool": pool,
+                    **client_fields(key, config)})
+                client.action_connect()
+                folder = env["clouds.folder"].create({"name": "Files",
+                                                      "own_client_id": client.id})
+                for start in range(0, files, 500):
+                    env["ir.attachment"].create([
+                        {"name": name, "raw": raw, "clouds_folder_id": folder.id}
+                        for name, raw in data[start:start + 500]])
+                client_id = client.id
+            faults.latency = latency
+            started = time.perf_counter()
+            done[pool] = run_crons(registry)
+            timings[pool] = time.perf_counter() - started
+            faults.latency = 0.0
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                synced = env["ir.attachment"].search_count([
+                    ("clouds_folder_id", "=", folder.id), ("clouds_state", "=", "synced")])
+                done[pool] = (*done[pool], synced)
+                env["clouds.client"].browse(client_id).write({"state": "draft"})
+        faults.latency = latency
+        timings["sdk"] = bare_run(target, "bench-bare-threads", files, size, threads=8)
+        rclone = None
+        if key in RCLONE_PROVIDERS and shutil.which("rclone"):
+            rclone = rclone_run(key, config, data, tmp)
+        faults.latency = 0.0
+    complete = all(ops == files + 1 and failed == 0 and synced == files
+                   for ops, failed, synced in done.values())
+    base = {"bench": BENCH, "mode": "latency", "provider": key, "latency": latency,
+            "files": files, "size": size, "pool8_s": round(timings[8], 2),
+            "pool1_s": round(timings[1], 2),
+            "speedup": round(timings[1] / max(timings[8], 1e-6), 2), "complete": complete}
+    ratio = timings[8] / max(timings["sdk"], 1e-6)
+    lines = [{**base, "baseline": "bare SDK, 8 threads", "baseline_s": round(timings["sdk"], 2),
+              "ratio": round(ratio, 2), "goal": LATENCY_GOAL["sdk"],
+              "ok": complete and ratio <= 1.2}]
+    if key in RCLONE_PROVIDERS:
+        if rclone is None:
+            lines.append({**base, "baseline": "rclone copy --transfers 8",
+                          "skipped": "rclone is not installed (Debian: apt-get install rclone)",
+                          "goal": LATENCY_GOAL["rclone"], "ok": False})
+        else:
+            ratio = timings[8] / max(rclone, 1e-6)
+            lines.append({**base, "baseline": "rclone copy --transfers 8",
+                          "baseline_s": round(rclone, 2), "ratio": round(ratio, 2),
+                          "goal": LATENCY_GOAL["rclone"], "ok": complete and ratio <= 1.0})
+    return lines
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--size", type=int, default=2048)
+    parser.add_argument("--files", type=int, default=None,
+                        help="default 2,000 (1,000 with --latency)")
+    parser.add_argument("--size", type=int, default=None,
+                        help="bytes per file: default 2,048 (51,200 with --latency)")
     parser.add_argument("--folders", type=int, default=50)
-    parser.add_argument("--providers", nargs="*", default=list(ADDONS))
+    parser.add_argument("--providers", nargs="*", default=None,
+                        help="default: all seven (s3, webdav, onedrive with --latency)")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds added to every request of the local servers: "
+                        "measures parallel transfers (see above)")
     args = parser.parse_args()
+    latency = args.latency
+    args.files = args.files or (1000 if latency else 2000)
+    args.size = args.size or (51200 if latency else 2048)
+    args.providers = args.providers or (["s3", "webdav", "onedrive"] if latency
+                                        else list(ADDONS))
     if importlib.util.find_spec("odoo") is None:
         emit({"bench": BENCH, "skipped": "odoo not importable"})
         return 0
@@ -213,8 +345,11 @@ def main() -> int:
             logging.getLogger("odoo.addons.cloud_base").setLevel(logging.INFO)
         for key in args.providers:
             try:
-                results.append(bench_provider(registry, key, args.files, args.size,
-                                              args.folders))
+                if latency:
+                    results += bench_latency(registry, key, args.files, args.size, latency)
+                else:
+                    results.append(bench_provider(registry, key, args.files, args.size,
+                                                  args.folders))
             except Exception as exc:  # noqa: BLE001 - reported as a failed line
                 results.append({"bench": BENCH, "provider": key, "error": repr(exc),
                                 "goal": GOAL, "ok": False})
@@ -224,6 +359,9 @@ def main() -> int:
         runner.drop_db(dbname)
     columns = ["provider", "files", "suite_s", "bare_s", "ratio", "calls_per_file",
                "folders", "steady_calls", "ok"]
+    if latency:
+        columns = ["provider", "latency", "files", "pool8_s", "pool1_s", "speedup",
+                   "baseline", "baseline_s", "ratio", "ok"]
     print_table(columns, [[r.get(c, r.get("error", "")) for c in columns] for r in results])
     for record in results:
         if "limit" in record:

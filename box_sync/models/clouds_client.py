@@ -100,9 +100,12 @@ class CloudsClient(models.Model):
         provider = super()._cloud_make_provider(config, retry)
         if self.provider == "box" and config.get("auth") != "ccg" and isinstance(self.id, int):
             refresh = provider.auth.refresh_token
+            # the SDK refreshes from whatever thread met the 401: the lock and the ORM
+            # are the worker's own (parallel transfers hand the call over)
             provider.auth.refresh_token = (
-                lambda network_session=None: self._box_locked_refresh(
-                    provider, refresh, network_session or provider.network))
+                lambda network_session=None: provider.owner_call(
+                    self._box_locked_refresh, provider, refresh,
+                    network_session or provider.network))
         return provider
 
     def _box_locked_refresh(self, provider, refresh, network_session):

@@ -76,8 +76,19 @@ class CloudsClient(models.Model):
         string="Keep Binaries (days)",
         help="Days a verified upload keeps its binary in Odoo before the cleaner removes it.",
     )
+    transfer_pool = fields.Integer(
+        default=8,
+        string="Parallel Transfers",
+        help="Uploads, downloads and remote changes a sync run makes side by side (1: one "
+        "at a time). The connection slows down by itself when the provider throttles it.",
+    )
     folder_ids = fields.One2many("clouds.folder", "own_client_id", string="Synced Folders")
     record_ids = fields.One2many("clouds.sync.record", "client_id", string="Sync Records")
+
+    _sql_constraints = [
+        ("transfer_pool_range", "CHECK(transfer_pool BETWEEN 1 AND 32)",
+         "Parallel transfers must be between 1 and 32."),
+    ]
 
     # ---------------------------------------------------------------- the addon contract
 

@@ -6,6 +6,11 @@ Every operation is idempotent or recognised on the next run (``ensure_folder``, 
 planner's adoption, ``NameTaken`` checked by content), so a crash anywhere is recovered by
 running again. The change-feed cursor is cleared when a run starts and stored when it
 ends, so a run that did not finish is followed by a full listing.
+
+Transfers run side by side in the connection's pool (``cloud_sync.pool``, its size the
+connection's ``transfer_pool``): only the provider calls go to pool threads; reading the
+records before and writing the bookkeeping after happen here, in the worker's thread,
+so the ORM never leaves it.
 """
 
 import contextlib
@@ -13,20 +18,33 @@ import io
 import logging
 import mimetypes
 import time
+from typing import NamedTuple
 
 from odoo import _, fields
 from odoo.tools import SQL, split_every
 
 from cloud_sync.engine.planner import (
+    OPERATIONS,
     ROOT,
+    CreateLocal,
+    CreateRemote,
+    DeleteLocal,
+    DeleteRemote,
+    Forget,
+    KeepRemoteCopy,
+    LinkRemote,
     LocalNode,
+    MoveLocal,
     MoveRemote,
     SyncedNode,
+    UpdateLocal,
+    UpdateRemote,
     apply_changes,
     plan,
 )
 from cloud_sync.hashing import hash_bytes
 from cloud_sync.naming import unique_name
+from cloud_sync.pool import Throttle, TransferPool, run_ordered
 from cloud_sync.providers.base import Change, ChangeType, Item, Kind
 from cloud_sync.providers.errors import (
     CloudError,
@@ -43,10 +61,6 @@ GUARD_MIN = 5  # the deletion guard ignores runs deleting at most this many item
 # the next run finds the remote items again (ensure_folder, adoption, NameTaken checks).
 COMMIT_EVERY = 1.0
 PREFETCH = 200  # attachments read per query during a run (see ClientSync._prefetch_windows)
-# Operations whose only database writes come after their last provider call: a failure
-# leaves nothing to undo, so they run without a savepoint (no flush per file) and their
-# bookkeeping is written in batches (see ``_flush_pending``).
-NO_SAVEPOINT = {"CreateRemote", "UpdateRemote", "LinkRemote"}
 RECORD_COLUMNS = ("client_id", "key", "remote_id", "parent_key", "name", "kind",
                   "local_content", "remote_version")
 
@@ -55,7 +69,43 @@ class DeletionGuard(CloudError):
     """A backward sync would delete too large a share of a connection's items."""
 
 
+class NotSynced(CloudError):
+    """The item cannot be held by the connection (a file directly in its remote root)."""
+
+
 CRITICAL = (ReauthRequired, QuotaExceeded, DeletionGuard)
+
+
+class Handler(NamedTuple):
+    """How the executor runs one kind of operation (``OPERATIONS`` in the planner says
+    which side it changes and whether it may run side by side)."""
+
+    method: str
+    # The method only reads and returns (transfer, finish): transfer() makes the provider
+    # calls in a pool thread, finish(result) writes the bookkeeping here.
+    transfer: bool = False
+    # Its database writes could fail halfway: run them in a savepoint. Without one, all
+    # writes follow the last provider call (a failure leaves nothing to undo) and wait
+    # in memory to be written in batches (see ``_flush_pending``).
+    savepoint: bool = True
+
+
+HANDLERS = {
+    CreateRemote: Handler("_op_create_remote", transfer=True, savepoint=False),
+    LinkRemote: Handler("_op_link_remote", savepoint=False),
+    UpdateRemote: Handler("_op_update_remote", transfer=True, savepoint=False),
+    MoveRemote: Handler("_op_move_remote"),
+    DeleteRemote: Handler("_op_delete_remote"),
+    KeepRemoteCopy: Handler("_op_keep_remote_copy", transfer=True),
+    CreateLocal: Handler("_op_create_local"),
+    UpdateLocal: Handler("_op_update_local", transfer=True),
+    MoveLocal: Handler("_op_move_local"),
+    DeleteLocal: Handler("_op_delete_local"),
+    Forget: Handler("_op_forget"),
+}
+if HANDLERS.keys() != OPERATIONS.keys():
+    raise ImportError("the executor has no handler for: %s" % ", ".join(
+        sorted(t.__name__ for t in OPERATIONS.keys() ^ HANDLERS.keys())))
 
 
 class ClientSync:
@@ -209,8 +259,7 @@ class ClientSync:
         self.remote = remote
         self._prefetch_windows(the_plan)
         planned = time.perf_counter()
-        for op in the_plan.ops:
-            self._execute(op)
+        self._execute_all(the_plan.ops)
         self._flush_pending()
         executed = time.perf_counter()
         if not self.errors:
@@ -258,28 +307,59 @@ class ClientSync:
                 "they vanished from the cloud; check the remote storage, then reconnect.",
                 n=deletions, total=len(self.records)))
 
-    def _execute(self, op):
-        key = self.keymap.get(op.key, op.key)
-        name = type(op).__name__
+    def _execute_all(self, ops):
+        """The plan's operations, transfers side by side in the connection's pool (plan
+        order kept where it matters, see ``run_ordered``); one throttle for every request
+        the operations make, whichever thread makes it."""
+        size = max(1, self.client.transfer_pool or 1)
+        provider = self.provider
+        throttle = Throttle(size, start=provider.start_concurrency, rates=provider.rates)
+        pool = TransferPool(size, throttle, name=f"clouds-{self.client.id}")
+        saved = provider.throttle, provider.owner_call
+        provider.throttle, provider.owner_call = throttle, pool.call_in_owner
         try:
-            if name in NO_SAVEPOINT:
-                getattr(self, "_op_" + name)(op, key)
-            else:
-                self._flush_pending()
-                try:
-                    with self.env.cr.savepoint():
-                        getattr(self, "_op_" + name)(op, key)
-                        self._flush_pending()
-                except Exception:
-                    self._drop_pending()
-                    raise
-        except CRITICAL:
-            raise
-        except (CloudError, KeyError, ValueError) as exc:
-            self.stats["failed"] += 1
-            self.errors.append(f"{type(op).__name__} {op.key}: {exc!r}")
-            _logger.warning("clouds.client %s: %s failed: %r", self.client.id, op, exc)
-            return
+            run_ordered(ops, pool, self._start, self._failed, self._is_failure)
+        finally:
+            provider.throttle, provider.owner_call = saved
+            if throttle.stats:
+                _logger.info("clouds.client %s: throttled %s", self.client.id,
+                             dict(throttle.stats))
+
+    @staticmethod
+    def _is_failure(exc):
+        """Only the provider's typed errors fail an operation (retried by the queue);
+        anything else is a bug and stops the run, as do the critical errors."""
+        return isinstance(exc, CloudError) and not isinstance(exc, CRITICAL)
+
+    def _failed(self, op, exc):
+        self.stats["failed"] += 1
+        self.errors.append(f"{type(op).__name__} {op.key}: {exc!r}")
+        _logger.warning("clouds.client %s: %s failed: %r", self.client.id, op, exc)
+
+    def _start(self, op):
+        """Run ``op`` here, or prepare it and return its (transfer, finish) pair."""
+        key = self.keymap.get(op.key, op.key)
+        handler = HANDLERS[type(op)]
+        method = getattr(self, handler.method)
+        if not handler.transfer:
+            self._written(handler, method, op, key)
+            return None
+        transfer, finish = method(op, key)
+        return transfer, lambda result: self._written(handler, finish, result)
+
+    def _written(self, handler, write, *args):
+        """The database part of an operation, then a commit at most once a second."""
+        if handler.savepoint:
+            self._flush_pending()
+            try:
+                with self.env.cr.savepoint():
+                    write(*args)
+                    self._flush_pending()
+            except Exception:
+                self._drop_pending()
+                raise
+        else:
+            write(*args)
         self.stats["ops"] += 1
         if time.monotonic() - self.committed > COMMIT_EVERY:
             self.commit()
@@ -391,31 +471,42 @@ class ClientSync:
         return True
 
     # ---------------------------------------------------------------- operations
-    def _op_CreateRemote(self, op, key):
+    # One method per kind of operation (see HANDLERS). Transfer methods only read, and
+    # return (transfer, finish): transfer() runs in a pool thread and calls the provider
+    # only; finish(result) writes here.
+    def _op_create_remote(self, op, key):
         parent_id = self._remote_of(op.parent)
         if op.kind == Kind.FOLDER:
-            item = self.provider.ensure_folder(parent_id, op.name)
-            self._wrote(ChangeType.CREATED, item)
-            self._record(key, item)
-            return
-        att = self._target(key)
-        data = self._bytes(att)
-        item, verified = self._upload(parent_id, op.name, data)
-        self._wrote(ChangeType.CREATED, item)
-        self._record(key, item, local_content=att.checksum, verified=verified)
+            def made(item):
+                self._wrote(ChangeType.CREATED, item)
+                self._record(key, item)
 
-    def _op_LinkRemote(self, op, key):
+            return (lambda: self.provider.ensure_folder(parent_id, op.name)), made
+        att = self._target(key)
+        data, checksum = self._bytes(att), att.checksum
+
+        def uploaded(result):
+            item, verified = result
+            self._wrote(ChangeType.CREATED, item)
+            self._record(key, item, local_content=checksum, verified=verified)
+
+        return (lambda: self._upload(parent_id, op.name, data)), uploaded
+
+    def _op_link_remote(self, op, key):
         item = self.remote[op.remote_id]
         self._record(key, item, verified=True if key.startswith("a") else None)
 
-    def _op_UpdateRemote(self, op, key):
+    def _op_update_remote(self, op, key):
         att = self._target(key)
-        data = self._bytes(att)
-        item = self.provider.update(self._remote_of(key), io.BytesIO(data), len(data))
-        self._wrote(ChangeType.UPDATED, item)
-        self._record(key, item, local_content=att.checksum, verified=self._same(item, data))
+        data, checksum, remote_id = self._bytes(att), att.checksum, self._remote_of(key)
 
-    def _op_MoveRemote(self, op, key):
+        def updated(item):
+            self._wrote(ChangeType.UPDATED, item)
+            self._record(key, item, local_content=checksum, verified=self._same(item, data))
+
+        return (lambda: self.provider.update(remote_id, io.BytesIO(data), len(data))), updated
+
+    def _op_move_remote(self, op, key):
         old_id = self._remote_of(key)
         parent_id = self._remote_of(op.parent)
         current = self.remote.get(old_id)
@@ -430,7 +521,7 @@ class ClientSync:
         self._wrote(ChangeType.MOVED, item, old_id=old_id)
         self._record(key, item)
 
-    def _op_DeleteRemote(self, op, key):
+    def _op_delete_remote(self, op, key):
         """The item left the connection (deleted, moved elsewhere, or its folder did):
         before its remote copy goes, every file leaving with it that is still in Odoo and
         linked to this connection gets its bytes back and is unlinked, so that the cleaner
@@ -464,13 +555,15 @@ class ClientSync:
                         if k not in self.local)
         return found
 
-    def _op_KeepRemoteCopy(self, op, key):
-        data = self.provider.read_bytes(op.remote_id)
-        att = self._target(key)
-        self.Attachment.create({"name": op.name, "raw": data,
-                                "clouds_folder_id": att.clouds_folder_id.id})
+    def _op_keep_remote_copy(self, op, key):
+        folder_id = self._target(key).clouds_folder_id.id
 
-    def _op_CreateLocal(self, op, key):
+        def kept(data):
+            self.Attachment.create({"name": op.name, "raw": data, "clouds_folder_id": folder_id})
+
+        return (lambda: self.provider.read_bytes(op.remote_id)), kept
+
+    def _op_create_local(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)
         item = self.remote[op.remote_id]
         known = self.by_remote.get(item.id)
@@ -486,7 +579,7 @@ class ClientSync:
             new = f"f{folder.id}"
         else:
             if parent_key == ROOT:
-                raise ValueError("files at the top of the connection's root are not synced")
+                raise NotSynced("files at the top of the connection's root are not synced")
             att = self.Attachment.create({
                 "name": op.name, "type": "binary", "clouds_folder_id": int(parent_key[1:]),
                 "mimetype": item.mime_type or mimetypes.guess_type(op.name)[0]
@@ -499,35 +592,40 @@ class ClientSync:
         self.keymap[op.key] = new
         self._record(new, item)
 
-    def _op_UpdateLocal(self, op, key):
+    def _op_update_local(self, op, key):
         item = self.remote[op.remote_id]
         att = self._target(key)
         if att._clouds_link_only():  # Odoo no longer knows the content: no checksum
-            att._clouds_set_size(item.size)
-            self._record(key, item, local_content=att.checksum)
-            return
-        data = self.provider.read_bytes(op.remote_id)
-        att.with_context(clouds_no_reset=True).write({"raw": data})
-        self._record(key, item, local_content=att.checksum)
+            def relinked(_none):
+                att._clouds_set_size(item.size)
+                self._record(key, item, local_content=att.checksum)
 
-    def _op_MoveLocal(self, op, key):
+            return (lambda: None), relinked
+
+        def downloaded(data):
+            att.with_context(clouds_no_reset=True).write({"raw": data})
+            self._record(key, item, local_content=att.checksum)
+
+        return (lambda: self.provider.read_bytes(op.remote_id)), downloaded
+
+    def _op_move_local(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)
         target = self._target(key)
         if target._name == "clouds.folder":
             if target.folder_type == "rule" or target.res_model:
                 # rule folders follow their rule: the remote goes back (direct wins)
                 node = self._local_node(key)
-                self._op_MoveRemote(MoveRemote(key, node.parent, node.name), key)
+                self._op_move_remote(MoveRemote(key, node.parent, node.name), key)
                 return
             target.write({"name": op.name,
                           "parent_id": int(parent_key[1:]) if parent_key != ROOT else False})
         else:
             if parent_key == ROOT:
-                raise ValueError("files at the top of the connection's root are not synced")
+                raise NotSynced("files at the top of the connection's root are not synced")
             target.write({"name": op.name, "clouds_folder_id": int(parent_key[1:])})
         self._record(key, self.remote[self._remote_of(key)], moved=True)
 
-    def _op_DeleteLocal(self, op, key):
+    def _op_delete_local(self, op, key):
         target = self._target(key)
         if target._name == "clouds.folder":
             tree = target._subtree()
@@ -543,5 +641,5 @@ class ClientSync:
             target.unlink()
             self._forget(key)
 
-    def _op_Forget(self, op, key):
+    def _op_forget(self, op, key):
         self._forget(key)

@@ -18,9 +18,11 @@ Optional hooks in ``Target.extra``:
 
 - ``"seed_files"(parent_id, files)``: create ``files`` (a list of ``(name, bytes)``)
   under the folder ``parent_id`` by a fast direct path (the 1,050-children test);
-- ``"bare_upload"(folder_name, files)``: the benchmark baseline (``bench/upload.py``):
-  upload ``files`` with the raw SDK, one file after the other, into a fresh folder
-  ``folder_name`` on the same server, the way a plain SDK user would.
+- ``"bare_upload"(folder_name, files, threads=1)``: the benchmark baseline
+  (``bench/upload.py``, ``bench/sync.py``): upload ``files`` with the raw SDK into a fresh
+  folder ``folder_name`` on the same server, the way a plain SDK user would: one file
+  after the other, or from ``threads`` threads (each with its own client where the
+  SDK's client is not shared across threads by its users).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 :class:`FaultInjector` is a WSGI middleware: put it in front of any emulator (or of
 moto and wsgidav) to count requests per endpoint and to answer chosen requests with
 429 + Retry-After, a 5xx, an expired-token answer, a delay longer than the client's
-timeout, or a slow response. Each emulator passes how its provider words those
+timeout, or a slow response, and to add a fixed latency to every request (what a real
+cloud costs per request: ``latency``). Each emulator passes how its provider words those
 answers, so the SDK under test sees exactly what the real service would send.
 """
 
@@ -65,6 +66,8 @@ class FaultInjector:
         self.counts: Counter[str] = Counter()
         self.log: list[str] = []
         self.body_sizes: list[int] = []  # Content-Length of each request (0 if none)
+        self.times: list[float] = []  # when each request arrived (time.monotonic())
+        self.latency = 0.0  # seconds added before answering every request (benchmarks)
         self.injected: Counter[str] = Counter()
         self.faulted: list[int] = []  # positions in ``log`` of the requests faulted
         self._random: tuple[float, random.Random, tuple[str, ...]] | None = None
@@ -114,6 +117,7 @@ class FaultInjector:
             self.counts.clear()
             self.log.clear()
             self.body_sizes.clear()
+            self.times.clear()
             self.injected.clear()
             self.faulted.clear()
 
@@ -161,6 +165,9 @@ class FaultInjector:
             self.log.append(line)
             index = len(self.log) - 1
             self.body_sizes.append(_content_length(environ))
+            self.times.append(time.monotonic())
+        if self.latency > 0:
+            time.sleep(self.latency)
         fault = self._take(line)
         if fault is None:
             return self.app(environ, start_response)

@@ -23,6 +23,8 @@ The conflict policy lives here and only here (:func:`plan`):
 
 Operations come out in an order that can be executed as listed: reverse of nothing,
 parents before children for creations, children before parents for deletions.
+:data:`OPERATIONS` lists every kind of operation, the side it changes and whether it may
+run side by side with others; :attr:`Op.after` names the keys it must wait for.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import ClassVar, NamedTuple
 
 from ..providers.base import Change, ChangeType, Item, Kind
 
@@ -62,19 +65,38 @@ class SyncedNode:
 
 
 # -- operations ---------------------------------------------------------------------------
+DIRECT = "direct"  # changes the cloud
+BACKWARD = "backward"  # changes Odoo (or only the sync records)
+
+
 @dataclass(frozen=True)
 class Op:
     key: str
 
+    # Fields naming the key of another operation's item this one needs done first.
+    _after_fields: ClassVar[tuple[str, ...]] = ()
+
     @property
     def direction(self) -> str:
-        return "direct" if type(self).__name__.endswith("Remote") else "backward"
+        return OPERATIONS[type(self)].direction
+
+    @property
+    def concurrent(self) -> bool:
+        return OPERATIONS[type(self)].concurrent
+
+    @property
+    def after(self) -> tuple[str, ...]:
+        """Keys whose earlier operations must be done before this one starts: its own
+        (two operations on one item keep their order) and its parent folder's (a folder
+        is created before what goes into it)."""
+        return (self.key, *(getattr(self, f) for f in self._after_fields))
 
 
 @dataclass(frozen=True)
 class CreateRemote(Op):
     """Create ``key`` under the remote folder of ``parent`` (get-or-create for folders)."""
 
+    _after_fields: ClassVar[tuple[str, ...]] = ("parent",)
     parent: str
     name: str
     kind: Kind
@@ -98,6 +120,7 @@ class UpdateRemote(Op):
 class MoveRemote(Op):
     """Rename and/or move the remote item of ``key``."""
 
+    _after_fields: ClassVar[tuple[str, ...]] = ("parent",)
     parent: str
     name: str
 
@@ -111,6 +134,7 @@ class DeleteRemote(Op):
 class KeepRemoteCopy(Op):
     """Bring the current remote version of ``key`` into Odoo as a conflict copy."""
 
+    _after_fields: ClassVar[tuple[str, ...]] = ("parent",)
     remote_id: str
     parent: str
     name: str
@@ -124,6 +148,7 @@ class CreateLocal(Op):
     parent; the executor maps it to the record it creates.
     """
 
+    _after_fields: ClassVar[tuple[str, ...]] = ("parent",)
     remote_id: str
     parent: str
     name: str
@@ -139,6 +164,7 @@ class UpdateLocal(Op):
 
 @dataclass(frozen=True)
 class MoveLocal(Op):
+    _after_fields: ClassVar[tuple[str, ...]] = ("parent",)
     parent: str
     name: str
 
@@ -151,6 +177,31 @@ class DeleteLocal(Op):
 @dataclass(frozen=True)
 class Forget(Op):
     """Both sides deleted ``key``: drop its sync record."""
+
+
+class OpKind(NamedTuple):
+    direction: str
+    concurrent: bool  # may run beside other concurrent operations (after its ``after``)
+
+
+# Every kind of operation in one place. Concurrent operations run side by side once the
+# operations on their ``after`` keys are done; the others run alone, in plan order, after
+# everything before them (moves can change the ids of a whole subtree and depend on each
+# other's order; deletions take files out of Odoo first; new local items are matched
+# against this run's uploads).
+OPERATIONS: dict[type[Op], OpKind] = {
+    CreateRemote: OpKind(DIRECT, concurrent=True),
+    LinkRemote: OpKind(DIRECT, concurrent=True),
+    UpdateRemote: OpKind(DIRECT, concurrent=True),
+    MoveRemote: OpKind(DIRECT, concurrent=False),
+    DeleteRemote: OpKind(DIRECT, concurrent=False),
+    KeepRemoteCopy: OpKind(BACKWARD, concurrent=True),
+    CreateLocal: OpKind(BACKWARD, concurrent=False),
+    UpdateLocal: OpKind(BACKWARD, concurrent=True),
+    MoveLocal: OpKind(BACKWARD, concurrent=False),
+    DeleteLocal: OpKind(BACKWARD, concurrent=False),
+    Forget: OpKind(BACKWARD, concurrent=False),
+}
 
 
 @dataclass

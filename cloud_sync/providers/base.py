@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import enum
 import io
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -17,7 +18,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from ..naming import NameRules, sanitize
 from ..retry import RetryPolicy
-from .errors import NameTaken, NotFound, ReauthRequired
+from .errors import NameTaken, NotFound, ReauthRequired, RetryLater
 
 
 class Kind(str, enum.Enum):
@@ -94,6 +95,11 @@ class Provider(abc.ABC):
     has_public_links: ClassVar[bool] = False  # link(public=True) works (else a CloudError)
     public_link_is_content: ClassVar[bool] = False  # a plain GET of the public link = bytes
     refreshes_tokens: ClassVar[bool] = False  # an expired token is refreshed (refresh_token)
+    # Parallel transfers (cloud_sync.pool): published request rates per second by kind
+    # ("request", "upload"), and where the pool starts when the provider publishes no
+    # limit (it grows to the connection's setting while nothing is throttled).
+    rates: ClassVar[dict[str, float]] = {}
+    start_concurrency: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -105,6 +111,12 @@ class Provider(abc.ABC):
         self.config = dict(config)
         self.retry = retry or RetryPolicy()
         self.on_token_refresh = on_token_refresh
+        # Set for a run with parallel transfers (see cloud_sync.pool): the connection's
+        # shared throttle, and how a pool thread hands a call to the owner's thread.
+        self.throttle = None
+        self.owner_call: Callable[..., Any] = _direct
+        self._single_flight = threading.RLock()
+        self._token_generation = 0  # refreshes so far: threads refresh once per expiry
 
     # -- helpers shared by every provider -------------------------------------------
     def safe_name(self, name: str) -> str:
@@ -119,14 +131,45 @@ class Provider(abc.ABC):
         """
 
         def attempt():
+            throttle = self.throttle
+            if throttle is not None:
+                throttle.wait()
+            try:
+                result = self._authorized(fn)
+            except RetryLater as error:
+                if throttle is not None:
+                    throttle.throttled(error)
+                raise
+            if throttle is not None:
+                throttle.succeeded()
+            return result
+
+        return self.retry.run(attempt, idempotent=idempotent)
+
+    def _authorized(self, fn, refreshes: int = 2):
+        """``fn``, refreshing an expired token at most ``refreshes`` times (a token
+        refused right after a refresh gets one more: with parallel transfers the first
+        refresh may be another thread's, and the SDKs that refresh by themselves already
+        do as much). Refreshes are single flight (see :meth:`_refresh_once`)."""
+        while True:
+            generation = self._token_generation
             try:
                 return self._translated(fn)
             except ReauthRequired:
-                if not self.refresh_token():
+                if refreshes <= 0 or not self._refresh_once(generation):
                     raise
-                return self._translated(fn)
+                refreshes -= 1
 
-        return self.retry.run(attempt, idempotent=idempotent)
+    def _refresh_once(self, generation: int) -> str | None:
+        """Single flight: threads whose request failed with the same token refresh it
+        once ("done"); the others find it refreshed ("other") and retry."""
+        with self._single_flight:
+            if self._token_generation != generation:
+                return "other"
+            if not self.refresh_token():
+                return None
+            self._token_generation += 1
+            return "done"
 
     def _translated(self, fn):
         try:
@@ -150,8 +193,9 @@ class Provider(abc.ABC):
         return False
 
     def notify_token(self, credentials: dict) -> None:
+        """Hand new credentials to the caller, in the owner's thread (it stores them)."""
         if self.on_token_refresh:
-            self.on_token_refresh(dict(credentials))
+            self.owner_call(self.on_token_refresh, dict(credentials))
 
     # -- the contract ---------------------------------------------------------------
     @property
@@ -278,6 +322,10 @@ class Provider(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release sessions and connections."""
+
+
+def _direct(fn, *args):
+    return fn(*args)
 
 
 def iter_chunks(stream: BinaryIO, chunk_size: int) -> Iterable[bytes]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from typing import BinaryIO, ClassVar
@@ -97,12 +98,19 @@ def box_id(item_id: str) -> tuple[str, str]:
 class _OnlyRefresh(RetryStrategy):
     """The SDK retries nothing but an expired token (once) and a pending commit (202)."""
 
+    def __init__(self, refresh=None):
+        super().__init__()
+        self.refresh = refresh
+
     def should_retry(self, fetch_options, fetch_response, attempt_number) -> bool:
         status = fetch_response.status
         if status == 202 and "retry-after" in fetch_response.headers:
             return attempt_number < 60
         if status == 401 and fetch_options.auth is not None and attempt_number == 1:
-            fetch_options.auth.refresh_token(network_session=fetch_options.network_session)
+            if self.refresh is not None:
+                self.refresh(fetch_options.network_session)
+            else:
+                fetch_options.auth.refresh_token(network_session=fetch_options.network_session)
             return True
         return False
 
@@ -116,8 +124,13 @@ class _TrustSession(requests.Session):
     """Sends its ``verify`` with every request: a session-level ``verify`` alone loses to
     ``REQUESTS_CA_BUNDLE`` when the environment sets it (requests' merge order)."""
 
+    def __init__(self):
+        super().__init__()
+        self.sent = threading.local()  # the Authorization each thread sent last
+
     def request(self, method, url, **kwargs):
         kwargs.setdefault("verify", self.verify)
+        self.sent.auth = (kwargs.get("headers") or {}).get("Authorization")
         return super().request(method, url, **kwargs)
 
 
@@ -150,17 +163,19 @@ class BoxProvider(Provider):
     has_public_links = True
     public_link_is_content = False  # a shared link opens Box's page; see public_download_url
     refreshes_tokens = True
+    # Box: about 1,000 API requests and 240 uploads per minute per user
+    rates: ClassVar[dict[str, float]] = {"request": 1000 / 60, "upload": 240 / 60}
 
     def __init__(self, config: dict, **kwargs):
         super().__init__(config, **kwargs)
-        session = _TrustSession()
+        self._session = session = _TrustSession()
         session.verify = config.get("ca_bundle") or True
         timeout_ms = int(float(config.get("timeout") or 60) * 1000)
         api_url = (config.get("api_url") or "https://api.box.com").rstrip("/")
         self.web_url = (config.get("web_url") or "https://app.box.com").rstrip("/")
         self.network = NetworkSession(
             network_client=BoxNetworkClient(session),
-            retry_strategy=_OnlyRefresh(),
+            retry_strategy=_OnlyRefresh(self._refresh_after_401),
             base_urls=BaseUrls(
                 base_url=api_url,
                 upload_url=(config.get("upload_url") or "https://upload.box.com/api").rstrip("/"),
@@ -192,6 +207,17 @@ class BoxProvider(Provider):
         self.notify_token({"access_token": token.access_token,
                            "refresh_token": token.refresh_token,
                            "expires_in": token.expires_in})
+
+    def _refresh_after_401(self, network_session) -> None:
+        """Single flight: threads whose requests carried the same expired token refresh
+        it once (a Box refresh token is single use); the others retry with the new one."""
+        sent = getattr(self._session.sent, "auth", None)
+        with self._single_flight:
+            token = self.auth.token_storage.get()
+            if sent and token and sent != f"Bearer {token.access_token}":
+                return
+            self.auth.refresh_token(network_session=network_session)
+            self._token_generation += 1
 
     def refresh_token(self) -> bool:
         try:
@@ -290,6 +316,8 @@ class BoxProvider(Provider):
 
     def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None) -> Item:
         _, parent = box_id(parent_id)
+        if self.throttle is not None:
+            self.throttle.wait("upload")
         stream, start = self._rewinding(stream)
         size = self._size(stream, start) if size is None else size
         name = self.safe_name(name)

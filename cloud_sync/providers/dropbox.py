@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -86,13 +87,27 @@ class _ConfiguredHosts:
     def use_hosts(self, hosts: dict, on_refresh=None):
         self._host_map = dict(hosts)
         self.on_refresh = on_refresh
+        # Parallel transfers share this client: a token is refreshed once, by the first
+        # thread that needs it; the others use the new one.
+        self._refresh_guard = threading.RLock()
+        self._used = threading.local()  # the access token this thread's request carries
         return self
 
+    def check_and_refresh_access_token(self):
+        with self._refresh_guard:
+            super().check_and_refresh_access_token()
+            self._used.token = self._oauth2_access_token
+
     def refresh_access_token(self, host=None, scope=None):
-        before = self._oauth2_access_token
-        super().refresh_access_token(host=host or self._host_map[HOST_API], scope=scope)
-        if self.on_refresh and self._oauth2_access_token != before:
-            self.on_refresh(self.credentials())
+        with self._refresh_guard:
+            before = self._oauth2_access_token
+            used = getattr(self._used, "token", None)
+            if used is not None and used != before:
+                return  # another thread refreshed since this thread's request left
+            super().refresh_access_token(host=host or self._host_map[HOST_API], scope=scope)
+            self._used.token = self._oauth2_access_token
+            if self.on_refresh and self._oauth2_access_token != before:
+                self.on_refresh(self.credentials())
 
     def credentials(self) -> dict:
         expires = self._oauth2_access_token_expiration

@@ -30,7 +30,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 from urllib.parse import urlencode
 
 import google_auth_httplib2
@@ -135,6 +135,8 @@ class GoogleDriveProvider(Provider):
     unique_names = False
     has_public_links = True
     refreshes_tokens = True
+    # Drive's default quota: 12,000 queries per 60 s per user
+    rates: ClassVar[dict[str, float]] = {"request": 12000 / 60}
     hash_type = "md5"
     chunk_threshold = 5 * 1024 * 1024  # multipart up to 5 MB, resumable above
     chunk_size = 8 * 1024 * 1024
@@ -206,6 +208,8 @@ class GoogleDriveProvider(Provider):
 
     def _exec(self, request):
         """Run one SDK request once (retries belong to :meth:`call`)."""
+        if not self.credentials.valid:
+            self._refresh_expired()
         try:
             return request.execute(http=self._http(), num_retries=0)
         finally:
@@ -229,6 +233,14 @@ class GoogleDriveProvider(Provider):
             if refresh:
                 credentials["refresh_token"] = refresh
             self.notify_token(credentials)
+
+    def _refresh_expired(self) -> None:
+        """google-auth would refresh an expired token before the request in every thread
+        that meets it: with parallel transfers, refresh it once here instead."""
+        with self._single_flight:
+            if not self.credentials.valid:
+                self.refresh_token()
+                self._token_generation += 1
 
     def refresh_token(self) -> bool:
         with self._refresh_lock:

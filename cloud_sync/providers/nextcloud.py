@@ -122,6 +122,7 @@ class NextcloudProvider(Provider):
     has_public_links = True
     public_link_is_content = True  # file links are the share's /download URL
     refreshes_tokens = False  # app passwords do not expire; a 401 means re-authenticate
+    start_concurrency = 4  # limits are the server's own (PHP workers): start modest
 
     def __init__(self, config: dict, **kwargs):
         super().__init__(config, **kwargs)

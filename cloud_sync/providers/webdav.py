@@ -115,6 +115,7 @@ class WebDAVProvider(Provider):
     resumable_upload = False
     has_public_links = False
     refreshes_tokens = False  # basic auth or a fixed bearer token: nothing to refresh
+    start_concurrency = 4  # a NAS publishes no limit: start modest, grow while it copes
 
     def __init__(self, config: dict, **kwargs):
         super().__init__(config, **kwargs)

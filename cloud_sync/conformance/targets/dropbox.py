@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from dropbox import files as dbx_files
@@ -44,8 +45,13 @@ def open_target(tmp_path):
         for name, data in items:
             emulator.seed_file(parent_id, name, data)
 
-    def bare_upload(folder_name: str, items) -> None:
+    def bare_upload(folder_name: str, items, threads: int = 1) -> None:
         folder = bare.files_create_folder_v2(f"/{folder_name}", autorename=True).metadata
+        if threads > 1:  # the SDK client is shared, as its users share one
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(lambda f: bare.files_upload(
+                    f[1], f"{folder.path_display}/{f[0]}"), items))
+            return
         chunk = DropboxProvider.upload_chunk_size
         for name, data in items:
             path = f"{folder.path_display}/{name}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import requests
@@ -78,10 +79,10 @@ def open_target(tmp_path, variant: str = VARIANTS[0]):
     def seed_files(parent_id: str, files) -> None:
         emulator.seed_files(bare.config["drive_id"], parent_id, files)
 
-    def bare_upload(folder_name: str, files) -> None:
+    def bare_upload(folder_name: str, files, threads: int = 1) -> None:
         folder = bare.folder("root", folder_name)
-        for name, data in files:
-            bare.upload(folder, name, data)
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda f: bare.upload(folder, *f), files))
 
     try:
         yield Target(key="onedrive", emulator=emulator, new_provider=new_provider,

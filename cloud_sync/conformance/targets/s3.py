@@ -53,12 +53,14 @@ def open_target(tmp_path):
             list(pool.map(lambda f: client.put_object(Bucket=bucket, Key=prefix + f[0],
                                                       Body=f[1]), files))
 
-    def bare_upload(folder_name: str, files) -> None:
-        """The benchmark's baseline: one plain PutObject per file, in order."""
+    def bare_upload(folder_name: str, files, threads: int = 1) -> None:
+        """The benchmark's baseline: one plain PutObject per file, in order or from
+        ``threads`` threads (a boto3 client is thread-safe)."""
         prefix = f"bench/{folder_name}/"
         client.put_object(Bucket=bucket, Key=prefix, Body=b"")
-        for name, data in files:
-            client.put_object(Bucket=bucket, Key=prefix + name, Body=data)
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda f: client.put_object(Bucket=bucket, Key=prefix + f[0],
+                                                      Body=f[1]), files))
 
     try:
         yield Target(

@@ -60,16 +60,27 @@ def open_target(tmp_path, variant: str = VARIANTS[0]):
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda f: raw("PUT", f"{parent_id}/{f[0]}", f[1]), files))
 
-    def bare_upload(folder_name: str, files) -> None:
-        """The benchmark's baseline: the bare SDK, one PUT per file, in order, through the
-        same fault injector (so its calls are counted the same way)."""
-        client = Client({"webdav_hostname": emulator.url, "webdav_login": USER,
-                         "webdav_password": PASSWORD})
+    def bare_upload(folder_name: str, files, threads: int = 1) -> None:
+        """The benchmark's baseline: the bare SDK, one PUT per file, in order or from
+        ``threads`` threads with a client each, through the same fault injector (so its
+        calls are counted the same way)."""
+        clients = []
+        mine = threading.local()
+
+        def client() -> Client:
+            if getattr(mine, "client", None) is None:
+                mine.client = Client({"webdav_hostname": emulator.url, "webdav_login": USER,
+                                      "webdav_password": PASSWORD})
+                clients.append(mine.client)
+            return mine.client
+
         folder = f"/bench-{folder_name}"
-        client.execute_request("mkdir", quote(folder))
-        for name, data in files:
-            client.execute_request("upload", quote(f"{folder}/{name}"), data=data)
-        client.session.close()
+        client().execute_request("mkdir", quote(folder))
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda f: client().execute_request(
+                "upload", quote(f"{folder}/{f[0]}"), data=f[1]), files))
+        for each in clients:
+            each.session.close()
 
     try:
         yield Target(
