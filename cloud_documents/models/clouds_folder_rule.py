@@ -109,6 +109,9 @@ class CloudsFolderRule(models.Model):
         chosen tree, trashed, restored), its subfolders follow: they are re-placed."""
         if self.rule_kind != "documents" or not touched_ids:
             return super()._engine_dependents(engine, touched_ids)
-        below = engine.env[DOCUMENT].with_context(active_test=False).search(
-            [("id", "child_of", list(touched_ids)), ("type", "=", "folder")])
+        Document = engine.env[DOCUMENT].with_context(active_test=False)
+        existing = Document.browse(sorted(touched_ids)).exists()  # deleted: subtree gone too
+        if not existing:
+            return {}
+        below = Document.search([("id", "child_of", existing.ids), ("type", "=", "folder")])
         return {DOCUMENT: set(below.ids) - set(touched_ids)}
