@@ -13,6 +13,7 @@ This script runs Odoo; it never installs it (see README.md).
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import re
 import socket
@@ -31,9 +32,37 @@ SKIPPED = re.compile(r"\bINFO \S+ \S+: skipped ")
 PROBLEM = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
 
 
-def suite_addons() -> list[str]:
-    """Every addon directory of the repository (has a ``__manifest__.py``)."""
-    return sorted(p.parent.name for p in ROOT.glob("*/__manifest__.py"))
+# Test stand-ins of addons the suite cannot install here (Odoo Enterprise's `documents`):
+# on the addons path of the tests only, and only when the real addon is not found.
+STAND_INS = ROOT / "tests" / "odoo_addons"
+
+
+def suite_addons(installable_only: bool = False) -> list[str]:
+    """Every addon directory of the repository (has a ``__manifest__.py``); with
+    ``installable_only``, those whose dependencies are all on the real addons path (not
+    ``cloud_documents`` without Odoo Enterprise's ``documents``)."""
+    names = sorted(p.parent.name for p in ROOT.glob("*/__manifest__.py"))
+    if not installable_only:
+        return names
+    paths = odoo_addons_path().split(",")
+    return [name for name in names
+            if all(_addon_on(dep, paths) for dep in _depends(ROOT / name))]
+
+
+def _depends(addon: Path) -> list[str]:
+    manifest = ast.literal_eval((addon / "__manifest__.py").read_text(encoding="utf-8"))
+    return manifest.get("depends", [])
+
+
+def _addon_on(name: str, paths: list[str]) -> bool:
+    return any((Path(path) / name / "__manifest__.py").is_file() for path in paths)
+
+
+def missing_stand_ins() -> list[str]:
+    """The stand-ins whose real addon is not on the addons path (then they are used)."""
+    paths = odoo_addons_path().split(",")
+    return sorted(p.parent.name for p in STAND_INS.glob("*/__manifest__.py")
+                  if not _addon_on(p.parent.name, paths))
 
 
 def odoo_version() -> str | None:
@@ -67,14 +96,18 @@ def db_args() -> list[str]:
     return args
 
 
-def odoo_addons_path() -> str:
+def odoo_addons_path(stand_ins: bool = False) -> str:
+    """The repository and Odoo's addons; with ``stand_ins`` (tests only) also
+    ``tests/odoo_addons`` when a stand-in's real addon is missing."""
     out = subprocess.run(
         [sys.executable, "-c",
          "import odoo.addons, os; print(os.pathsep.join(odoo.addons.__path__))"],
         capture_output=True, text=True, check=True, cwd="/",
     )
-    paths = [p for p in out.stdout.strip().split(os.pathsep) if p]
-    return ",".join([str(ROOT), *paths])
+    paths = [str(ROOT), *(p for p in out.stdout.strip().split(os.pathsep) if p)]
+    if stand_ins and missing_stand_ins():
+        paths.append(str(STAND_INS))
+    return ",".join(paths)
 
 
 def drop_db(name: str) -> None:
@@ -104,9 +137,12 @@ def main() -> int:
     addons = args.addons.split(",") if args.addons else suite_addons()
     tags = args.tags or ",".join(f"/{a}" for a in addons)
     dbname = f"cloud_test_{uuid.uuid4().hex[:8]}"
+    if stand_ins := missing_stand_ins():
+        print(f"odoo {version}: test stand-ins used for {', '.join(stand_ins)} "
+              f"({STAND_INS.relative_to(ROOT)}; the real addons are not on the path)")
     common = [
         sys.executable, "-m", "odoo", *db_args(),
-        f"--database={dbname}", f"--addons-path={odoo_addons_path()}",
+        f"--database={dbname}", f"--addons-path={odoo_addons_path(stand_ins=True)}",
         "--stop-after-init", "--max-cron-threads=0",
         f"--http-port={free_port()}", f"--gevent-port={free_port()}",
         "--data-dir", str(ROOT / ".odoo-data"),

@@ -347,9 +347,9 @@ class CloudsFolderRule(models.Model):
     def write(self, vals):
         if "author_id" in vals:
             self._check_author_write()
-        elif AUTHOR_FIELDS & set(vals):
+        elif self._author_fields() & set(vals):
             vals = {**vals, "author_id": self.env.uid}
-        if DEFINITION_FIELDS & set(vals):
+        if self._definition_fields() & set(vals):
             vals = {**vals, "needs_full_apply": True}
         return super().write(vals)
 
@@ -373,6 +373,36 @@ class CloudsFolderRule(models.Model):
         folders = self.with_context(active_test=False).folder_ids
         folders.with_context(clouds_rule_apply=True).filtered("active").write({"active": False})
         return super().unlink()
+
+    # ------------------------------------------------------------------ hooks
+    # Other kinds of rule (cloud_documents' "Documents folders") extend these; the
+    # defaults are the behaviour of record rules.
+
+    @api.model
+    def _author_fields(self):
+        """Fields the rule is evaluated from: writing one makes the writer its author."""
+        return AUTHOR_FIELDS
+
+    @api.model
+    def _definition_fields(self):
+        """Fields whose change calls for a full re-apply of the rule."""
+        return DEFINITION_FIELDS
+
+    def _engine_place_groups(self, records):
+        """The engine places ``records`` (owned by this rule) group after group, in this
+        order; record rules place them all at once."""
+        return [records]
+
+    def _engine_target_parents(self, engine, records):
+        """``{record id: parent folder id}`` for a kind of rule that places its folders
+        itself, or None for the parent rule / title folder placement."""
+        return None
+
+    def _engine_dependents(self, engine, touched_ids):
+        """``{model: ids}`` to re-place after the folders of ``touched_ids`` (records of
+        this rule's model) appeared, disappeared or changed rule; child rules are queued
+        by the engine itself."""
+        return {}
 
     # ------------------------------------------------------------------ helpers
 

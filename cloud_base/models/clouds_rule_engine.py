@@ -173,6 +173,10 @@ class FolderRuleEngine:
             Child = self.env[rule.model].with_context(active_test=False)
             ids = Child.search([(rule.parent_field_id.name, "in", list(touched))]).ids
             pending[rule.model] |= set(ids)
+        # Hook: a kind of rule whose records nest in each other (Documents folders).
+        for rule in self.rules_by_model.get(model, []):
+            for dep_model, ids in rule._engine_dependents(self, touched).items():
+                pending[dep_model] |= set(ids)
 
     # ------------------------------------------------------------------ one batch
 
@@ -215,7 +219,9 @@ class FolderRuleEngine:
         for rid, rule in owner.items():
             by_rule[rule].append(rid)
         for rule in sorted(by_rule, key=lambda r: (self.depth[r.id], r.sequence, r.id)):
-            touched |= self._place(rule, Model.browse(by_rule[rule]), by_res)
+            # Hook: a kind of rule may place its records in several steps (parents first).
+            for group in rule._engine_place_groups(Model.browse(by_rule[rule])):
+                touched |= self._place(rule, group, by_res)
         return touched
 
     def _place(self, rule, records, by_res):
@@ -302,6 +308,9 @@ class FolderRuleEngine:
 
     def _target_parents(self, rule, records):
         """``{record id: parent folder id}`` where each record's object folder belongs."""
+        custom = rule._engine_target_parents(self, records)  # hook of other kinds of rule
+        if custom is not None:
+            return custom
         if not rule.parent_rule_id:
             return dict.fromkeys(records.ids, self._root_folder(rule))
         fname = rule.parent_field_id.name

@@ -1,0 +1,2 @@
+from . import test_documents_rules
+from . import test_documents_sync
