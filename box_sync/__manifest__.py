@@ -7,7 +7,7 @@
     "author": "Cloud Storage Suite",
     "website": "https://example.invalid/cloud-storage",
     "depends": ["cloud_base"],
-    "external_dependencies": {"python": ["box_sdk_gen"]},
+    "external_dependencies": {"python": ["boxsdk"]},
     "data": ["views/clouds_client_views.xml"],
     "installable": True,
 }

@@ -8,7 +8,7 @@
     "author": "Cloud Storage Suite",
     "website": "https://example.invalid/cloud-storage",
     "depends": ["base", "mail", "base_setup"],
-    "external_dependencies": {"python": ["cloud_sync"]},
+    "external_dependencies": {"python": ["cloud-sync"]},
     "data": [
         "security/cloud_base_security.xml",
         "security/ir.model.access.csv",

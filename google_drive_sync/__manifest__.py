@@ -7,7 +7,7 @@
     "author": "Cloud Storage Suite",
     "website": "https://example.invalid/cloud-storage",
     "depends": ["cloud_base"],
-    "external_dependencies": {"python": ["googleapiclient", "google.auth"]},
+    "external_dependencies": {"python": ["google-api-python-client", "google-auth"]},
     "data": [
         "security/ir.model.access.csv",
         "views/clouds_client_views.xml",

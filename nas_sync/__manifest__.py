@@ -8,7 +8,7 @@
     "author": "Cloud Storage Suite",
     "website": "https://example.invalid/cloud-storage",
     "depends": ["cloud_base"],
-    "external_dependencies": {"python": ["webdav3"]},
+    "external_dependencies": {"python": ["webdavclient3"]},
     "data": ["views/clouds_client_views.xml"],
     "installable": True,
 }

@@ -16,6 +16,7 @@ import argparse
 import atexit
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -34,6 +35,9 @@ from odoo_tests import (  # noqa: E402
 )
 
 MARKER = "cloud_base.demo_database"
+# Odoo's INFO line for each module it installs, and the lines the terminal always shows.
+LOADING = re.compile(r" odoo\.modules\.loading: Loading module (\w+) \((\d+)/(\d+)\)")
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (\w+) ")
 NO_ODOO = """\
 Odoo 18 is needed for the demo, and `import odoo` fails for {python}.
 
@@ -88,6 +92,37 @@ print("demo NAS synced:", client.state)
 """
 
 
+def progress(line: str, showing: bool) -> tuple[str | None, bool]:
+    """What the terminal shows of one line of Odoo's log while it installs, and whether
+    the lines that follow (a traceback) are still shown.
+
+    A module being installed becomes ``  <module> (i/n)``; warnings and errors are shown
+    whole, with their tracebacks; other lines only go to the log file."""
+    if match := LOADING.search(line):
+        module, index, count = match.groups()
+        return f"  {module} ({index}/{count})\n", False
+    if match := LOG_LINE.match(line):
+        if match.group(1) in ("WARNING", "ERROR", "CRITICAL"):
+            return line, True
+        return None, False
+    return (line if showing else None), showing
+
+
+def install(cmd: list[str], log_path: Path) -> int:
+    """Run an Odoo install command, telling which module it is at (the full log goes to
+    ``log_path``)."""
+    showing = False
+    with open(log_path, "a", encoding="utf-8") as log:
+        proc = subprocess.Popen([*cmd, "--log-level=info"], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, cwd=str(ROOT))
+        for line in proc.stdout:
+            log.write(line)
+            shown, showing = progress(line, showing)
+            if shown:
+                print(shown, end="", flush=True)
+        return proc.wait()
+
+
 def start_nas(data_dir: Path) -> tuple[subprocess.Popen, dict]:
     """The NAS emulator (wsgidav) on a free port, serving ``data_dir``."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -111,20 +146,27 @@ def main() -> int:
         return 1
     base = [sys.executable, "-m", "odoo", *db_args(), f"--database={args.db}",
             f"--addons-path={odoo_addons_path()}", "--data-dir", str(ROOT / ".demo")]
-    # Only what installs without test stand-ins (cloud_documents needs Enterprise).
-    addons = ",".join(suite_addons(installable_only=True))
-    print(f"Creating {args.db} with demo data, {', '.join(BASE_APPS)} and {addons} "
-          "(a few minutes)...", flush=True)
-    for apps in (",".join(BASE_APPS), addons):  # the suite's demo builds on these apps
-        init = subprocess.run([*base, f"--init={apps}", "--stop-after-init",
-                               "--log-level=warn", "--max-cron-threads=0"], cwd=str(ROOT))
-        if init.returncode:
-            break
-    if init.returncode:
-        print("Installing the addons failed: see the log above.")
-        return 1
+    log_path = ROOT / ".demo" / "install.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text("", encoding="utf-8")
+    print(f"Creating the database {args.db} with demo data (a few minutes; Odoo's full log "
+          f"is in {log_path.relative_to(ROOT)}).", flush=True)
+    # The suite's demo builds on these apps; only what installs without test stand-ins
+    # (cloud_documents needs Enterprise).
+    steps = ((f"Odoo's {' and '.join(BASE_APPS)} apps", BASE_APPS),
+             ("the Cloud Storage suite", suite_addons(installable_only=True)))
+    for number, (what, apps) in enumerate(steps, 1):
+        print(f"[{number}/4] Installing {what}: {', '.join(apps)}", flush=True)
+        init = install([*base, f"--init={','.join(apps)}", "--stop-after-init",
+                        "--max-cron-threads=0", "--no-http"], log_path)
+        if init:
+            print(f"Installing the addons failed: see the lines above and {log_path}.")
+            return 1
     psql(f"INSERT INTO ir_config_parameter (key, value) VALUES ('{MARKER}', '1')", args.db)
     nas_dir = ROOT / ".demo" / "nas"
+    print(f"[3/4] Starting the demo NAS (a local WebDAV server keeping its files in "
+          f"{nas_dir.relative_to(ROOT)}/), connecting it and syncing the demo folders to it",
+          flush=True)
     nas, nas_config = start_nas(nas_dir)
     atexit.register(nas.terminate)
     script = SETUP_NAS.format(url=nas_config["url"], login=nas_config["login"],
@@ -134,6 +176,7 @@ def main() -> int:
     if setup.returncode:
         print("Connecting the demo NAS failed: see the log above (the demo runs without it).")
     url = f"http://127.0.0.1:{args.port}"
+    print(f"[4/4] Starting Odoo on port {args.port}", flush=True)
     server = subprocess.Popen([*base, f"--http-port={args.port}", "--log-level=warn"],
                               cwd=str(ROOT))
     for _ in range(120):

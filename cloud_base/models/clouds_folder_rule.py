@@ -233,11 +233,14 @@ class CloudsFolderRule(models.Model):
                 or field.ttype != "many2one"
                 or field.relation != rule.parent_rule_id.model
             ):
+                # no f-string inside _(): Odoo's term extractor (babel on Python 3.11)
+                # evaluates it and gives up on the rest of the file
+                field_path = f"{field.model}.{field.name}"
                 raise ValidationError(_(
                     "Rule %(rule)s: the parent field must be a many2one of %(model)s "
                     "pointing to %(parent)s (the parent rule's model); %(field)s is not.",
                     rule=rule.name, model=rule.model, parent=rule.parent_rule_id.model,
-                    field=f"{field.model}.{field.name}",
+                    field=field_path,
                 ))
             if not field.store:
                 raise ValidationError(_(

@@ -12,3 +12,5 @@ from . import test_js
 from . import test_ui_tours
 from . import test_file_manager_tags
 from . import test_file_manager_scale
+from . import test_i18n
+from . import test_app_pages

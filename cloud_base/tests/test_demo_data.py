@@ -36,3 +36,13 @@ class TestDemoData(TransactionCase):
         person_folder = Folder._get_object_folder("res.partner", person.id)
         self.assertEqual(company_folder.rule_id.name, "Companies")
         self.assertEqual(person_folder.rule_id.name, "Individuals")
+
+    def test_demo_files_carry_nested_tags(self):
+        contract = self.env.ref("cloud_base.demo_attachment_azure_contract")
+        self.assertEqual(set(contract.clouds_tag_ids.mapped("complete_name")),
+                         {"Legal / Signed", "2026"})
+        offer = self.env.ref("cloud_base.demo_attachment_deco_offer")
+        self.assertEqual(offer.clouds_tag_ids.parent_id, self.env.ref("cloud_base.demo_tag_sales"))
+        sales = self.env.ref("cloud_base.demo_tag_sales")
+        tagged_files = self.env["ir.attachment"].search([("clouds_tag_ids", "child_of", sales.id)])
+        self.assertEqual(len(tagged_files), 2, "the price list and the offer, through subtags")
