@@ -145,3 +145,16 @@ class IrAttachmentChange(models.Model):
         moved = super()._clouds_attach_to_folders(folders)
         moved._clouds_mark()
         return moved
+
+
+class CloudsFolderRuleChange(models.Model):
+    _inherit = "clouds.folder.rule"
+
+    def write(self, vals):
+        result = super().write(vals)
+        if "client_id" in vals:
+            # The folders' connection is recomputed, not written: mark them (one mark is
+            # enough for a connection to plan its whole tree).
+            self.env["clouds.folder"].sudo().with_context(active_test=False).search(
+                [("rule_id", "in", self.ids)])._clouds_mark()
+        return result
