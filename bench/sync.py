@@ -28,6 +28,17 @@ and says so when it is missing.
 
     python bench/sync.py --latency 0.05 [--files 1000] [--size 51200] [--providers s3 ...]
 
+With ``--steady [FILES ...]`` (default 2,000 and 20,000) the benchmark measures a cycle
+with nothing changed (prepare + run crons, median of 3) on one connection whose tree grows
+in place to each size (files of a few bytes in folders of 20, bulk-created, then synced
+once): time, SQL queries (both cron transactions, commits included) and API requests.
+Goal: queries <= 30, requests <= 2, time at the largest size <= 1.5 x the smallest.
+Default providers webdav and s3 (``--providers`` for others, e.g. onedrive); S3 and
+WebDAV report a ``limit`` when their listing-based feeds miss a goal. 20,000 files cost
+a few minutes per provider here (creation and the initial upload dominate).
+
+    python bench/sync.py --steady [2000 20000] [--providers webdav s3 onedrive]
+
 Prints a table, then one JSON line per provider and case. Without Odoo: a ``skipped`` line.
 """
 
@@ -201,6 +212,12 @@ def bench_provider(registry, key: str, files: int, size: int, folders: int) -> d
 
 STEADY_GOAL = "queries <= 30, calls <= 2, time at the largest size <= 1.5 x the smallest"
 STEADY_PER_FOLDER = 20  # files per folder: 20,000 files in 1,000 folders
+STEADY_LIMITS = {
+    "s3": LIMITS["s3"],
+    "webdav": "the WebDAV change feed is a listing diff: one PROPFIND Depth: infinity whose "
+              "answer (server side) and diff (client side) grow with the tree; Odoo's side "
+              "of the cycle does not",
+}
 
 
 def counted_crons(registry):
@@ -289,8 +306,8 @@ def bench_steady(registry, key: str, sizes: list[int], cycles: int = 3) -> dict:
               "queries": queries, "calls": calls, "time_ratio": round(time_ratio, 2),
               "complete": complete, "goal": STEADY_GOAL,
               "ok": complete and queries <= 30 and calls <= 2 and time_ratio <= 1.5}
-    if calls > 2 and key in LIMITS:
-        record["limit"] = LIMITS[key]
+    if (calls > 2 or time_ratio > 1.5) and key in STEADY_LIMITS:
+        record["limit"] = STEADY_LIMITS[key]
     return record
 
 
