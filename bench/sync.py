@@ -28,6 +28,17 @@ and says so when it is missing.
 
     python bench/sync.py --latency 0.05 [--files 1000] [--size 51200] [--providers s3 ...]
 
+With ``--steady [FILES ...]`` (default 2,000 and 20,000) the benchmark measures a cycle
+with nothing changed (prepare + run crons, median of 3) on one connection whose tree grows
+in place to each size (files of a few bytes in folders of 20, bulk-created, then synced
+once): time, SQL queries (both cron transactions, commits included) and API requests.
+Goal: queries <= 30, requests <= 2, time at the largest size <= 1.5 x the smallest.
+Default providers webdav and s3 (``--providers`` for others, e.g. onedrive); S3 and
+WebDAV report a ``limit`` when their listing-based feeds miss a goal. 20,000 files cost
+a few minutes per provider here (creation and the initial upload dominate).
+
+    python bench/sync.py --steady [2000 20000] [--providers webdav s3 onedrive]
+
 Prints a table, then one JSON line per provider and case. Without Odoo: a ``skipped`` line.
 """
 
@@ -199,6 +210,107 @@ def bench_provider(registry, key: str, files: int, size: int, folders: int) -> d
     }
 
 
+STEADY_GOAL = "queries <= 30, calls <= 2, time at the largest size <= 1.5 x the smallest"
+STEADY_PER_FOLDER = 20  # files per folder: 20,000 files in 1,000 folders
+STEADY_LIMITS = {
+    "s3": LIMITS["s3"],
+    "webdav": "the WebDAV change feed is a listing diff: one PROPFIND Depth: infinity whose "
+              "answer (server side) and diff (client side) grow with the tree; Odoo's side "
+              "of the cycle does not",
+}
+
+
+def counted_crons(registry):
+    """run_crons, with the SQL queries of both cron transactions."""
+    from odoo import SUPERUSER_ID, api
+
+    with registry.cursor() as prepare_cr:
+        api.Environment(prepare_cr, SUPERUSER_ID, {})["clouds.queue"]._cron_prepare()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        tasks = env["clouds.queue"]._cron_run(limit=None)
+        logs = env["clouds.log"].search([("task_id", "in", tasks.ids)])
+        ops, failed = sum(logs.mapped("operations")), sum(logs.mapped("failures"))
+    # counted once both transactions are committed (the commit's flush included)
+    return ops, failed, prepare_cr.sql_log_count + cr.sql_log_count
+
+
+def bench_steady(registry, key: str, sizes: list[int], cycles: int = 3) -> dict:
+    """A no-change cycle (prepare + run crons) at each tree size: time (median of
+    ``cycles``), SQL queries, API requests. The tree grows in place: files in folders of
+    ``STEADY_PER_FOLDER``, bulk-created, then one sync uploads them."""
+    from odoo import SUPERUSER_ID, api
+
+    from cloud_sync.conformance import open_target
+
+    figures, complete = [], True
+    with tempfile.TemporaryDirectory(prefix=f"bench-steady-{key}-") as tmp, \
+            open_target(key, Path(tmp)) as target:
+        faults = target.emulator.faults
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+            client = env["clouds.client"].create({
+                "name": f"bench steady {key}", "provider": key,
+                "root_name": f"bench-steady-{key}",
+                **client_fields(key, target.emulator.provider_config(""))})
+            client.action_connect()
+            top = env["clouds.folder"].create({"name": "Tree", "own_client_id": client.id})
+            client_id, top_id = client.id, top.id
+        made = 0
+        for size in sizes:
+            started = time.perf_counter()
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+                for start in range(made, size, 2000):
+                    stop = min(size, start + 2000)
+                    folders = env["clouds.folder"].create([
+                        {"name": f"Folder {i // STEADY_PER_FOLDER:05d}", "parent_id": top_id}
+                        for i in range(start, stop, STEADY_PER_FOLDER)])
+                    env["ir.attachment"].create([
+                        {"name": f"file-{i:05d}.txt", "raw": f"file {i}\n".encode(),
+                         "clouds_folder_id": folders[(i - start) // STEADY_PER_FOLDER].id}
+                        for i in range(start, stop)])
+                    cr.commit()
+            created = time.perf_counter() - started
+            started = time.perf_counter()
+            ops, failed = run_crons(registry)  # the new files and folders go out
+            run_crons(registry)  # change feeds read the run's own writes back once
+            synced_s = time.perf_counter() - started
+            made = size
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                synced = env["ir.attachment"].search_count([
+                    ("clouds_client_id", "=", client_id), ("clouds_state", "=", "synced")])
+            complete &= failed == 0 and synced == size
+            runs = []
+            for _cycle in range(cycles):
+                faults.reset_counts()
+                started = time.perf_counter()
+                steady_ops, steady_failed, queries = counted_crons(registry)
+                runs.append((time.perf_counter() - started, queries, faults.total()))
+                complete &= steady_ops == 0 and steady_failed == 0
+            runs.sort()
+            seconds, queries, calls = runs[len(runs) // 2]
+            figures.append({"files": size, "folders": size // STEADY_PER_FOLDER + 1,
+                            "create_s": round(created, 1), "sync_s": round(synced_s, 1),
+                            "synced": synced, "seconds": round(seconds, 3),
+                            "queries": max(r[1] for r in runs),
+                            "calls": max(r[2] for r in runs)})
+        with registry.cursor() as cr:
+            api.Environment(cr, SUPERUSER_ID, {})["clouds.client"].browse(client_id).write(
+                {"state": "draft"})
+    time_ratio = figures[-1]["seconds"] / max(figures[0]["seconds"], 1e-6)
+    queries = max(f["queries"] for f in figures)
+    calls = max(f["calls"] for f in figures)
+    record = {"bench": BENCH, "mode": "steady", "provider": key, "sizes": figures,
+              "queries": queries, "calls": calls, "time_ratio": round(time_ratio, 2),
+              "complete": complete, "goal": STEADY_GOAL,
+              "ok": complete and queries <= 30 and calls <= 2 and time_ratio <= 1.5}
+    if (calls > 2 or time_ratio > 1.5) and key in STEADY_LIMITS:
+        record["limit"] = STEADY_LIMITS[key]
+    return record
+
+
 LATENCY_GOAL = {"sdk": "ratio <= 1.2", "rclone": "ratio <= 1.0"}
 RCLONE_PROVIDERS = ("s3", "webdav")
 
@@ -315,8 +427,15 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds added to every request of the local servers: "
                         "measures parallel transfers (see above)")
+    parser.add_argument("--steady", nargs="*", type=int, default=None, metavar="FILES",
+                        help="measure a cycle with nothing changed at these tree sizes "
+                        "(default 2000 20000; webdav and s3 unless --providers)")
     args = parser.parse_args()
     latency = args.latency
+    steady = args.steady
+    if steady is not None:
+        steady = sorted(steady) or [2000, 20000]
+        args.providers = args.providers or ["webdav", "s3"]
     args.files = args.files or (1000 if latency else 2000)
     args.size = args.size or (51200 if latency else 2048)
     args.providers = args.providers or (["s3", "webdav", "onedrive"] if latency
@@ -345,7 +464,9 @@ def main() -> int:
             logging.getLogger("odoo.addons.cloud_base").setLevel(logging.INFO)
         for key in args.providers:
             try:
-                if latency:
+                if steady:
+                    results.append(bench_steady(registry, key, steady))
+                elif latency:
                     results += bench_latency(registry, key, args.files, args.size, latency)
                 else:
                     results.append(bench_provider(registry, key, args.files, args.size,
@@ -359,7 +480,13 @@ def main() -> int:
         runner.drop_db(dbname)
     columns = ["provider", "files", "suite_s", "bare_s", "ratio", "calls_per_file",
                "folders", "steady_calls", "ok"]
-    if latency:
+    if steady:
+        columns = ["provider", "files", "folders", "sync_s", "seconds", "queries", "calls"]
+        rows = [[r["provider"], *(f[c] for c in columns[1:])] for r in results
+                for f in r.get("sizes", ())]
+        print_table(columns, rows)
+        columns = ["provider", "time_ratio", "queries", "calls", "complete", "ok"]
+    elif latency:
         columns = ["provider", "latency", "files", "pool8_s", "pool1_s", "speedup",
                    "baseline", "baseline_s", "ratio", "ok"]
     print_table(columns, [[r.get(c, r.get("error", "")) for c in columns] for r in results])

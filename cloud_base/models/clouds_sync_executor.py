@@ -21,7 +21,8 @@ import time
 from typing import NamedTuple
 
 from odoo import _, fields
-from odoo.tools import SQL, split_every
+from odoo.tools import SQL, mute_logger, split_every
+from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from cloud_sync.engine.planner import (
     OPERATIONS,
@@ -36,6 +37,7 @@ from cloud_sync.engine.planner import (
     LocalNode,
     MoveLocal,
     MoveRemote,
+    Plan,
     SyncedNode,
     UpdateLocal,
     UpdateRemote,
@@ -54,6 +56,8 @@ from cloud_sync.providers.errors import (
     QuotaExceeded,
     ReauthRequired,
 )
+
+from .clouds_change import NO_MARK
 
 _logger = logging.getLogger(__name__)
 GUARD_MIN = 5  # the deletion guard ignores runs deleting at most this many items
@@ -112,7 +116,8 @@ class ClientSync:
     """One run for one connection. ``commit`` (cron mode) commits after every operation."""
 
     def __init__(self, client, provider, commit=None):
-        self.client = client.sudo()
+        # Its own local writes set no change mark (see clouds_change): they are recorded.
+        self.client = client.sudo().with_context(**{NO_MARK: True})
         self.env = self.client.env
         self.provider = provider
         self._commit = commit or (lambda: None)
@@ -179,18 +184,62 @@ class ClientSync:
                                         version=node.remote_version)
         return tree
 
-    def remote_state(self, cursor):
-        """(remote tree, next cursor): the change feed applied to the snapshot, or a walk."""
+    def poll(self, cursor):
+        """(changes, next cursor) from the change feed, or (None, None) when there is no
+        cursor or it expired (the remote state is then a walk)."""
         if cursor:
             try:
-                changes, new_cursor = self.provider.changes(cursor)
+                return self.provider.changes(cursor)
             except CursorExpired:
                 _logger.info("clouds.client %s: cursor expired, full listing", self.client.id)
-            else:
-                self._rekey(changes)
-                return apply_changes(self.snapshot(self.synced_state()), changes), new_cursor
+        return None, None
+
+    def remote_state(self, changes, new_cursor):
+        """(remote tree, next cursor): the changes applied to the snapshot, or a walk."""
+        if changes is not None:
+            self._rekey(changes)
+            return apply_changes(self.snapshot(self.synced_state()), changes), new_cursor
         new_cursor = self.provider.initial_cursor()
         return {item.id: item for item in self.provider.walk()}, new_cursor
+
+    def marks(self):
+        """The change marks of this connection's local items (see ``clouds_change``):
+        {table: [(id, mark)]}, read through partial indexes (a few rows at most)."""
+        client_id = self.client.id
+        self.env.flush_all()
+        return {
+            "clouds_folder": self.env.execute_query(SQL(
+                "SELECT id, clouds_change FROM clouds_folder "
+                "WHERE clouds_change IS NOT NULL AND client_id = %s", client_id)),
+            "ir_attachment": self.env.execute_query(SQL(
+                "SELECT a.id, a.clouds_change FROM ir_attachment a "
+                "JOIN clouds_folder f ON f.id = a.clouds_folder_id "
+                "WHERE a.clouds_change IS NOT NULL AND f.client_id = %s", client_id)),
+            "clouds_sync_record": self.env.execute_query(SQL(
+                "SELECT id, clouds_change FROM clouds_sync_record "
+                "WHERE clouds_change IS NOT NULL AND client_id = %s", client_id)),
+        }
+
+    def _clear_marks(self, marks):
+        """Clear the marks this run planned with, unless changed since (another value).
+        A user holding one of these rows (a concurrent edit) makes the clearing fail:
+        everything stays marked, and the next run plans again."""
+        if not any(marks.values()):
+            return
+        try:
+            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                self.env.execute_query(SQL("SET LOCAL lock_timeout = '2s'"))
+                for table, rows in marks.items():
+                    if rows:
+                        ids, values = zip(*rows, strict=True)
+                        self.env.execute_query(SQL(
+                            "UPDATE %s SET clouds_change = NULL WHERE (id, clouds_change) IN "
+                            "(SELECT * FROM unnest(%s::int[], %s::int[]))",
+                            SQL.identifier(table), list(ids), list(values)))
+        except (SerializationFailure, LockNotAvailable):
+            _logger.info("clouds.client %s: change marks kept (rows busy)", self.client.id)
+        for model in ("clouds.folder", "ir.attachment", "clouds.sync.record"):
+            self.env[model].invalidate_model(["clouds_change"])
 
     def _rekey(self, changes):
         """Records follow ids the provider changed (S3 keys, WebDAV paths on a move)."""
@@ -245,10 +294,19 @@ class ClientSync:
     def run(self):
         """Plan and execute; returns the plan. Raises :class:`DeletionGuard` unexecuted."""
         started = time.perf_counter()
-        self._load_records()
         cursor, self.client.cursor = self.client.cursor, False
         self.commit()
-        remote, new_cursor = self.remote_state(cursor)
+        marks = self.marks()
+        changes, new_cursor = self.poll(cursor)
+        if changes == [] and not any(marks.values()):
+            # Nothing changed on either side: nothing to load, plan or write but the cursor.
+            self.client.write({"cursor": new_cursor, "last_sync": fields.Datetime.now()})
+            self.commit()
+            _logger.info("clouds.client %s: nothing changed (%.2fs)", self.client.id,
+                         time.perf_counter() - started)
+            return Plan()
+        self._load_records()
+        remote, new_cursor = self.remote_state(changes, new_cursor)
         listed = time.perf_counter()
         synced = self.synced = self.synced_state()
         self.local = self.local_state()
@@ -264,8 +322,9 @@ class ClientSync:
         executed = time.perf_counter()
         if not self.errors:
             self.client.cursor = self._past_own_changes(the_plan, new_cursor)
+            self._clear_marks(marks)
         self.client.last_sync = fields.Datetime.now()
-        self._folders().write({"clouds_last_check": self.client.last_sync})
+        self._checked(the_plan).write({"clouds_last_check": self.client.last_sync})
         self.commit()
         _logger.info(
             "clouds.client %s: %s operations (%s failed) in %.2fs: remote state %.2fs, "
@@ -273,6 +332,18 @@ class ClientSync:
             self.stats["failed"], time.perf_counter() - started, listed - started,
             planned - listed, executed - planned, time.perf_counter() - executed)
         return the_plan
+
+    def _checked(self, the_plan):
+        """The folders this run changed something in or below (on either side): only
+        they get ``clouds_last_check``; unchanged folders are not written to."""
+        keys = set()
+        for op in the_plan.ops:
+            key = self.keymap.get(op.key, op.key)
+            node = self.local.get(key) or self.synced.get(key)
+            keys.update(k for k in (key, node and node.parent, getattr(op, "parent", None))
+                        if k and k.startswith("f"))
+        keys = {self.keymap.get(k, k) for k in keys}
+        return self.Folder.browse([int(k[1:]) for k in keys if k.startswith("f")]).exists()
 
     def _past_own_changes(self, the_plan, cursor):
         """The cursor to store after a run that wrote remotely.
@@ -559,7 +630,9 @@ class ClientSync:
         folder_id = self._target(key).clouds_folder_id.id
 
         def kept(data):
-            self.Attachment.create({"name": op.name, "raw": data, "clouds_folder_id": folder_id})
+            # a new local file, synced by a later run: it carries a change mark
+            self.Attachment.with_context(**{NO_MARK: False}).create(
+                {"name": op.name, "raw": data, "clouds_folder_id": folder_id})
 
         return (lambda: self.provider.read_bytes(op.remote_id)), kept
 

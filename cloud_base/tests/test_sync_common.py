@@ -96,6 +96,69 @@ class SyncCase(TransactionCase):
         self.assertLessEqual(self.emulator.faults.total(), self.steady_calls,
                              dict(self.emulator.faults.counts))
 
+    def add_files(self, parent, start, stop, per_folder=20):
+        """Files ``start`` to ``stop`` in new folders of ``per_folder`` under ``parent``
+        (bulk creates: one per batch of folders and of files)."""
+        folders = self.Folder.create([
+            {"name": f"Folder {i // per_folder:04d}", "parent_id": parent.id}
+            for i in range(start, stop, per_folder)])
+        self.Attachment.create([
+            {"name": f"file-{i:05d}.txt", "raw": f"file {i}\n".encode(),
+             "clouds_folder_id": folders[(i - start) // per_folder].id}
+            for i in range(start, stop)])
+        return folders
+
+    def steady_cycle(self, client):
+        """(SQL queries, API requests) of a sync with nothing changed; asserts that it
+        wrote nothing to the connection's folders (their write dates are set in the past
+        first) and ran no operation."""
+        folders = self.Folder.with_context(active_test=False).search(
+            [("client_id", "=", client.id)])
+        self.env.flush_all()
+        self.env.cr.execute("UPDATE clouds_folder SET write_date = '2000-01-01' "
+                            "WHERE id = ANY(%s)", [folders.ids])
+        self.env.invalidate_all()
+        self.emulator.faults.reset_counts()
+        before = self.env.cr.sql_log_count
+        self.assertSyncOps(self.sync(), 0)
+        queries = self.env.cr.sql_log_count - before
+        calls = self.emulator.faults.total()
+        self.env.invalidate_all()
+        written = folders.filtered(lambda f: str(f.write_date) != "2000-01-01 00:00:00")
+        self.assertFalse(written, "a cycle with nothing changed wrote to folders")
+        return queries, calls
+
+    def assertSteadyStateScales(self, sizes=(200, 2000), per_folder=20, max_queries=30):
+        """A cycle with nothing changed costs the same SQL queries and API requests at
+        every tree size, and a change deep in the big tree is still found."""
+        client = self.make_client(root_name="Steady state")
+        top = self.Folder.create({"name": "Tree", "own_client_id": client.id})
+        figures, made = [], 0
+        for size in sizes:
+            self.add_files(top, made, size, per_folder)
+            made = size
+            self.sync()  # the new files go out
+            self.sync()  # real change feeds read the run's own writes back once
+            figures.append((size, *self.steady_cycle(client)))
+        for _size, queries, calls in figures:
+            self.assertLessEqual(queries, max_queries, figures)
+            self.assertLessEqual(calls, self.steady_calls, figures)
+        self.assertEqual(len({queries for _s, queries, _c in figures}), 1, figures)
+        # one rename and one edit deep in the big tree
+        first, last = f"file-{made * 3 // 4:05d}.txt", f"file-{made - 1:05d}.txt"
+        renamed, edited = self.Attachment.search([("name", "in", (first, last))]).sorted("name")
+        renamed.name = "renamed.txt"
+        edited.raw = b"edited deep in the tree"
+        self.assertSyncOps(self.sync(), 2)
+        remote = self.remote_files(client)
+        self.assertEqual(remote[f"Tree/{edited.clouds_folder_id.name}/{last}"],
+                         b"edited deep in the tree")
+        self.assertIn(f"Tree/{renamed.clouds_folder_id.name}/renamed.txt", remote)
+        self.assertNotIn(f"Tree/{renamed.clouds_folder_id.name}/{first}", remote)
+        self.sync()
+        self.assertLessEqual(self.steady_cycle(client)[0], max_queries)
+        return figures
+
     def assertSyncOps(self, logs, expected):
         self.assertEqual(logs.mapped("level"), ["info"] * len(logs), logs.mapped("message"))
         self.assertEqual(sum(logs.mapped("operations")), expected, logs.mapped("message"))

@@ -1,5 +1,6 @@
 """End to end against wsgidav: Odoo's folders become folders on the server's disk."""
 
+import logging
 import os
 import tempfile
 
@@ -10,6 +11,8 @@ from odoo.tests import tagged
 from odoo.tools import config
 
 from cloud_sync.emulators.webdav import PASSWORD, USER, WsgiDAVEmulator
+
+_logger = logging.getLogger(__name__)
 
 
 class NasCase(SyncCase):
@@ -51,6 +54,10 @@ class TestNasSync(NasCase):
         snapshots = [name for _dir, _subdirs, names in os.walk(state) for name in names]
         self.assertTrue(client.cursor and snapshots, "the cursor's snapshot is not there")
         self.assertIn(client.cursor.rsplit(".", 1)[1] + ".json.gz", snapshots)
+
+    def test_steady_state_does_not_grow_with_the_tree(self):
+        figures = self.assertSteadyStateScales(sizes=(200, 2000))
+        _logger.info("no-change cycle (files, queries, requests): %s", figures)
 
     def test_wrong_password_is_a_clear_error(self):
         with self.assertRaises(UserError):

@@ -105,6 +105,10 @@ class TestOneDriveSync(GraphSyncCase):
     def test_converges_under_random_faults(self):
         self.assertConvergesUnderFaults(seed=7)  # fewer requests: a seed that faults > 5
 
+    def test_steady_state_does_not_grow_with_the_tree(self):
+        """Through the delta feed: the same queries and requests at both sizes."""
+        self.assertSteadyStateScales(sizes=(100, 1000))
+
 
 @tagged("post_install", "-at_install")
 class TestOneDriveAppOnlySync(GraphSyncCase):
