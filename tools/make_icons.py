@@ -35,6 +35,7 @@ ICONS = {
     "amazon_s3_sync": ("#E07B00", "S3", "sync"),
     "box_sync": ("#0B2E59", "Box", "sync"),
     "nas_sync": ("#4A5568", "NAS", "sync"),
+    "cloud_documents": ("#B7472A", "Documents", "folder"),
 }
 
 
