@@ -388,6 +388,7 @@ class DropboxProvider(Provider):
             return self._seen(meta)
         start = self.call(lambda: self.client.files_upload_session_start(first))
         offset, pending = len(first), more
+        first = more = None  # one chunk in hand and the next one read: nothing else
         for chunk in iter_chunks(stream, self.upload_chunk_size):
             self.call(lambda o=offset, c=pending: self._append(start.session_id, o, c))
             offset, pending = offset + len(pending), chunk
