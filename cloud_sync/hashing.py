@@ -209,6 +209,9 @@ class HashingReader:
             hasher.update(data)
 
     def _catch_up(self, upto: int) -> None:
+        if not self._hashers:  # nothing to hash: skipped bytes need no reading
+            self._hashed = max(self._hashed, upto)
+            return
         position = self._raw.tell()
         self._raw.seek(self._hashed)
         while self._hashed < upto:

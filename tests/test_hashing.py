@@ -172,6 +172,13 @@ def test_hashing_reader_hashes_each_byte_once_whatever_the_reads(seed):
     assert reader.tell() == position  # digests() leaves the position where it was
 
 
+def test_hashing_reader_without_algorithms_counts_the_size():
+    reader = HashingReader(io.BytesIO(b"x" * 1000), [None])
+    reader.seek(600)
+    assert reader.read(100) == b"x" * 100
+    assert reader.digests() == (1000, {})
+
+
 def test_hash_file_reads_in_blocks(tmp_path):
     data = os.urandom(3 * 1024 * 1024 + 5)
     path = tmp_path / "f.bin"
