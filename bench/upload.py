@@ -10,7 +10,15 @@ favours neither side; a small warm-up of both comes first and is not counted.
 through the provider. Goal: ratio (suite time / bare time) <= 1.2, calls_per_file == 1.
 
     python bench/upload.py [--files 2000] [--size 51200] [--rounds 4] [--providers s3 ...]
+
+Large-file mode (``--large [MiB MiB]``, default 32 and 128): each provider uploads one
+file of each size from a file on disk, in a process of its own
+(``cloud_sync.conformance.memprobe``: the local servers share this process and keep what
+they receive), and the peak of Python memory during each upload is printed. Goal: the
+peak grows by less than a quarter of the size difference (holding the bytes whole would
+grow by all of it) and stays below half the larger file.
 """
+
 
 from __future__ import annotations
 
@@ -26,6 +34,7 @@ from _common import emit, print_table, timed
 from cloud_sync.conformance import open_target, target_keys
 
 GOAL = "ratio <= 1.2, calls_per_file == 1"
+LARGE_GOAL = "peak growth < (large - small) / 4 and peak < large / 2"
 
 
 def make_files(count: int, size: int, tag: str) -> list[tuple[str, bytes]]:
@@ -84,6 +93,60 @@ def bench_provider(key: str, files: int, size: int, rounds: int) -> dict:
             "ok": ratio <= 1.2 and calls_per_file <= 1.0}
 
 
+def bench_large(key: str, sizes_mib: list[int]) -> dict:
+    """Peak Python memory of one upload per size, each in a process of its own."""
+    from cloud_sync.conformance.memprobe import probe_upload
+
+    peaks = []
+    with tempfile.TemporaryDirectory(prefix=f"bench-large-{key}-") as tmp, \
+            open_target(key, Path(tmp)) as target:
+        provider = target.new_provider()
+        try:
+            for mib in sizes_mib:
+                path = Path(tmp) / f"{mib}.bin"
+                with open(path, "wb") as out:
+                    for _ in range(mib):
+                        out.write(os.urandom(1 << 20))
+                result = probe_upload(provider, path, f"large-{mib}.bin")
+                path.unlink()
+                if result["size"] != mib << 20:
+                    raise RuntimeError(f"uploaded {result['size']} bytes of {mib} MiB")
+                peaks.append(result["peak"] / 2**20)
+                provider.delete(result["id"])
+        finally:
+            provider.close()
+    small, large = sizes_mib
+    growth = (peaks[1] - peaks[0]) / (large - small)
+    return {"provider": key, "sizes_mib": sizes_mib, "peak_mib": [round(p, 1) for p in peaks],
+            "growth": round(growth, 3), "ok": growth < 0.25 and peaks[1] < large / 2}
+
+
+def main_large(keys: list[str], sizes_mib: list[int]) -> int:
+    results = []
+    for key in keys:
+        print(f"uploading {sizes_mib[0]} and {sizes_mib[1]} MiB through {key} ...",
+              file=sys.stderr, flush=True)
+        try:
+            results.append(bench_large(key, sizes_mib))
+        except Exception as exc:  # noqa: BLE001 - one broken provider must not hide the rest
+            traceback.print_exc()
+            results.append({"provider": key, "error": f"{type(exc).__name__}: {exc}",
+                            "ok": False})
+    print_table(
+        ["provider", f"peak MiB at {sizes_mib[0]} MiB", f"peak MiB at {sizes_mib[1]} MiB",
+         "growth per MiB", "ok"],
+        [[r["provider"], *(r.get("peak_mib") or ["-", "-"]), r.get("growth", "-"),
+          r["ok"] if "growth" in r else r.get("error")] for r in results])
+    for r in results:
+        record = {"bench": "upload", "mode": "large", "provider": r["provider"]}
+        for field in ("sizes_mib", "peak_mib", "growth", "error"):
+            if field in r:
+                record[field] = r[field]
+        record.update({"goal": LARGE_GOAL, "ok": r["ok"]})
+        emit(record)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=2000, help="files per side (default 2000)")
@@ -91,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (default 4)")
     parser.add_argument("--providers", nargs="*", default=None,
                         help="provider keys (default: every conformance target)")
+    parser.add_argument("--large", nargs="*", type=int, metavar="MIB",
+                        help="large-file mode: peak memory of one upload of each of two "
+                             "sizes in MiB (default 32 128)")
     args = parser.parse_args(argv)
     if args.files < 1 or args.size < 0 or args.rounds < 1:
         parser.error("--files and --rounds must be at least 1, --size at least 0")
@@ -98,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(keys) - set(target_keys()))
     if unknown:
         parser.error(f"no conformance target for {', '.join(unknown)}")
+
+    if args.large is not None:
+        sizes = args.large or [32, 128]
+        if len(sizes) != 2 or not 0 < sizes[0] < sizes[1]:
+            parser.error("--large takes two sizes in MiB, the smaller first")
+        return main_large(keys, sizes)
 
     results = []
     for key in keys:

@@ -61,7 +61,19 @@ class QuickXorHasher:
         self._register = 0
         self._length = 0
 
+    # bytes folded at once: the fold holds a few integers of this size, so an update
+    # with a 10 MiB upload fragment costs a few MiB, not several copies of it
+    _SLICE = 1024 * 1024
+
     def update(self, data: bytes) -> None:
+        if len(data) > self._SLICE:
+            view = memoryview(data)
+            for start in range(0, len(view), self._SLICE):
+                self._update(view[start:start + self._SLICE])
+            return
+        self._update(data)
+
+    def _update(self, data) -> None:
         if not data:
             return
         phase = self._length % self._BLOCK
@@ -126,3 +138,95 @@ def equal_hashes(algorithm: str, a: str | None, b: str | None) -> bool:
     if not a or not b:
         return False
     return a == b if algorithm == "quickxor" else a.lower() == b.lower()
+
+
+class HashingReader:
+    """A read-only view of a seekable binary file that hashes what it hands out.
+
+    Providers read an upload in chunks, seek back to resend a chunk, or skip what a
+    resumed session already holds; whatever the order, each byte is hashed once, in
+    file order: bytes read past the hashed prefix extend it, bytes skipped over are
+    read from the file when needed. :meth:`digests` hashes any rest the provider did not
+    read. So verifying an upload costs no second pass over the file and never holds it
+    whole in memory.
+    """
+
+    _GAP_BLOCK = 1024 * 1024
+
+    def __init__(self, raw, algorithms=()):
+        self._raw = raw
+        self._hashers = {name: new_hasher(name) for name in dict.fromkeys(algorithms) if name}
+        self._hashed = 0  # bytes [0, _hashed) went through every hasher
+
+    # the file protocol the SDKs use
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._raw.seek(offset, whence)
+
+    def read(self, size: int | None = -1) -> bytes:
+        start = self._raw.tell()
+        if start > self._hashed:
+            self._catch_up(start)
+        data = self._raw.read(-1 if size is None else size)
+        end = start + len(data)
+        if end > self._hashed:
+            self._update(data if start == self._hashed else data[self._hashed - start:])
+            self._hashed = end
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._raw.closed
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # what the caller reads at the end
+    def digests(self) -> tuple[int, dict[str, str]]:
+        """(size of the file, {algorithm: hex digest}), hashing what was not read."""
+        position = self._raw.tell()
+        end = self._raw.seek(0, 2)
+        self._catch_up(end)
+        self._raw.seek(position)
+        return self._hashed, {name: h.hexdigest() for name, h in self._hashers.items()}
+
+    def _update(self, data: bytes) -> None:
+        for hasher in self._hashers.values():
+            hasher.update(data)
+
+    def _catch_up(self, upto: int) -> None:
+        if not self._hashers:  # nothing to hash: skipped bytes need no reading
+            self._hashed = max(self._hashed, upto)
+            return
+        position = self._raw.tell()
+        self._raw.seek(self._hashed)
+        while self._hashed < upto:
+            block = self._raw.read(min(self._GAP_BLOCK, upto - self._hashed))
+            if not block:
+                break
+            self._update(block)
+            self._hashed += len(block)
+        self._raw.seek(position)
+
+
+def hash_file(algorithm: str, stream, block: int = 1024 * 1024) -> tuple[int, str]:
+    """(size, hex digest) of what remains of ``stream``, read in blocks."""
+    hasher, size = new_hasher(algorithm), 0
+    while chunk := stream.read(block):
+        hasher.update(chunk)
+        size += len(chunk)
+    return size, hasher.hexdigest()

@@ -6,6 +6,7 @@ The QuickXorHash vectors are rclone's published test vectors
 
 import base64
 import hashlib
+import io
 import os
 import random
 
@@ -14,9 +15,11 @@ import pytest
 from cloud_sync.hashing import (
     ALGORITHMS,
     DROPBOX_BLOCK,
+    HashingReader,
     equal_hashes,
     hash_bytes,
     hash_chunks,
+    hash_file,
     new_hasher,
 )
 
@@ -145,3 +148,41 @@ def test_equal_hashes():
 def test_unknown_algorithm_is_refused():
     with pytest.raises(ValueError, match="unknown hash algorithm"):
         new_hasher("crc32")
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_hashing_reader_hashes_each_byte_once_whatever_the_reads(seed):
+    """Chunks resent after a seek back, a resumed upload skipping what the server holds,
+    a provider that stops early: the digests are those of the whole file."""
+    rng = random.Random(seed)
+    data = rng.randbytes(rng.randrange(0, 3 * DROPBOX_BLOCK))
+    reader = HashingReader(io.BytesIO(data), ALGORITHMS)
+    position = 0
+    for _step in range(rng.randrange(0, 12)):
+        move = rng.random()
+        if move < 0.3:
+            position = rng.randrange(0, len(data) + 1)  # back (a retry) or ahead (resume)
+        reader.seek(position)
+        got = reader.read(rng.choice([None, -1, 1, 4096, DROPBOX_BLOCK + 3]))
+        assert got == data[position:position + len(got)]
+        position += len(got)
+    size, digests = reader.digests()
+    assert size == len(data)
+    assert digests == {name: hash_bytes(name, data) for name in ALGORITHMS}
+    assert reader.tell() == position  # digests() leaves the position where it was
+
+
+def test_hashing_reader_without_algorithms_counts_the_size():
+    reader = HashingReader(io.BytesIO(b"x" * 1000), [None])
+    reader.seek(600)
+    assert reader.read(100) == b"x" * 100
+    assert reader.digests() == (1000, {})
+
+
+def test_hash_file_reads_in_blocks(tmp_path):
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    with open(path, "rb") as handle:
+        assert hash_file("sha1", handle, block=4096) == (len(data),
+                                                        hashlib.sha1(data).hexdigest())

@@ -44,7 +44,7 @@ from cloud_sync.engine.planner import (
     apply_changes,
     plan,
 )
-from cloud_sync.hashing import hash_bytes
+from cloud_sync.hashing import HashingReader, hash_file
 from cloud_sync.naming import unique_name
 from cloud_sync.pool import Throttle, TransferPool, run_ordered
 from cloud_sync.providers.base import Change, ChangeType, Item, Kind
@@ -367,7 +367,7 @@ class ClientSync:
         """Crash recovery: a new local file equals a same-named remote file whose hash is
         not a SHA-1 (the local bytes hashed with the provider's algorithm)."""
         att = self._target(node.key)
-        return att.file_size == item.size and self._same(item, self._bytes(att))
+        return att.file_size == item.size and self._same(item, self._source(att))
 
     def _guard(self, the_plan):
         deletions = the_plan.remote_deletions
@@ -501,13 +501,18 @@ class ClientSync:
             self.window.update(dict.fromkeys(block, block))
 
     @staticmethod
-    def _bytes(att):
-        """The bytes of one attachment: its file read directly when it has one (what
-        ``raw`` does, without the computed field's cost per file); else ``raw`` of this
-        record alone (on the run's prefetch set it would read every file of the batch)."""
+    def _source(att):
+        """How a transfer opens the bytes of one attachment, read here (in the worker's
+        thread, with the ORM), opened in the pool thread. A file in the filestore is
+        opened there and read by the provider in chunks: an upload never holds a file
+        whole, whatever its size. An attachment stored in the database has its bytes in
+        memory already: ``raw`` of this record alone (on the run's prefetch set it would
+        read every file of the batch)."""
         if att.store_fname:
-            return att._file_read(att.store_fname)
-        return att.with_prefetch((att.id,)).raw or b""
+            path = att._full_path(att.store_fname)
+            return lambda: open(path, "rb")  # noqa: SIM115 - the caller closes it
+        data = att.with_prefetch((att.id,)).raw or b""
+        return lambda: io.BytesIO(data)
 
     def _local_node(self, key):
         """The local state of one item now (after an operation changed it)."""
@@ -520,25 +525,46 @@ class ClientSync:
         return LocalNode(key, f"f{target.clouds_folder_id.id}", safe(target.name), Kind.FILE,
                          target.checksum or None)
 
-    def _upload(self, parent_id, name, data):
+    def _upload(self, parent_id, name, source):
         """Upload and verify (size, and hash where the provider has one)."""
+        upload = self.provider.upload
         try:
-            item = self.provider.upload(parent_id, name, io.BytesIO(data), len(data))
+            return self._send(source, lambda reader, size: upload(parent_id, name, reader, size))
         except NameTaken:
             existing = self.provider.find_child(parent_id, name, Kind.FILE)
-            if existing and self._same(existing, data):
+            if existing and self._same(existing, source):
                 return existing, True  # uploaded by a run that crashed before committing
             taken = [c.name for c in self.provider.list_children(parent_id)]
-            name = unique_name(name, taken, self.provider.name_rules)
-            item = self.provider.upload(parent_id, name, io.BytesIO(data), len(data))
-        return item, self._same(item, data)
+            other = unique_name(name, taken, self.provider.name_rules)
+            return self._send(source, lambda reader, size: upload(parent_id, other, reader, size))
+
+    def _send(self, source, send):
+        """``send(reader, size)`` on the opened source, then (item, verified). The reader
+        hashes with the provider's algorithm as the provider reads (one pass, in chunks),
+        so verifying costs no second read of the file."""
+        with source() as raw:
+            size = _size(raw)
+            reader = HashingReader(raw, [self.provider.hash_type])
+            item = send(reader, size)
+            size, digests = reader.digests()
+        return item, self._verified(item, size, digests, source)
+
+    def _same(self, item, source):
+        """Whether a remote file holds the source's content (size, then hash)."""
+        with source() as raw:
+            size = _size(raw)
+        return self._verified(item, size, {}, source)
 
     @staticmethod
-    def _same(item, data):
-        if item.size != len(data):
+    def _verified(item, size, digests, source):
+        if item.size != size:
             return False
         if item.hash_type and item.content_hash:
-            return hash_bytes(item.hash_type, data) == item.content_hash
+            digest = digests.get(item.hash_type)
+            if digest is None:  # not the algorithm hashed while sending: read it again
+                with source() as raw:
+                    digest = hash_file(item.hash_type, raw)[1]
+            return digest == item.content_hash
         return True
 
     # ---------------------------------------------------------------- operations
@@ -554,14 +580,14 @@ class ClientSync:
 
             return (lambda: self.provider.ensure_folder(parent_id, op.name)), made
         att = self._target(key)
-        data, checksum = self._bytes(att), att.checksum
+        source, checksum = self._source(att), att.checksum
 
         def uploaded(result):
             item, verified = result
             self._wrote(ChangeType.CREATED, item)
             self._record(key, item, local_content=checksum, verified=verified)
 
-        return (lambda: self._upload(parent_id, op.name, data)), uploaded
+        return (lambda: self._upload(parent_id, op.name, source)), uploaded
 
     def _op_link_remote(self, op, key):
         item = self.remote[op.remote_id]
@@ -569,13 +595,16 @@ class ClientSync:
 
     def _op_update_remote(self, op, key):
         att = self._target(key)
-        data, checksum, remote_id = self._bytes(att), att.checksum, self._remote_of(key)
+        source, checksum, remote_id = self._source(att), att.checksum, self._remote_of(key)
+        update = self.provider.update
 
-        def updated(item):
+        def updated(result):
+            item, verified = result
             self._wrote(ChangeType.UPDATED, item)
-            self._record(key, item, local_content=checksum, verified=self._same(item, data))
+            self._record(key, item, local_content=checksum, verified=verified)
 
-        return (lambda: self.provider.update(remote_id, io.BytesIO(data), len(data))), updated
+        return (lambda: self._send(source, lambda reader, size: update(remote_id, reader, size))
+                ), updated
 
     def _op_move_remote(self, op, key):
         old_id = self._remote_of(key)
@@ -716,3 +745,10 @@ class ClientSync:
 
     def _op_forget(self, op, key):
         self._forget(key)
+
+
+def _size(raw):
+    """Bytes from the start of a freshly opened file to its end (left at the start)."""
+    size = raw.seek(0, io.SEEK_END)
+    raw.seek(0)
+    return size

@@ -6,8 +6,10 @@ tree read through an independent client: ``{path: bytes}`` for files, ``{path: N
 for folders, relative to the connection's root folder).
 """
 
+import gc
 import hashlib
 import os
+import tracemalloc
 
 from odoo.tests import TransactionCase
 
@@ -183,6 +185,40 @@ class SyncCase(TransactionCase):
         self.assertEqual(client.state, "connected")
         self.assertGreater(sum(injected.values()), 5, injected)
         return client
+
+    def upload_peak(self, client, size, name="large.bin"):
+        """(attachment, peak bytes of Python memory) of the sync run that uploads one new
+        file of ``size`` bytes in a folder of its own, measured with tracemalloc from a
+        state where the test holds no copy of the bytes (they are in the filestore)."""
+        folder = self.Folder.create({"name": f"Large {size}", "own_client_id": client.id})
+        att = self.Attachment.create({"name": name, "clouds_folder_id": folder.id,
+                                      "raw": os.urandom(size)})
+        self.env.flush_all()
+        self.env.invalidate_all()
+        gc.collect()
+        tracemalloc.start()
+        try:
+            logs = self.sync()
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        self.assertSyncOps(logs, 2)
+        self.assertEqual(att.clouds_state, "synced", "the upload was not verified")
+        return att, peak
+
+    def assertUploadMemoryFlat(self, client, small=8 << 20, large=64 << 20):
+        """The sync run that uploads a file of ``large`` bytes peaks no higher than the
+        one for ``small`` bytes, give or take a few chunks: the bytes are streamed from the
+        filestore, never held whole. Returns the two attachments and peaks."""
+        self.sync()  # the connection's first run (walk, cursor) out of the measure
+        small_att, small_peak = self.upload_peak(client, small)
+        large_att, large_peak = self.upload_peak(client, large)
+        growth = large_peak - small_peak
+        self.assertLess(growth, (large - small) / 8,
+                        f"peak {small_peak >> 20} MiB for {small >> 20} MiB, "
+                        f"{large_peak >> 20} MiB for {large >> 20} MiB")
+        self.assertLess(large_peak, large / 2, f"peak {large_peak >> 20} MiB")
+        return (small_att, small_peak), (large_att, large_peak)
 
     # ---------------------------------------------------------------- observing
     def local_files(self, client):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import time
 from collections import defaultdict
 
@@ -53,6 +54,7 @@ from ..providers.errors import (
     RetryLater,
 )
 from ..retry import RetryPolicy
+from .memprobe import probe_upload
 
 LARGE_SIZE = 25 * 1024 * 1024 + 123  # 25 MB, not a multiple of any chunk size
 MANY = 1050
@@ -138,6 +140,42 @@ def test_large_file_takes_the_chunked_path_and_reads_back(target, provider):
     assert len(chunks) > 1
     assert max(len(chunk) for chunk in chunks) <= provider.download_chunk_size
     assert _digest(b"".join(chunks)) == _digest(data)
+
+
+def _random_file(path, size) -> str:
+    """Write ``size`` random bytes to ``path`` in blocks; their SHA-256."""
+    digest = hashlib.sha256()
+    with open(path, "wb") as out:
+        for start in range(0, size, 1 << 20):
+            block = os.urandom(min(1 << 20, size - start))
+            digest.update(block)
+            out.write(block)
+    return digest.hexdigest()
+
+
+def test_upload_from_a_file_streams_in_bounded_memory(provider, tmp_path):
+    """An upload from a file object holds a few chunks, never the file: the peak of
+    Python memory while uploading a file three times larger grows by less than a quarter
+    of the difference (holding the bytes would grow by all of it) and stays below half
+    the larger file. Measured in a process of its own (the local server shares this one
+    and keeps what it receives)."""
+    peaks = {}
+    for size in (LARGE_SIZE, 3 * LARGE_SIZE):
+        path = tmp_path / f"{size}.bin"
+        digest = _random_file(path, size)
+        result = probe_upload(provider, path, f"large {size}.bin")
+        path.unlink()
+        peaks[size] = result["peak"]
+        assert result["size"] == size
+        read = hashlib.sha256()
+        for chunk in provider.download(result["id"]):
+            read.update(chunk)
+        assert read.hexdigest() == digest
+        provider.delete(result["id"])
+    growth = peaks[3 * LARGE_SIZE] - peaks[LARGE_SIZE]
+    mib = {size >> 20: round(peak / 2**20, 1) for size, peak in peaks.items()}
+    assert growth < 2 * LARGE_SIZE / 4, f"peak MiB by file MiB: {mib}"
+    assert peaks[3 * LARGE_SIZE] < 3 * LARGE_SIZE / 2, f"peak MiB by file MiB: {mib}"
 
 
 def test_empty_file(target, provider):

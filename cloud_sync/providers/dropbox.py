@@ -362,22 +362,33 @@ class DropboxProvider(Provider):
                ) -> Item:
         path = self._child_path(parent_id, name)
         mode = files.WriteMode.add
-        return self._item(self._send(stream, path, mode, idempotent=False), parent_id)
+        return self._item(self._send(stream, path, mode, idempotent=False, size=size),
+                          parent_id)
 
     def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
-        meta = self._send(stream, item_id, files.WriteMode.overwrite, idempotent=True)
+        meta = self._send(stream, item_id, files.WriteMode.overwrite, idempotent=True,
+                          size=size)
         return self._item(meta)
 
-    def _send(self, stream: BinaryIO, path: str, mode, idempotent: bool):
-        """Write ``stream`` to ``path``: one call up to the threshold, a session above."""
-        first = stream.read(self.chunk_threshold)
-        more = stream.read(self.upload_chunk_size) if len(first) == self.chunk_threshold else b""
+    def _send(self, stream: BinaryIO, path: str, mode, idempotent: bool,
+              size: int | None = None):
+        """Write ``stream`` to ``path``: one call up to the threshold, a session above.
+        A known size above the threshold reads one chunk ahead only (the session's first
+        chunk, then each chunk as the previous one is sent), whatever the file's size."""
+        if size is not None and size > self.chunk_threshold:
+            first = stream.read(self.upload_chunk_size)
+            more = stream.read(self.upload_chunk_size)
+        else:
+            first = stream.read(self.chunk_threshold)
+            more = (stream.read(self.upload_chunk_size)
+                    if len(first) == self.chunk_threshold else b"")
         if not more:
             meta = self.call(lambda: self.client.files_upload(
                 first, path, mode=mode, strict_conflict=True), idempotent=idempotent)
             return self._seen(meta)
         start = self.call(lambda: self.client.files_upload_session_start(first))
         offset, pending = len(first), more
+        first = more = None  # one chunk in hand and the next one read: nothing else
         for chunk in iter_chunks(stream, self.upload_chunk_size):
             self.call(lambda o=offset, c=pending: self._append(start.session_id, o, c))
             offset, pending = offset + len(pending), chunk

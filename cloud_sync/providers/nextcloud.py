@@ -387,8 +387,8 @@ class NextcloudProvider(Provider):
     def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None
                ) -> Item:
         name = self.safe_name(name)
-        head = stream.read(self.chunk_threshold + 1)
-        if len(head) <= self.chunk_threshold:
+        head, small = self._head(stream, size)
+        if small:
             return self._in_parent(parent_id, name, lambda path: self._put(
                 path, head, str(parent_id), create=True))
         return self._in_parent(parent_id, name, lambda path: self._put_chunked(
@@ -400,10 +400,19 @@ class NextcloudProvider(Provider):
             raise Fatal(f"item {item_id} is a folder: only files have content")
         path = norm(info.path)
         parent_id = self._ids.get(parent_of(path))
-        head = stream.read(self.chunk_threshold + 1)
-        if len(head) <= self.chunk_threshold:
+        head, small = self._head(stream, size)
+        if small:
             return self._put(path, head, parent_id, create=False)
         return self._put_chunked(path, head, stream, parent_id, create=False)
+
+    def _head(self, stream: BinaryIO, size: int | None) -> tuple[bytes, bool]:
+        """(bytes read ahead, whether they are the whole file). A known size above the
+        threshold reads nothing ahead: each chunk is read from the stream when it is
+        sent, so memory holds one chunk, whatever the file's size."""
+        if size is not None and size > self.chunk_threshold:
+            return b"", False
+        head = stream.read(self.chunk_threshold + 1)
+        return head, len(head) <= self.chunk_threshold
 
     def _put(self, path: str, data: bytes, parent_id: str | None, *, create: bool) -> Item:
         headers = {"If-None-Match": "*"} if create else {}
@@ -750,15 +759,16 @@ def _search_body(scope: str, fileid: str) -> bytes:
 
 
 def _blocks(head: bytes, stream: BinaryIO, size: int) -> Iterator[bytes]:
-    """``head`` then the rest of ``stream``, in blocks of ``size`` bytes."""
+    """``head`` then the rest of ``stream``, in blocks of ``size`` bytes. With no head,
+    each block is one ``read`` of the stream (no copy)."""
     pending = head
     while True:
         while len(pending) < size:
             more = stream.read(size - len(pending))
             if not more:
                 break
-            pending += more
+            pending = pending + more if pending else more
         if not pending:
             return
-        yield pending[:size]
-        pending = pending[size:]
+        block, pending = pending[:size], pending[size:]
+        yield block

@@ -44,14 +44,13 @@ import contextlib
 import functools
 import gzip
 import hashlib
-import io
 import json
 import threading
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, iter_chunks
+from .base import Change, ChangeType, Item, Kind, Provider
 from .errors import (
     CloudError,
     CursorExpired,
@@ -225,15 +224,19 @@ class S3Provider(Provider):
         return self._write(item_id, stream, size, create=False)
 
     def _write(self, key: str, stream: BinaryIO, size: int | None, *, create: bool) -> Item:
-        """PUT in one request up to ``chunk_threshold``, multipart above."""
-        head = stream.read(self.chunk_threshold + 1)
-        if len(head) <= self.chunk_threshold:
-            return self._put(key, head, create=create)
+        """PUT in one request up to ``chunk_threshold``, multipart above. A known size
+        above the threshold goes straight to multipart: each part is read from the stream
+        when it is sent, so memory holds one part, whatever the file's size."""
+        head = b""
+        if size is None or size <= self.chunk_threshold:
+            head = stream.read(self.chunk_threshold + 1)
+            if len(head) <= self.chunk_threshold:
+                return self._put(key, head, create=create)
         if create and self._exists(key):  # fail before sending megabytes for nothing
             raise NameTaken(f"{key} exists", existing_id=key)
         # at most 10,000 parts per upload: grow the parts for very large known sizes
         part_size = max(self.part_size, -(-(size or 0) // 10_000))
-        return self._multipart(key, io.BytesIO(head), stream, part_size, create=create)
+        return self._multipart(key, head, stream, part_size, create=create)
 
     def _put(self, key: str, data: bytes, *, create: bool) -> Item:
         """One PUT; conditional when creating. If a retried create meets our own first
@@ -253,7 +256,7 @@ class S3Provider(Provider):
             raise NameTaken(f"{key} exists", existing_id=key) from None
         return self._item(key, size=len(data), etag=result.get("ETag"))
 
-    def _multipart(self, key: str, head: BinaryIO, rest: BinaryIO, part_size: int, *,
+    def _multipart(self, key: str, head: bytes, rest: BinaryIO, part_size: int, *,
                    create: bool) -> Item:
         upload_id = self.call(lambda: self.client.create_multipart_upload(
             Bucket=self.bucket, Key=key))["UploadId"]
@@ -518,17 +521,20 @@ def diff_snapshots(make_item, old: dict, new: dict) -> list[Change]:
     return changes
 
 
-def _parts(head: BinaryIO, rest: BinaryIO, size: int) -> Iterator[bytes]:
-    """Chunks of exactly ``size`` bytes (the last one shorter) from head then rest."""
-    buffer = b""
-    for source in (head, rest):
-        for chunk in iter_chunks(source, size):
-            buffer += chunk
-            while len(buffer) >= size:
-                yield buffer[:size]
-                buffer = buffer[size:]
-    if buffer:
-        yield buffer
+def _parts(head: bytes, rest: BinaryIO, size: int) -> Iterator[bytes]:
+    """Chunks of exactly ``size`` bytes (the last one shorter) from head then rest. With
+    no head, each part is one ``read`` of the stream (no copy)."""
+    pending = head
+    while True:
+        while len(pending) < size:
+            more = rest.read(size - len(pending))
+            if not more:
+                break
+            pending = pending + more if pending else more
+        if not pending:
+            return
+        part, pending = pending[:size], pending[size:]
+        yield part
 
 
 @functools.cache
