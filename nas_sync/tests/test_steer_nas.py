@@ -1,0 +1,105 @@
+"""Steering a connection from its form, against wsgidav: Sync now (queued, run by the
+cron's trigger, the requester notified with the counts), Check connection's answer, and
+the Folders tab."""
+
+import json
+
+from odoo.addons.bus.models.bus import json_dump
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import JsonRpcException
+
+from .test_sync_nas import NasCase
+
+
+@tagged("post_install", "-at_install")
+class TestSteerNas(NasCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.admin_user = new_test_user(cls.env, "steer_admin",
+                                       groups="cloud_base.group_clouds_admin")
+        cls.fm_user = new_test_user(cls.env, "steer_fm", groups="cloud_base.group_clouds_user")
+        cls.run_cron = cls.env.ref("cloud_base.ir_cron_sync_run")
+
+    def notifications(self, user):
+        """The bus messages sent to ``user`` (their partner's channel), oldest first."""
+        self.env.cr.precommit.run()  # bus.bus rows are written at commit
+        channel = json_dump((self.env.cr.dbname, "res.partner", user.partner_id.id))
+        rows = self.env["bus.bus"].sudo().search([("channel", "=", channel)], order="id")
+        return [json.loads(row.message) for row in rows]
+
+    def test_sync_now_queues_triggers_and_notifies_the_requester(self):
+        client = self.make_client(root_name="sync now")
+        self.make_tree(client)
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        before = Trigger.search([("cron_id", "=", self.run_cron.id)])
+        action = client.with_user(self.admin_user).action_sync_now()
+        self.assertEqual(action["tag"], "display_notification")
+        task = self.Queue.search([("client_id", "=", client.id), ("state", "=", "pending")])
+        self.assertEqual(task.task_type, "sync")
+        self.assertEqual(task.requested_by_ids, self.admin_user)
+        self.assertTrue(Trigger.search([("cron_id", "=", self.run_cron.id)]) - before,
+                        "the run cron was not triggered")
+        self.assertFalse(self.notifications(self.admin_user), "notified before the run")
+        # Asking again while it waits queues nothing more.
+        client.with_user(self.admin_user).action_sync_now()
+        self.assertEqual(self.Queue.search([("client_id", "=", client.id)]), task)
+
+        # What the triggered cron does (``_cron_run`` commits; here one transaction).
+        done = self.Queue._run_tasks()
+        self.assertIn(task, done)
+        log = self.env["clouds.log"].search([("task_id", "=", task.id)])
+        self.assertGreater(log.operations, 0)
+        messages = self.notifications(self.admin_user)
+        self.assertEqual([m["type"] for m in messages], ["simple_notification"])
+        payload = messages[0]["payload"]
+        self.assertEqual((payload["type"], payload["ops"], payload["failed"]),
+                         ("success", log.operations, 0))
+        self.assertIn(f"{log.operations} operations done, 0 failed", payload["message"])
+        self.assertIn(client.name, payload["message"])
+        self.assertFalse(task.requested_by_ids)
+        # A run nobody asked for notifies nobody.
+        self.sync()
+        self.assertEqual(len(self.notifications(self.admin_user)), 1)
+
+    def test_sync_now_says_why_it_failed(self):
+        client = self.make_client(root_name="sync now fails")
+        self.make_tree(client)
+        client.with_user(self.admin_user).action_sync_now()
+        client.sudo().with_context(clouds_no_check=True).dav_password = "wrong"  # refused
+        client.invalidate_recordset()
+        self.Queue._run_tasks()
+        payload = self.notifications(self.admin_user)[-1]["payload"]
+        self.assertEqual(payload["type"], "danger", payload)
+        self.assertIn(client.name, payload["message"])
+        self.assertTrue(payload["sticky"])
+        self.assertNotEqual(client.state, "connected")
+        self.assertIn(client.pause_reason.split("\n")[0][:40], payload["message"])
+
+    def test_sync_now_is_for_administrators(self):
+        client = self.make_client(root_name="sync now refused")
+        with self.assertRaises(AccessError):
+            client.with_user(self.fm_user).action_sync_now()
+        self.assertFalse(self.Queue.search([("client_id", "=", client.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestSteerRpc(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        new_test_user(cls.env, "steer_rpc_fm", groups="cloud_base.group_clouds_user")
+        cls.client = cls.env["clouds.client"].with_context(clouds_no_check=True).create({
+            "name": "rpc", "provider": "webdav", "dav_url": "http://127.0.0.1:9/",
+            "state": "connected"})
+
+    def test_sync_now_refused_to_a_file_manager_user_over_rpc(self):
+        client = self.client
+        self.authenticate("steer_rpc_fm", "steer_rpc_fm")
+        with self.assertRaises(JsonRpcException) as caught:
+            self.make_jsonrpc_request("/web/dataset/call_kw/clouds.client/action_sync_now", {
+                "model": "clouds.client", "method": "action_sync_now", "args": [client.ids],
+                "kwargs": {}})
+        self.assertIn("AccessError", str(caught.exception))
+        self.assertFalse(self.env["clouds.queue"].search([("client_id", "=", client.id)]))
