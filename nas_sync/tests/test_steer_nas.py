@@ -5,7 +5,7 @@ the Folders tab."""
 import json
 
 from odoo.addons.bus.models.bus import json_dump
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 
@@ -82,6 +82,20 @@ class TestSteerNas(NasCase):
         with self.assertRaises(AccessError):
             client.with_user(self.fm_user).action_sync_now()
         self.assertFalse(self.Queue.search([("client_id", "=", client.id)]))
+
+    def test_check_connection_says_what_answered(self):
+        client = self.make_client(root_name="checked")
+        action = client.with_user(self.admin_user).action_check_connection()
+        self.assertEqual(action["tag"], "display_notification")
+        params = action["params"]
+        self.assertEqual(params["type"], "success")
+        self.assertIn(f"“{client.name}” works", params["message"])
+        self.assertIn(f"{self.client_vals()['dav_login']} on {self.emulator.url}",
+                      params["message"])
+        self.assertIn("root folder “checked”", params["message"])
+        client.sudo().with_context(clouds_no_check=True).dav_password = "wrong"
+        with self.assertRaisesRegex(UserError, "does not work"):
+            client.with_user(self.admin_user).action_check_connection()
 
 
 @tagged("post_install", "-at_install")
