@@ -82,7 +82,10 @@ class CloudsClient(models.Model):
         help="Uploads, downloads and remote changes a sync run makes side by side (1: one "
         "at a time). The connection slows down by itself when the provider throttles it.",
     )
-    folder_ids = fields.One2many("clouds.folder", "own_client_id", string="Synced Folders")
+    # Every folder that syncs here: set on the folder, on its rule or inherited from a
+    # parent (``client_id``), not only those that name the connection (``own_client_id``).
+    folder_ids = fields.One2many("clouds.folder", "client_id", string="Synced Folders",
+                                 readonly=True)
     record_ids = fields.One2many("clouds.sync.record", "client_id", string="Sync Records")
 
     _sql_constraints = [

@@ -97,6 +97,26 @@ class TestSteerNas(NasCase):
         with self.assertRaisesRegex(UserError, "does not work"):
             client.with_user(self.admin_user).action_check_connection()
 
+    def test_folders_tab_lists_inherited_folders(self):
+        client = self.make_client(root_name="tab")
+        rule, people, projects = self.make_tree(client)
+        alpha = projects.child_ids
+        by_rule = self.Folder.search([("rule_id", "=", rule.id), ("res_id", "in", people.ids)])
+        self.assertEqual(len(by_rule), 2)
+        self.assertFalse((by_rule | alpha).own_client_id, "inherited, not set on them")
+        mine = client.with_user(self.admin_user)
+        self.assertEqual(mine.folder_ids, self.Folder.search([("client_id", "=", client.id)]))
+        self.assertLessEqual(projects | alpha | by_rule, mine.folder_ids)
+        # Counts are the files one may read, as everywhere (here: every file).
+        rows = {row["complete_name"]: row for row in client.folder_ids.read(
+            ["complete_name", "attachment_count", "own_client_id"])}
+        self.assertEqual(rows["Projects / Alpha"]["attachment_count"], 1)
+        self.assertEqual(rows["Projects"]["attachment_count"], 1)
+        self.assertEqual(rows["Projects"]["own_client_id"][0], client.id)
+        # The form's tab shows them (the view's list of that field).
+        arch = self.env["clouds.client"].get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="attachment_count"', arch)
+
 
 @tagged("post_install", "-at_install")
 class TestSteerRpc(HttpCase):
