@@ -124,6 +124,7 @@ class TestSteerRpc(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         new_test_user(cls.env, "steer_rpc_fm", groups="cloud_base.group_clouds_user")
+        new_test_user(cls.env, "steer_rpc_admin", groups="cloud_base.group_clouds_admin")
         cls.client = cls.env["clouds.client"].with_context(clouds_no_check=True).create({
             "name": "rpc", "provider": "webdav", "dav_url": "http://127.0.0.1:9/",
             "state": "connected"})
@@ -137,3 +138,19 @@ class TestSteerRpc(HttpCase):
                 "kwargs": {}})
         self.assertIn("AccessError", str(caught.exception))
         self.assertFalse(self.env["clouds.queue"].search([("client_id", "=", client.id)]))
+
+    def test_oauth_start_refused_is_a_readable_page(self):
+        url = f"/cloud_base/oauth/start/{self.client.id}"
+        self.authenticate("steer_rpc_fm", "steer_rpc_fm")
+        response = self.url_open(url, allow_redirects=False)
+        self.assertEqual(response.status_code, 403)
+        self.assertIn("text/html", response.headers["Content-Type"])
+        self.assertIn("<h1>Not allowed</h1>", response.text)
+        self.assertIn("Only cloud storage administrators connect accounts.", response.text)
+        self.assertIn("href='/odoo/action-cloud_base.action_clouds_clients'", response.text)
+        # An administrator on a connection without a consent page: why, not a server error.
+        self.authenticate("steer_rpc_admin", "steer_rpc_admin")
+        response = self.url_open(url, allow_redirects=False)
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("<h1>Not connected</h1>", response.text)
+        self.assertIn("has no connect flow", response.text)
