@@ -1,6 +1,6 @@
 """Amazon S3 / MinIO connections: credentials and options, delegated to ``cloud_sync``."""
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
 ADMIN = "cloud_base.group_clouds_admin"
 
@@ -39,3 +39,11 @@ class CloudsClient(models.Model):
             "secret_key": me.s3_secret_key, "link_lifetime": me.s3_link_lifetime,
             "timeout": 30,
         }
+
+    def _cloud_where(self, provider):
+        where = super()._cloud_where(provider)
+        if self.provider == "s3":
+            me = self.sudo()
+            where.insert(0, _("bucket “%(bucket)s” at %(server)s", bucket=me.s3_bucket,
+                              server=me.s3_endpoint_url or _("Amazon S3 (%s)", me.s3_region)))
+        return where

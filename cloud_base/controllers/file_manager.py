@@ -77,14 +77,29 @@ class FileManagerController(http.Controller):
 
     @http.route("/cloud_base/upload", type="http", auth="user", methods=["POST"])
     def upload(self, folder_id, **_kw):
-        """Upload files (multipart field ``ufile``) into a folder; answers their ids."""
-        _internal_user()
-        folder = request.env["clouds.folder"].browse(_ids(folder_id)[:1])
+        """Upload files (multipart field ``ufile``) into a folder; answers their ids, or
+        ``{"error": reason}`` with the status (400, 403) when refused, for the screens
+        to show the reason rather than a generic error."""
+        if not request.env.user._is_internal():
+            return _json_error(_("Only employees upload files here."), 403)
+        try:
+            ids = _ids(folder_id)[:1]
+        except BadRequest:
+            ids = []
+        folder = request.env["clouds.folder"].browse(ids)
         files = request.httprequest.files.getlist("ufile")
         if not folder or not files:
-            raise BadRequest("give folder_id and at least one ufile")
+            return _json_error(_("Choose a folder and at least one file to upload."), 400)
         try:
             atts = request.env["ir.attachment"]._clouds_upload(folder, files)
         except (AccessError, MissingError) as exc:
-            raise Forbidden(str(exc)) from exc
+            request.env.cr.rollback()
+            return _json_error(str(exc), 403)
+        except UserError as exc:
+            request.env.cr.rollback()
+            return _json_error(str(exc), 400)
         return request.make_json_response({"ids": atts.ids})
+
+
+def _json_error(reason, status):
+    return request.make_json_response({"error": reason}, status=status)

@@ -4,10 +4,23 @@
 import logging
 
 from markupsafe import escape
-from odoo import http
+from odoo import _, http
 from odoo.exceptions import AccessError, UserError
 from odoo.http import request
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import NotFound
+
+BACK = "/odoo/action-cloud_base.action_clouds_clients"
+
+
+def _page(title, reason, status):
+    """A small readable page: what happened, and the way back to the connections."""
+    return request.make_response(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        "</head><body style='font-family: sans-serif; max-width: 40em; margin: 3em auto'>"
+        f"<h1>{escape(title)}</h1><p>{escape(reason)}</p>"
+        f"<p><a href='{BACK}'>{escape(_('Back to the cloud connections'))}</a></p>"
+        "</body></html>",
+        status=status, headers=[("Content-Type", "text/html; charset=utf-8")])
 
 _logger = logging.getLogger(__name__)
 
@@ -22,7 +35,10 @@ class CloudsOAuthController(http.Controller):
         try:
             url = client._cloud_oauth_begin(request.session)
         except AccessError as exc:
-            raise Forbidden(str(exc)) from exc
+            return _page(_("Not allowed"), str(exc), 403)
+        except UserError as exc:
+            request.env.cr.rollback()
+            return _page(_("Not connected"), str(exc), 400)
         return request.redirect(url, local=False)
 
     @http.route("/cloud_base/oauth/callback", type="http", auth="user", methods=["GET"])
@@ -30,12 +46,9 @@ class CloudsOAuthController(http.Controller):
         try:
             client = request.env["clouds.client"]._cloud_oauth_complete(params, request.session)
         except AccessError as exc:
-            raise Forbidden(str(exc)) from exc
+            return _page(_("Not allowed"), str(exc), 403)
         except UserError as exc:
             _logger.info("OAuth callback refused: %s", exc)
             request.env.cr.rollback()
-            return request.make_response(
-                f"<h1>Not connected</h1><p>{escape(str(exc))}</p>"
-                '<p><a href="/odoo/action-cloud_base.action_clouds_clients">Back</a></p>',
-                status=400, headers=[("Content-Type", "text/html; charset=utf-8")])
-        return request.redirect(f"/odoo/action-cloud_base.action_clouds_clients/{client.id}")
+            return _page(_("Not connected"), str(exc), 400)
+        return request.redirect(f"{BACK}/{client.id}")

@@ -82,7 +82,10 @@ class CloudsClient(models.Model):
         help="Uploads, downloads and remote changes a sync run makes side by side (1: one "
         "at a time). The connection slows down by itself when the provider throttles it.",
     )
-    folder_ids = fields.One2many("clouds.folder", "own_client_id", string="Synced Folders")
+    # Every folder that syncs here: set on the folder, on its rule or inherited from a
+    # parent (``client_id``), not only those that name the connection (``own_client_id``).
+    folder_ids = fields.One2many("clouds.folder", "client_id", string="Synced Folders",
+                                 readonly=True)
     record_ids = fields.One2many("clouds.sync.record", "client_id", string="Sync Records")
 
     _sql_constraints = [
@@ -231,17 +234,37 @@ class CloudsClient(models.Model):
         return True
 
     def action_check_connection(self):
+        """Check each connection; a notification says what answered (account, storage,
+        root folder) when all work, an error says why otherwise."""
         self.check_access("write")
-        for client in self:
-            provider = client._cloud_provider(root="")
-            try:
-                client._cloud_check_connection(provider)
-            except CloudError as exc:
-                raise UserError(_("The connection “%(name)s” does not work: %(error)s",
-                                  name=client.name, error=exc)) from exc
-            finally:
-                provider.close()
-        return True
+        lines = [client._cloud_check_one() for client in self]
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
+            "type": "success", "title": _("Connection checked"), "message": "\n".join(lines),
+        }}
+
+    def _cloud_check_one(self):
+        """Check this connection: what answered, in a sentence, or a ``UserError``."""
+        self.ensure_one()
+        provider = self._cloud_provider(root="")
+        try:
+            self._cloud_check_connection(provider)
+            where = self._cloud_where(provider)
+        except CloudError as exc:
+            raise UserError(_("The connection “%(name)s” does not work: %(error)s",
+                              name=self.name, error=exc)) from exc
+        finally:
+            provider.close()
+        if not where:
+            return _("“%(name)s” works.", name=self.name)
+        return _("“%(name)s” works: %(where)s.", name=self.name, where="; ".join(where))
+
+    def _cloud_where(self, provider):
+        """What the connection reaches, in words, for the check's notification: the
+        account, the storage, the root folder. Provider addons add what they know."""
+        self.ensure_one()
+        if self.state != "draft" and self.root_name:
+            return [_("root folder “%s”", self.root_name)]
+        return []
 
     def action_reconnect(self):
         """Resume a paused connection (after fixing what its chatter says)."""

@@ -22,6 +22,14 @@ SESSION_KEY = "clouds_oauth"
 CALLBACK = "/cloud_base/oauth/callback"
 
 
+class _NeedsReconnect(Exception):
+    """A check found the grant lost: the connection was paused (not rolled back)."""
+
+    def __init__(self, client, reason):
+        super().__init__(str(reason))
+        self.client, self.reason = client, reason
+
+
 class CloudsClientOAuth(models.Model):
     _inherit = "clouds.client"
 
@@ -77,22 +85,32 @@ class CloudsClientOAuth(models.Model):
                 return super().action_reconnect()
         return self.action_connect()
 
-    def action_check_connection(self):
+    def _cloud_check_one(self):
         """A revoked or expired grant puts the connection in "needs reconnect" with the
         reason (kept: the error is not raised, which would roll it back)."""
-        for client in self:
-            try:
-                super(CloudsClientOAuth, client).action_check_connection()
-            except UserError as exc:
-                if not (isinstance(exc.__cause__, ReauthRequired)
-                        and client._cloud_oauth_enabled() and client.state != "draft"):
-                    raise
-                client._cloud_pause(str(exc.__cause__), state="needs_reconnect")
-                return {"type": "ir.actions.client", "tag": "display_notification",
-                        "params": {"type": "danger", "sticky": True,
-                                   "message": _("Reconnect “%s”: %s", client.name,
-                                                exc.__cause__)}}
-        return True
+        try:
+            return super()._cloud_check_one()
+        except UserError as exc:
+            if not (isinstance(exc.__cause__, ReauthRequired)
+                    and self._cloud_oauth_enabled() and self.state != "draft"):
+                raise
+            self._cloud_pause(str(exc.__cause__), state="needs_reconnect")
+            raise _NeedsReconnect(self, exc.__cause__) from exc
+
+    def action_check_connection(self):
+        try:
+            return super().action_check_connection()
+        except _NeedsReconnect as lost:
+            return {"type": "ir.actions.client", "tag": "display_notification",
+                    "params": {"type": "danger", "sticky": True,
+                               "message": _("Reconnect “%s”: %s", lost.client.name,
+                                            lost.reason)}}
+
+    def _cloud_where(self, provider):
+        where = super()._cloud_where(provider)
+        if self.oauth_account:
+            where.insert(0, _("account %s", self.oauth_account))
+        return where
 
     # ---------------------------------------------------------------- the flow
     def _cloud_oauth_begin(self, session):

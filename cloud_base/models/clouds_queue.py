@@ -12,7 +12,8 @@ import time
 import traceback
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.tools import SQL, mute_logger
 from psycopg2.errors import SerializationFailure
 
@@ -48,6 +49,9 @@ class CloudsQueue(models.Model):
     next_try = fields.Datetime(index=True)
     last_error = fields.Text(readonly=True)
     done_at = fields.Datetime(readonly=True)
+    requested_by_ids = fields.Many2many(
+        "res.users", string="Requested By", copy=False,
+        help="Who asked for this task with “Sync now”: told when its run ends.")
 
     @api.model
     def _enqueue(self, clients, task_type):
@@ -145,20 +149,62 @@ class CloudsQueue(models.Model):
             client._cloud_pause(reason, state=state)
             self.write({"state": "failed", "last_error": reason})
             log._record(self, "error", reason, started)
+            self._notify_requesters("danger", reason=reason, paused=True)
         except Exception as exc:  # noqa: BLE001 - one failure never stops the others
             if commit:
                 cr.rollback()
             self._retry_later(traceback.format_exc(), started, exc)
+            self._notify_requesters("danger", reason=str(exc) or type(exc).__name__)
         else:
             if result.get("failed"):
                 self._retry_later("\n".join(result["errors"]), started, None, result)
+                self._notify_requesters("warning", result=result,
+                                        reason=(result["errors"] or [""])[0])
             else:
                 self.write({"state": "done", "done_at": fields.Datetime.now(),
                             "last_error": False})
                 log._record(self, "info", _("%s operations", result.get("ops", 0)), started,
                             result)
+                if result.get("skipped"):
+                    self._notify_requesters("warning", reason=client.pause_reason or _(
+                        "the connection is not connected"), skipped=True)
+                else:
+                    self._notify_requesters("success", result=result)
         if commit:
             cr.commit()
+
+    def _notify_requesters(self, kind, result=None, reason=None, paused=False, skipped=False):
+        """Tell the users who asked for this run (``Sync now``) how it ended, through the
+        bus as Odoo's ``simple_notification``, in their language; then forget them."""
+        self.ensure_one()
+        for user in self.requested_by_ids:
+            task = self.with_context(lang=user.lang)
+            user._bus_send("simple_notification", task._notification_payload(
+                kind, result or {}, reason, paused=paused, skipped=skipped))
+        self.requested_by_ids = [Command.clear()]
+
+    def _notification_payload(self, kind, result, reason, paused=False, skipped=False):
+        name = self.client_id.sudo().name
+        counts = _("%(ops)s operations done, %(failed)s failed.",
+                   ops=result.get("ops", 0), failed=result.get("failed", 0))
+        reason = (reason or "").strip().split("\n", 1)[0][:300]
+        if kind == "success":
+            message = _("Sync of “%(name)s” finished: %(counts)s", name=name, counts=counts)
+        elif skipped:
+            message = _("Sync of “%(name)s” did not run: %(reason)s", name=name, reason=reason)
+        elif paused:
+            message = _("Sync of “%(name)s” stopped and the connection is paused: "
+                        "%(reason)s", name=name, reason=reason)
+        elif self.state == "failed":
+            message = _("Sync of “%(name)s” failed for good after %(tries)s tries: "
+                        "%(counts)s %(reason)s", name=name, tries=self.tries, counts=counts,
+                        reason=reason)
+        else:
+            message = _("Sync of “%(name)s” failed: %(counts)s %(reason)s It is retried "
+                        "automatically.", name=name, counts=counts, reason=reason)
+        return {"type": kind, "title": _("Cloud sync"), "message": message,
+                "sticky": kind != "success", "ops": result.get("ops", 0),
+                "failed": result.get("failed", 0), "client_id": self.client_id.id}
 
     def _retry_later(self, error, started, exc, result=None):
         """Capped exponential backoff, up to ``max_tries``."""
@@ -192,6 +238,29 @@ class CloudsClientQueue(models.Model):
     _inherit = "clouds.client"
 
     queue_ids = fields.One2many("clouds.queue", "client_id", string="Tasks")
+
+    def action_sync_now(self):
+        """Queue this connection's sync (what the prepare cron would queue for it) and run
+        it at once through the run cron's trigger, never in this request. The user is
+        told by a notification when it ends (see ``clouds.queue._notify_requesters``)."""
+        self.check_access("write")
+        for client in self:
+            if client.state != "connected":
+                raise UserError(_("“%(name)s” cannot sync now: %(reason)s", name=client.name,
+                                  reason=client.pause_reason or _("it is not connected.")))
+        Queue = self.env["clouds.queue"].sudo()
+        Queue._enqueue(self, "sync")
+        tasks = Queue.search([("client_id", "in", self.ids), ("task_type", "=", "sync"),
+                              ("state", "in", ("pending", "running"))])
+        # Asked for now: a task waiting for its backoff runs at once too.
+        tasks.filtered(lambda t: t.state == "pending").next_try = False
+        tasks.requested_by_ids = [Command.link(self.env.uid)]
+        self.env.ref("cloud_base.ir_cron_sync_run").sudo()._trigger()
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
+            "type": "info",
+            "message": _("Sync of %(names)s started; you will be notified when it ends.",
+                         names=", ".join(f"“{name}”" for name in self.mapped("name"))),
+        }}
 
     def _cloud_reverse(self):
         """Reset: every cloud-only file comes back into Odoo, then the records go."""

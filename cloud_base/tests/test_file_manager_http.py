@@ -163,3 +163,11 @@ class TestFileManagerHttp(HttpCase, AccessSetup):
         refused = self.url_open("/cloud_base/upload", data={
             "folder_id": self.hidden.id, "csrf_token": token}, files=files)
         self.assertEqual(refused.status_code, 403)
+        # The reason, for the screens to show (not a generic error page).
+        self.assertEqual(refused.headers["Content-Type"], "application/json; charset=utf-8")
+        reason = refused.json()["error"]
+        self.assertIn(f"You cannot access these folders ({self.hidden.id})", reason)
+        missing = self.url_open("/cloud_base/upload", data={
+            "folder_id": self.sub.id, "csrf_token": token})
+        self.assertEqual(missing.status_code, 400)
+        self.assertTrue(missing.json()["error"])

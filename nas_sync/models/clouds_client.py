@@ -3,7 +3,7 @@
 
 import os
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 from odoo.tools import config
 
 ADMIN = "cloud_base.group_clouds_admin"
@@ -38,6 +38,14 @@ class CloudsClient(models.Model):
         return {"url": me.dav_url, "login": me.dav_login, "password": me.dav_password,
                 "verify_tls": me.dav_verify_tls, "flavour": me.dav_flavour or "generic",
                 "timeout": 30, "state_dir": self._dav_state_dir()}
+
+    def _cloud_where(self, provider):
+        where = super()._cloud_where(provider)
+        if self.provider == "webdav":
+            me = self.sudo()
+            where.insert(0, _("%(login)s on %(url)s", login=me.dav_login or _("(no login)"),
+                              url=me.dav_url))
+        return where
 
     def _dav_state_dir(self):
         """The change feed's listing snapshots live beside the database's files: they

@@ -2,3 +2,4 @@ from . import test_sync_nas
 from . import test_stream_nas
 from . import test_move_nas
 from . import test_large_nas
+from . import test_steer_nas

@@ -1,7 +1,7 @@
 """Nextcloud / ownCloud connections: server, user and app password, delegated to
 ``cloud_sync``."""
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
 ADMIN = "cloud_base.group_clouds_admin"
 
@@ -36,3 +36,10 @@ class CloudsClient(models.Model):
         return {"url": me.nc_url, "user": me.nc_user, "password": me.nc_password,
                 "public_links": me.nc_public_links, "verify_tls": me.nc_verify_tls,
                 "timeout": 30}
+
+    def _cloud_where(self, provider):
+        where = super()._cloud_where(provider)
+        if self.provider == "nextcloud":
+            me = self.sudo()
+            where.insert(0, _("%(user)s on %(url)s", user=me.nc_user, url=me.nc_url))
+        return where

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "@odoo/hoot";
+import { click, setInputFiles, waitFor } from "@odoo/hoot-dom";
 import { animationFrame } from "@odoo/hoot-mock";
 import { mailModels } from "@mail/../tests/mail_test_helpers";
 import {
@@ -280,4 +281,35 @@ test("sizes are shown as Odoo shows binary sizes, on cards and in the list", asy
                </list>`,
     });
     expect(".o_data_row:contains(spec.txt) .o_clouds_file_size").toHaveText("2.52 Mb");
+});
+
+test("a refused upload shows the server's reason as a danger notification", async () => {
+    // The rejection is left to Odoo's error service, whose handler shows it.
+    expect.errors(1);
+    serveTree();
+    const posted = [];
+    onRpc(
+        "/cloud_base/upload",
+        async (request) => {
+            posted.push((await request.formData()).get("folder_id"));
+            return new Response(JSON.stringify({ error: "You may not add files to Docs." }), {
+                status: 403,
+                headers: { "Content-Type": "application/json" },
+            });
+        },
+        { pure: true }
+    );
+    await mountView({ type: "list", resModel: "ir.attachment", arch: LIST_ARCH });
+    await contains(".o_clouds_fm_panel .o_clouds_name:contains(Docs)").click();
+    await animationFrame();
+    await click(".o_clouds_upload_input");
+    await setInputFiles([new File(["x"], "a.txt", { type: "text/plain" })]);
+    await waitFor(".o_notification");
+    expect(posted).toEqual(["1"]);
+    expect(".o_notification").toHaveCount(1);
+    expect(".o_notification .o_notification_bar.bg-danger").toHaveCount(1);
+    expect(".o_notification").toHaveText(/You may not add files to Docs\./);
+    expect(".o_notification_title").toHaveText("Upload refused");
+    expect(".o_error_dialog").toHaveCount(0);
+    expect.verifyErrors(["You may not add files to Docs."]);
 });

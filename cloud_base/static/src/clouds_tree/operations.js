@@ -1,4 +1,5 @@
 import { _t } from "@web/core/l10n/translation";
+import { registry } from "@web/core/registry";
 
 /** What both screens do with folders, tags and files: one place for each operation. */
 
@@ -47,7 +48,14 @@ export function downloadPost(url, params, onError) {
     form.remove();
 }
 
-/** Upload files into a folder; returns the new attachment ids. */
+/** An upload the server refused, with its reason (shown as a notification). */
+export class UploadRefusedError extends Error {}
+
+/**
+ * Upload files into a folder; returns the new attachment ids. A refusal rejects with an
+ * ``UploadRefusedError`` carrying the server's reason; whoever lets it through gets it
+ * shown as a danger notification by the error handler below, not Odoo's "Oops" dialog.
+ */
 export async function uploadFiles(folderId, files) {
     const data = new FormData();
     data.append("folder_id", folderId);
@@ -57,10 +65,34 @@ export async function uploadFiles(folderId, files) {
     }
     const response = await fetch("/cloud_base/upload", { method: "POST", body: data });
     if (!response.ok) {
-        throw new Error(_t("The upload was refused (%s).", response.status));
+        let reason = "";
+        try {
+            reason = (await response.json()).error || "";
+        } catch {
+            // not a JSON answer (a proxy's page): the status says enough
+        }
+        throw new UploadRefusedError(
+            reason || _t("The upload was refused (%s).", response.status)
+        );
     }
     return (await response.json()).ids;
 }
+
+export function uploadRefusedHandler(env, uncaughtError, originalError) {
+    if (!(originalError instanceof UploadRefusedError)) {
+        return false;
+    }
+    uncaughtError.event?.preventDefault();
+    env.services.notification.add(originalError.message, {
+        type: "danger",
+        title: _t("Upload refused"),
+    });
+    return true;
+}
+
+registry
+    .category("error_handlers")
+    .add("cloud_base.upload_refused", uploadRefusedHandler, { sequence: 10 });
 
 /** Ids of dragged attachments, if the drag carries any. */
 export function draggedAttachments(dataTransfer) {
