@@ -335,3 +335,20 @@ def iter_chunks(stream: BinaryIO, chunk_size: int) -> Iterable[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+def exact_chunks(head: bytes, stream: BinaryIO, size: int) -> Iterator[bytes]:
+    """``head`` then the rest of ``stream``, in chunks of exactly ``size`` bytes (the last
+    one shorter), as multipart and chunked uploads need. With no head, each chunk is one
+    ``read`` of the stream (no copy)."""
+    pending = head
+    while True:
+        while len(pending) < size:
+            more = stream.read(size - len(pending))
+            if not more:
+                break
+            pending = pending + more if pending else more
+        if not pending:
+            return
+        chunk, pending = pending[:size], pending[size:]
+        yield chunk

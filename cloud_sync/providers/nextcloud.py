@@ -40,7 +40,7 @@ import owncloud
 import requests
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider
+from .base import Change, ChangeType, Item, Kind, Provider, exact_chunks
 from .errors import (
     CloudError,
     CursorExpired,
@@ -468,7 +468,7 @@ class NextcloudProvider(Provider):
         total = 0
         try:
             self.call(lambda: self._request("MKCOL", upload_url, headers=headers))
-            for number, chunk in enumerate(_blocks(head, stream, self.chunk_size), start=1):
+            for number, chunk in enumerate(exact_chunks(head, stream, self.chunk_size), start=1):
                 total += len(chunk)
                 self.call(lambda n=number, c=chunk: self._request(
                     "PUT", f"{upload_url}/{n}", data=c, headers=headers))
@@ -758,17 +758,3 @@ def _search_body(scope: str, fileid: str) -> bytes:
             "</d:basicsearch></d:searchrequest>").encode()
 
 
-def _blocks(head: bytes, stream: BinaryIO, size: int) -> Iterator[bytes]:
-    """``head`` then the rest of ``stream``, in blocks of ``size`` bytes. With no head,
-    each block is one ``read`` of the stream (no copy)."""
-    pending = head
-    while True:
-        while len(pending) < size:
-            more = stream.read(size - len(pending))
-            if not more:
-                break
-            pending = pending + more if pending else more
-        if not pending:
-            return
-        block, pending = pending[:size], pending[size:]
-        yield block

@@ -50,7 +50,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider
+from .base import Change, ChangeType, Item, Kind, Provider, exact_chunks
 from .errors import (
     CloudError,
     CursorExpired,
@@ -262,7 +262,7 @@ class S3Provider(Provider):
             Bucket=self.bucket, Key=key))["UploadId"]
         try:
             parts, total = [], 0
-            for number, chunk in enumerate(_parts(head, rest, part_size), start=1):
+            for number, chunk in enumerate(exact_chunks(head, rest, part_size), start=1):
                 total += len(chunk)
                 result = self.call(lambda c=chunk, n=number: self.client.upload_part(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=c))
@@ -519,22 +519,6 @@ def diff_snapshots(make_item, old: dict, new: dict) -> list[Change]:
     for key in sorted(gone, key=lambda k: (-k.count("/"), k)):
         changes.append(Change(ChangeType.DELETED, make_item(key)))
     return changes
-
-
-def _parts(head: bytes, rest: BinaryIO, size: int) -> Iterator[bytes]:
-    """Chunks of exactly ``size`` bytes (the last one shorter) from head then rest. With
-    no head, each part is one ``read`` of the stream (no copy)."""
-    pending = head
-    while True:
-        while len(pending) < size:
-            more = rest.read(size - len(pending))
-            if not more:
-                break
-            pending = pending + more if pending else more
-        if not pending:
-            return
-        part, pending = pending[:size], pending[size:]
-        yield part
 
 
 @functools.cache
