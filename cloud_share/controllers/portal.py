@@ -110,8 +110,11 @@ class CloudSharePortal(CustomerPortal):
         """The folder an upload or a new folder goes into: ``folder_id`` when it is in a
         shared folder's subtree or is the upload folder, else the upload folder. Never the
         folder of a file shared on its own: the visitor may see it, not fill it."""
+        asked = _int(folder_id)
+        if asked and not share.allow_folders:  # folders are not browsed: none is named
+            raise NotFound()
         targets = share._clouds_upload_targets()
-        wanted = _int(folder_id) or share.upload_folder_id.id
+        wanted = asked or share.upload_folder_id.id
         if not wanted:
             raise BadRequest(_("Open a shared folder to add files or folders to it."))
         if wanted not in targets:

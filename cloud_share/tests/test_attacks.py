@@ -479,6 +479,14 @@ class TestAttacks(HttpCase, AttackSetup):
         self.login(self.portal)  # a partner, but the share takes no upload
         self.upload(self.victim_share, self.team_folder.id, (403,), token=False)
 
+    def test_no_folder_named_when_folders_are_not_browsed(self):
+        self.fm_share.allow_folders = False
+        self.login(None)
+        self.upload(self.fm_share, self.shared.id, (404,))
+        self.refused(self.share_url(self.fm_share, "/folders"),
+                     data={"csrf_token": self.csrf(), "name": "intruder",
+                           "parent_id": self.shared.id})
+
     def test_upload_into_shared_folder_works(self):
         self.login(None)
         response = self.url_open(
