@@ -13,6 +13,8 @@ What a target must offer (see :mod:`cloud_sync.conformance`):
 - ``read_direct(item)``: the bytes through an independent path (raw SDK or plain HTTP).
 - ``expire_cursors()``: every change-feed cursor handed out so far becomes expired.
 - ``emulator.faults``: the shared :class:`~cloud_sync.emulators.faults.FaultInjector`.
+- optional ``extra["web_session"]()``: a ``requests.Session`` signed in as the owner, for
+  servers whose internal links need credentials a browser would hold (WebDAV's Basic auth);
 - optional ``extra["seed_files"](parent_id, [(name, bytes), ...])``: a fast direct way to
   create many files for the pagination test (else the provider uploads them).
 
@@ -24,7 +26,8 @@ What every provider must honour:
   pages itself); asking again with the returned cursor gives none;
 - the class attributes of :class:`~cloud_sync.providers.base.Provider` that declare
   differences: ``unique_names``, ``name_rules`` (case sensitivity), ``resumable_upload``,
-  ``has_public_links``, ``public_link_is_content``, ``hash_type``, ``refreshes_tokens``.
+  ``has_public_links``, ``public_link_is_content``, ``internal_link_is_content``,
+  ``link_options``, ``hash_type``, ``refreshes_tokens``.
   The suite never tests ``if key == ...``.
 
 Faults are injected into "the next request", so each fault test first prepares its
@@ -34,6 +37,8 @@ data, then plans the fault, then runs one read (``list_children``).
 from __future__ import annotations
 
 import hashlib
+import html
+import http.cookiejar
 import io
 import os
 import time
@@ -351,25 +356,59 @@ def test_metadata(provider):
         "Meta", Kind.FOLDER, provider.root_id)
 
 
-def test_internal_link(provider):
-    item = provider.upload_bytes(provider.root_id, "linked.txt", b"link")
-    url = provider.link(item.id)
-    assert url.startswith(("http://", "https://"))
+def _web_session(target, signed_in: bool) -> requests.Session:
+    """A browser-like session: the signed-in owner (``extra["web_session"]`` where the
+    server needs credentials, e.g. WebDAV), or an anonymous visitor that keeps no
+    cookies, so a link that needs a sign-in cannot open for it."""
+    make = target.extra.get("web_session")
+    session = make() if signed_in and make else requests.Session()
+    if not signed_in:
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
 
 
-def test_public_link(provider):
+def _follow(session: requests.Session, url: str) -> requests.Response:
+    """GET the link through the local server, following redirects, as a browser would."""
+    assert url.startswith(("http://", "https://")), url
+    answer = session.get(url, timeout=10, verify=ca_bundle() if url.startswith("https") else True)
+    assert answer.status_code == 200, (url, answer.status_code, answer.text[:200])
+    return answer
+
+
+def _assert_opens(answer: requests.Response, name: str, data: bytes, is_content: bool):
+    """The link gives the content, or a page that names the item."""
+    if is_content:
+        assert answer.content == data
+    else:
+        assert "text/html" in answer.headers.get("Content-Type", "")
+        assert html.escape(name) in answer.text, answer.text[:300]
+
+
+def test_internal_link(target, provider):
+    data = b"link"
+    item = provider.upload_bytes(provider.root_id, "linked & named.txt", data)
+    answer = _follow(_web_session(target, True), provider.link(item.id, public=False))
+    _assert_opens(answer, "linked & named.txt", data, provider.internal_link_is_content)
+
+
+def test_public_link(target, provider):
     data = b"public content"
     item = provider.upload_bytes(provider.root_id, "public.txt", data)
     if not provider.has_public_links:
         with pytest.raises(CloudError):
             provider.link(item.id, public=True)
         return
-    url = provider.link(item.id, public=True)
-    assert url.startswith(("http://", "https://"))
-    if provider.public_link_is_content:
-        answer = requests.get(url, timeout=10,
-                              verify=ca_bundle() if url.startswith("https") else True)
-        assert answer.status_code == 200 and answer.content == data
+    answer = _follow(_web_session(target, False), provider.link(item.id, public=True))
+    _assert_opens(answer, "public.txt", data, provider.public_link_is_content)
+
+
+def test_link_options_it_cannot_honour_are_refused(provider):
+    """A link option the provider has no way to honour fails instead of a wider link."""
+    item = provider.upload_bytes(provider.root_id, "options.txt", b"options")
+    for option, value in (("audience", "organization"), ("expires_in", 60)):
+        if option not in provider.link_options:
+            with pytest.raises(CloudError):
+                provider.link(item.id, public=provider.has_public_links, **{option: value})
 
 
 def test_content_hashes(provider):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import itertools
 import json
 import secrets
@@ -216,7 +217,9 @@ class BoxEmulator(Emulator):
             "path_collection": {"total_count": len(path),
                                 "entries": [self._mini(p) for p in path]},
             "item_status": "trashed" if node.trashed else "active",
-            "shared_link": node.shared,
+            # Box's shared_link object has no token field: the token is the emulator's own
+            "shared_link": ({k: v for k, v in node.shared.items() if k != "token"}
+                            if node.shared else None),
         })
         return data
 
@@ -306,7 +309,8 @@ class BoxEmulator(Emulator):
         node.shared = {
             "url": f"{self.url}/s/{token}",
             "download_url": f"{self.url}/shared/static/{token}" if node.type == "file" else None,
-            "access": settings.get("access") or "open", "effective_access": "open",
+            "access": settings.get("access") or "open",
+            "effective_access": settings.get("access") or "open",
             "effective_permission": "can_download", "is_password_enabled": False,
             "download_count": 0, "preview_count": 0, "token": token,
         }
@@ -350,13 +354,16 @@ class BoxEmulator(Emulator):
                  endpoint="session_commit"),
             Rule("/dl/<item_id>/<int:version>", methods=["GET"], endpoint="raw"),
             Rule("/shared/static/<token>", methods=["GET"], endpoint="shared_download"),
+            Rule("/s/<token>", methods=["GET"], endpoint="shared_page"),
+            Rule("/<any(file, folder):kind>/<item_id>", methods=["GET"], endpoint="web_page"),
         ])
 
         def app(environ, start_response):
             request = Request(environ)
             try:
                 endpoint, args = rules.bind_to_environ(environ).match()
-                if endpoint not in ("token", "revoke", "authorize", "raw", "shared_download"):
+                if endpoint not in ("token", "revoke", "authorize", "raw", "shared_download",
+                                    "shared_page", "web_page"):
                     self._authenticate(request)
                 with self.lock:
                     response = getattr(self, f"_on_{endpoint}")(request, **args)
@@ -513,6 +520,25 @@ class BoxEmulator(Emulator):
     def _on_raw(self, request: Request, item_id: str, version: int) -> Response:
         node = self._get(item_id, "file")
         return Response(node.content, 200, content_type="application/octet-stream")
+
+    @staticmethod
+    def _page(node: Node) -> Response:
+        name = html.escape(node.name)
+        return Response(f"<!DOCTYPE html><html><head><title>{name} | Powered by Box</title>"
+                        f"</head><body><h1>{name}</h1></body></html>",
+                        content_type="text/html; charset=utf-8")
+
+    def _on_shared_page(self, request: Request, token: str) -> Response:
+        """A shared link (``/s/<token>``): the page naming the item."""
+        for node in self.nodes.values():
+            if node.shared and node.shared["token"] == token and not node.trashed:
+                return self._page(node)
+        raise BoxError(404, "not_found", "Shared link not found")
+
+    def _on_web_page(self, request: Request, kind: str, item_id: str) -> Response:
+        """The web app's page of an item (``/file/<id>``, ``/folder/<id>``: the internal
+        link), for the signed-in owner."""
+        return self._page(self._get(item_id, kind))
 
     def _on_shared_download(self, request: Request, token: str) -> Response:
         for node in self.nodes.values():

@@ -33,7 +33,8 @@ import secrets
 import threading
 import time
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, urlencode
+from html import escape
+from urllib.parse import parse_qs, quote, urlencode
 
 from ..hashing import hash_bytes
 from .base import Emulator
@@ -111,6 +112,15 @@ class Node:
                        rev=self.rev, size=len(self.data), is_downloadable=True,
                        content_hash=self.content_hash)
         return out
+
+
+def _page(start_response, name: str):
+    """A minimal page naming the item (what a web link opens)."""
+    body = (f"<!DOCTYPE html><html><head><title>{escape(name)} - Dropbox</title></head>"
+            f"<body><h1>{escape(name)}</h1></body></html>").encode()
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
 
 
 class Space:
@@ -254,8 +264,10 @@ class DropboxEmulator(Emulator):
             if method == "POST" and path == "/oauth2/token":
                 status, body = self._token(environ)
                 return _json(start_response, status, body)
-            if method == "GET" and path.startswith("/scl/fi/"):
+            if method == "GET" and path.startswith(("/scl/fi/", "/scl/fo/")):
                 return self._shared_link(environ, start_response, path)
+            if method == "GET" and (path == "/home" or path.startswith("/home/")):
+                return self._home_page(environ, start_response, path[len("/home"):])
             if method == "POST" and path.startswith("/2/"):
                 return self._route(environ, start_response, path[3:])
             raise Fail(404, text="Not found")
@@ -368,14 +380,27 @@ class DropboxEmulator(Emulator):
         with self.lock:
             node = next((s.by_id.get(i) for s in self.spaces.values()
                          for i, t in s.links.items() if t == token), None)
-            content = node.data if node is not None and not node.is_folder else None
-        if content is None:
+        if node is None or path.startswith("/scl/fi/") == node.is_folder:
             raise Fail(404, text="Not found")
         dl = parse_qs(environ.get("QUERY_STRING", "")).get("dl", ["0"])[0] == "1"
-        kind = "application/octet-stream" if dl else "text/html; charset=utf-8"
-        body = content if dl else f"<html><title>{node.name}</title></html>".encode()
-        start_response("200 OK", [("Content-Type", kind), ("Content-Length", str(len(body)))])
-        return [body]
+        if dl and not node.is_folder:
+            body = node.data
+            start_response("200 OK", [("Content-Type", "application/octet-stream"),
+                                      ("Content-Length", str(len(body)))])
+            return [body]
+        return _page(start_response, node.name)
+
+    def _home_page(self, environ, start_response, path):
+        """The web app's address of an item (the internal link), for the signed-in
+        owner: ``/home/<folder path>``, a file as ``?preview=<name>`` in its folder."""
+        preview = parse_qs(environ.get("QUERY_STRING", "")).get("preview", [""])[0]
+        path = path.rstrip("/") + (f"/{preview}" if preview else "")
+        with self.lock:
+            node = next((n for n in (self._find(s, path) for s in self.spaces.values())
+                         if n is not None and n.is_folder != bool(preview)), None)
+        if node is None:
+            raise Fail(404, text="Not found")
+        return _page(start_response, node.name or "Dropbox")
 
     # -- store helpers (lock held) ---------------------------------------------------------
     def _new_id(self) -> str:
@@ -737,7 +762,9 @@ class DropboxEmulator(Emulator):
     # -- sharing -------------------------------------------------------------------------
     def _link_metadata(self, space: Space, node: Node) -> dict:
         token = space.links[node.id]
-        url = f"https://{self.netloc}/scl/fi/{token}/{node.name}?rlkey={token[:8]}&dl=0"
+        kind = "fo" if node.is_folder else "fi"
+        url = (f"https://{self.netloc}/scl/{kind}/{token}/{quote(node.name)}"
+               f"?rlkey={token[:8]}&dl=0")
         perms = {"can_revoke": True, "visibility_policies": [], "can_set_expiry": True,
                  "can_remove_expiry": True, "allow_download": True, "can_allow_download": True,
                  "can_disallow_download": True, "allow_comments": True,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import html
 import itertools
 import json
 import os
@@ -39,6 +40,7 @@ UPLOAD_QUANTUM = 256 * 1024  # non-final resumable chunks are multiples of 256 K
 MAX_NAME = 32767
 DEFAULT_FILE_FIELDS = "kind,id,name,mimeType"
 SCOPE = "https://www.googleapis.com/auth/drive"
+SIGNED_IN = "emulator-session"  # the sign-in cookie of the emulator's one user
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 _STATUS = {200: "OK", 204: "No Content", 302: "Found", 308: "Permanent Redirect",
@@ -520,6 +522,7 @@ class GoogleDriveEmulator(Emulator):
             ("GET", r"/(?:file/d/(?P<fid>[^/]+)/view|drive/folders/(?P<did>[^/]+))",
              self.web_view),
             ("GET", r"/uc", self.web_content),
+            ("GET", r"/ServiceLogin", self.sign_in),
             ("GET", r"/drive/v3/files", self.list_files),
             ("POST", r"/drive/v3/files", self.create_file),
             ("POST", r"/upload/drive/v3/files", self.create_file),
@@ -540,7 +543,7 @@ class GoogleDriveEmulator(Emulator):
         ]
         compiled = [(m, re.compile(p + r"/?$"), h) for m, p, h in routes]
         public = {self.token, self.authorize, self.web_view, self.web_content,
-                  self.upload_chunk}
+                  self.sign_in, self.upload_chunk}
 
         def app(environ, start_response):
             request = Request(environ)
@@ -667,12 +670,33 @@ class GoogleDriveEmulator(Emulator):
                 return item
         return None
 
+    def sign_in(self, request: Request) -> Response:
+        """Google's sign-in, passed at once (the emulator's one user): a session cookie,
+        then back to ``continue``, so a browser or a test can follow an internal link."""
+        target = request.args.get("continue") or self.url + "/"
+        if not target.startswith(self.url + "/"):
+            return Response("Error 400: invalid continue", 400, content_type="text/plain")
+        response = Response("", 302, headers={"Location": target})
+        response.set_cookie("SID", SIGNED_IN, httponly=True)
+        return response
+
     def web_view(self, request: Request, fid: str = "", did: str = "") -> Response:
-        """The link a permission shares: public items open without signing in."""
+        """``webViewLink``: a page naming the item; items shared with anyone open without
+        signing in, the others for the signed-in user (else the sign-in page)."""
         item = self._public(fid or did)
+        if item is None and request.cookies.get("SID") == SIGNED_IN:
+            with self._lock:
+                item = self.files.get(fid or did)
+            if item is None or item.get("trashed"):
+                return Response("<html><title>Not found</title></html>", 404,
+                                content_type="text/html")
         if item is None:
-            return Response("", 302, headers={"Location": self.url + "/ServiceLogin"})
-        return Response(f"<html><title>{item['name']}</title></html>", content_type="text/html")
+            here = self.url + request.full_path.rstrip("?")
+            return Response("", 302, headers={
+                "Location": f"{self.url}/ServiceLogin?{urlencode({'continue': here})}"})
+        name = html.escape(item["name"])
+        return Response(f"<html><title>{name} - Google Drive</title><body><h1>{name}</h1>"
+                        f"</body></html>", content_type="text/html; charset=utf-8")
 
     def web_content(self, request: Request) -> Response:
         """``webContentLink``: the bytes of a public file, else the sign-in page."""

@@ -74,6 +74,13 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _web_page(name: str):
+    """The page a web link opens: a minimal page naming the item."""
+    page = (f"<!DOCTYPE html><html><head><title>{escape(name)}</title></head>"
+            f"<body><h1>{escape(name)}</h1></body></html>")
+    return 200, [("Content-Type", "text/html; charset=utf-8")], page.encode()
+
+
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -373,6 +380,13 @@ class OneDriveEmulator(Emulator):
         self._record(node)
 
     # -- JSON shapes ------------------------------------------------------------------
+    def _web_node(self, path: str) -> Node | None:
+        """The item whose ``webUrl`` is ``path`` (``/<drive id>/<path in the drive>``)."""
+        drive_id, _, rest = path[1:].partition("/")
+        with self.lock:
+            return next((n for n in self.items.values() if n.drive.id == drive_id
+                         and not n.deleted and self._path(n) == rest.strip("/")), None)
+
     def _drive_json(self, drive: Drive) -> dict:
         used = drive.used
         return {"id": drive.id, "driveType": drive.drive_type, "name": drive.name,
@@ -465,9 +479,9 @@ class OneDriveEmulator(Emulator):
                 node = self.items.get(item_id)
                 if node is None or node.deleted:
                     raise GraphError(404, "itemNotFound", "The sharing link is not valid.")
-                page = (f"<!DOCTYPE html><html><head><title>{escape(node.name)}</title></head>"
-                        f"<body><h1>{escape(node.name)}</h1></body></html>")
-                return 200, [("Content-Type", "text/html; charset=utf-8")], page.encode()
+                return _web_page(node.name)
+        if method == "GET" and (node := self._web_node(path)) is not None:
+            return _web_page(node.name)
         match = re.fullmatch(r"/([^/]+)/(v2\.0/\.well-known/openid-configuration|"
                              r"oauth2/v2\.0/authorize|oauth2/v2\.0/token)", path)
         if match:

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from ..naming import NameRules, sanitize
 from ..retry import RetryPolicy
-from .errors import NameTaken, NotFound, ReauthRequired, RetryLater
+from .errors import Fatal, NameTaken, NotFound, ReauthRequired, RetryLater
 
 
 class Kind(str, enum.Enum):
@@ -93,7 +93,11 @@ class Provider(abc.ABC):
     unique_names: ClassVar[bool] = True  # a sibling's name (same kind) raises NameTaken
     resumable_upload: ClassVar[bool] = True  # above chunk_threshold no request carries it all
     has_public_links: ClassVar[bool] = False  # link(public=True) works (else a CloudError)
+    # link() options the provider honours besides ``public`` (others raise Fatal):
+    # "audience" ("anyone" | "organization" for public links), "expires_in" (seconds).
+    link_options: ClassVar[frozenset[str]] = frozenset()
     public_link_is_content: ClassVar[bool] = False  # a plain GET of the public link = bytes
+    internal_link_is_content: ClassVar[bool] = False  # likewise the internal link (signed in)
     refreshes_tokens: ClassVar[bool] = False  # an expired token is refreshed (refresh_token)
     # Parallel transfers (cloud_sync.pool): published request rates per second by kind
     # ("request", "upload"), and where the pool starts when the provider publishes no
@@ -270,8 +274,27 @@ class Provider(abc.ABC):
         """The item, or :class:`NotFound`."""
 
     @abc.abstractmethod
-    def link(self, item_id: str, public: bool = False) -> str:
-        """A URL to the item: internal (for users with access) or shared/public."""
+    def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
+             expires_in: int | None = None) -> str:
+        """A URL to the item: internal (for users with access) or shared/public.
+
+        ``public`` None: as the connection's config says (e.g. Nextcloud ``public_links``);
+        False: never a sharing link (the caller may not create one). ``audience``: who a
+        public link opens for, ``anyone`` or ``organization`` (else the config's);
+        ``expires_in``: a lifetime in seconds (else the config's). An option the provider
+        cannot honour raises :class:`Fatal` rather than giving a wider link.
+        """
+
+    def check_link_options(self, audience: str | None, expires_in: int | None) -> None:
+        """Refuse link options this provider has no way to honour (see ``link_options``)."""
+        asked = {k for k, v in (("audience", audience), ("expires_in", expires_in))
+                 if v is not None}
+        if asked - self.link_options:
+            raise Fatal(f"{self.key}: links have no option {', '.join(sorted(asked))}")
+        if audience not in (None, "anyone", "organization"):
+            raise Fatal(f"{self.key}: unknown link audience {audience!r}")
+        if expires_in is not None and int(expires_in) <= 0:
+            raise Fatal(f"{self.key}: a link lifetime must be positive")
 
     @abc.abstractmethod
     def initial_cursor(self) -> str:

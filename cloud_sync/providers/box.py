@@ -161,6 +161,7 @@ class BoxProvider(Provider):
     hash_type = "sha1"
     chunk_threshold = 20_000_000  # Box accepts upload sessions from 20,000,000 bytes
     has_public_links = True
+    link_options = frozenset({"audience"})
     public_link_is_content = False  # a shared link opens Box's page; see public_download_url
     refreshes_tokens = True
     # Box: about 1,000 API requests and 240 uploads per minute per user
@@ -411,11 +412,16 @@ class BoxProvider(Provider):
         return self._item(self.call(lambda: self.client.folders.get_folder_by_id(
             raw, fields=FIELDS)))
 
-    def link(self, item_id: str, public: bool = False) -> str:
+    def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
+             expires_in: int | None = None) -> str:
+        """Public: the item's shared link, opened to ``audience`` (else the config's
+        ``shared_link_access``: open or company); internal: the item's page in the web app."""
+        self.check_link_options(audience, expires_in)
         kind, raw = box_id(item_id)
         if not public:
             return f"{self.web_url}/{kind}/{raw}"
-        company = self.config.get("shared_link_access") == "company"
+        company = (audience == "organization" if audience
+                   else self.config.get("shared_link_access") == "company")
         if kind == "file":
             access = (AddShareLinkToFileSharedLinkAccessField.COMPANY if company
                       else AddShareLinkToFileSharedLinkAccessField.OPEN)

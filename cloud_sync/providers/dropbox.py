@@ -453,8 +453,12 @@ class DropboxProvider(Provider):
             return Item(id="", name="", kind=Kind.FOLDER, web_url=f"https://{self.web_host}/home")
         return self._item(self._get_metadata(item_id))
 
-    def link(self, item_id: str, public: bool = False) -> str:
-        if not (public or self.link_mode == "shared"):
+    def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
+             expires_in: int | None = None) -> str:
+        """Public (None: when ``link_mode`` is ``shared``): a shared link; else the
+        item's address in the web app."""
+        self.check_link_options(audience, expires_in)
+        if not (public or (public is None and self.link_mode == "shared")):
             if item_id == self.root_id:
                 return self.metadata(item_id).web_url
             path = self._path_of(item_id)

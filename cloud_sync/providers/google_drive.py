@@ -440,8 +440,10 @@ class GoogleDriveProvider(Provider):
             raise NotFound(f"{item_id} is in the trash")
         return self._item(data)
 
-    def link(self, item_id: str, public: bool = False) -> str:
+    def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
+             expires_in: int | None = None) -> str:
         """Public: an anyone-with-the-link reader permission; internal: ``webViewLink``."""
+        self.check_link_options(audience, expires_in)
         if public:
             self._run(self.service.permissions().create(
                 fileId=item_id, body={"role": "reader", "type": "anyone"}, fields="id",

@@ -549,10 +549,14 @@ class NextcloudProvider(Provider):
     def metadata(self, item_id: str) -> Item:
         return self._item(self._located(item_id))
 
-    def link(self, item_id: str, public: bool = False) -> str:
+    def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
+             expires_in: int | None = None) -> str:
+        """Public (None: when ``public_links`` is set): a public link share; else the
+        internal ``/f/<fileid>`` address."""
+        self.check_link_options(audience, expires_in)
         info = self._located(item_id)
         fileid = info.attributes[f"{OC}fileid"]
-        if not (public or self.public_links):
+        if not (public or (public is None and self.public_links)):
             return f"{self.url}/f/{fileid}"
         path = norm(info.path)
         # a plain public link of ours: no password, no expiry, downloads allowed

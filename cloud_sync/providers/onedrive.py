@@ -78,6 +78,7 @@ class OneDriveProvider(Provider):
                            reserved_prefixes=("~$",), forbidden_substrings=("_vti_",),
                            max_length=255, case_sensitive=False, strip_leading=" ")
     has_public_links = True
+    link_options = frozenset({"audience"})
     refreshes_tokens = True
     hash_type = "quickxor"  # per instance: "sha1" on personal drives (see __init__)
     chunk_threshold = 4 * 1024 * 1024  # Graph's simple upload limit
@@ -389,11 +390,16 @@ class OneDriveProvider(Provider):
     def metadata(self, item_id: str) -> Item:
         return self._item(self._json("GET", self._url(item_id)))
 
-    def link(self, item_id: str, public: bool = False) -> str:
-        """Public: a view link (``link_scope``: anonymous or organization); else webUrl."""
+    def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
+             expires_in: int | None = None) -> str:
+        """Public: a view link for ``audience`` (else the config's ``link_scope``:
+        anonymous or organization); else webUrl."""
+        self.check_link_options(audience, expires_in)
         if not public:
             return self.metadata(item_id).web_url or ""
-        body = {"type": "view", "scope": self.config.get("link_scope") or "anonymous"}
+        scope = ({"anyone": "anonymous", "organization": "organization"}[audience] if audience
+                 else self.config.get("link_scope") or "anonymous")
+        body = {"type": "view", "scope": scope}
         return self._json("POST", self._url(item_id, "/createLink"), json=body)["link"]["webUrl"]
 
     @property

@@ -80,6 +80,8 @@ class S3Provider(Provider):
     part_size = 8 * 1024 * 1024
     has_public_links = True
     public_link_is_content = True
+    internal_link_is_content = True
+    link_options = frozenset({"expires_in"})
 
     def __init__(self, config: dict, *, refresh_credentials: Callable[[], dict] | None = None,
                  **kwargs):
@@ -379,11 +381,15 @@ class S3Provider(Provider):
         return self._item(item_id, size=head.get("ContentLength", 0), etag=head.get("ETag"),
                           modified=head.get("LastModified"))
 
-    def link(self, item_id: str, public: bool = False) -> str:
+    def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
+             expires_in: int | None = None) -> str:
+        """A presigned GET valid ``expires_in`` seconds (else the config's
+        ``link_lifetime``), internal or public alike."""
+        self.check_link_options(audience, expires_in)
         if item_id.endswith("/") or not item_id:
             raise Fatal("S3 has no links for folders")
         self._head(item_id)
-        lifetime = int(self.config.get("link_lifetime") or 24 * 3600)
+        lifetime = int(expires_in or self.config.get("link_lifetime") or 24 * 3600)
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": item_id}, ExpiresIn=lifetime)
 

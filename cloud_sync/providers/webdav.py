@@ -114,6 +114,7 @@ class WebDAVProvider(Provider):
     unique_names = True
     resumable_upload = False
     has_public_links = False
+    internal_link_is_content = True  # the item's URL on the server
     refreshes_tokens = False  # basic auth or a fixed bearer token: nothing to refresh
     start_concurrency = 4  # a NAS publishes no limit: start modest, grow while it copes
 
@@ -340,7 +341,9 @@ class WebDAVProvider(Provider):
         items = self.call(lambda: self._propfind(item_id, "0"))
         return next(item for item in items if item.id == item_id)
 
-    def link(self, item_id: str, public: bool = False) -> str:
+    def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
+             expires_in: int | None = None) -> str:
+        self.check_link_options(audience, expires_in)
         if public:
             raise Fatal("webdav: WebDAV servers have no public links")
         return self._url(_check_id(item_id))

@@ -64,6 +64,12 @@ def open_target(tmp_path):
             client.put_file_contents(f"{folder}/{name}", data)
         client.logout()
 
+    def web_session() -> requests.Session:
+        """The owner's browser, signed in (the emulator takes Basic auth for a session)."""
+        signed_in = requests.Session()
+        signed_in.auth = (USER, APP_PASSWORD)
+        return signed_in
+
     try:
         yield Target(
             key="nextcloud",
@@ -71,7 +77,8 @@ def open_target(tmp_path):
             new_provider=new_provider,
             read_direct=read_direct,
             expire_cursors=emulator.expire_cursors,
-            extra={"bare_upload": bare_upload, "seed_files": seed_files},
+            extra={"bare_upload": bare_upload, "seed_files": seed_files,
+                   "web_session": web_session},
         )
     finally:
         emulator.stop()

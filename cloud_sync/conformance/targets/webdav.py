@@ -48,6 +48,12 @@ def open_target(tmp_path, variant: str = VARIANTS[0]):
             raise AssertionError(f"{method} {path}: HTTP {answer.status_code}")
         return answer
 
+    def web_session() -> requests.Session:
+        """The owner's browser: the server asks for Basic auth, the browser sends it."""
+        signed_in = requests.Session()
+        signed_in.auth = (USER, PASSWORD)
+        return signed_in
+
     def new_provider(config: dict | None = None, **kwargs) -> WebDAVProvider:
         root = f"/conformance-{uuid.uuid4().hex[:12]}"
         raw("MKCOL", root)
@@ -89,7 +95,8 @@ def open_target(tmp_path, variant: str = VARIANTS[0]):
             new_provider=new_provider,
             read_direct=read_direct,
             expire_cursors=emulator.expire_cursors,
-            extra={"bare_upload": bare_upload, "seed_files": seed_files, "variant": variant},
+            extra={"bare_upload": bare_upload, "seed_files": seed_files, "variant": variant,
+                   "web_session": web_session},
         )
     finally:
         emulator.stop()
