@@ -1,6 +1,9 @@
 """Amazon S3 / MinIO connections: credentials and options, delegated to ``cloud_sync``."""
 
 from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from cloud_sync.providers.s3 import MAX_LINK_LIFETIME
 
 ADMIN = "cloud_base.group_clouds_admin"
 
@@ -21,13 +24,28 @@ class CloudsClient(models.Model):
     s3_secret_key = fields.Char(string="Secret Access Key", groups=ADMIN)
     s3_link_lifetime = fields.Integer(
         string="Link Lifetime (s)", default=86400, groups=ADMIN,
-        help="How long the presigned download links stay valid.")
+        help="How long the presigned download links stay valid (S3 allows at most 7 days: "
+        "604800 seconds).")
+
+    @api.constrains("s3_link_lifetime")
+    def _check_s3_link_lifetime(self):
+        for client in self.sudo():
+            if client.provider == "s3" and not 0 < client.s3_link_lifetime <= MAX_LINK_LIFETIME:
+                raise ValidationError(_(
+                    "The link lifetime must be between 1 second and 7 days (%s seconds): "
+                    "S3 refuses longer presigned links.", MAX_LINK_LIFETIME))
 
     @api.model
     def _cloud_credential_fields(self):
         return super()._cloud_credential_fields() | {
             "s3_bucket", "s3_region", "s3_endpoint_url", "s3_path_style", "s3_access_key",
             "s3_secret_key"}
+
+    def _cloud_link_options(self):
+        """"Open in the cloud": a presigned address valid Link Lifetime seconds."""
+        if self.provider != "s3":
+            return super()._cloud_link_options()
+        return {"public": False, "expires_in": self.sudo().s3_link_lifetime or None}
 
     def _cloud_provider_config(self):
         if self.provider != "s3":

@@ -52,6 +52,13 @@ class CloudsClient(models.Model):
         return super()._cloud_credential_fields() | {
             "bx_auth", "bx_client_id", "bx_client_secret", "bx_enterprise_id", "bx_user_id"}
 
+    def _cloud_link_options(self):
+        """"Open in the cloud": the shared link, opened to the chosen access."""
+        if self.provider != "box":
+            return super()._cloud_link_options()
+        company = self.sudo().bx_shared_link_access == "company"
+        return {"public": True, "audience": "organization" if company else "anyone"}
+
     def _cloud_provider_config(self):
         if self.provider != "box":
             return super()._cloud_provider_config()

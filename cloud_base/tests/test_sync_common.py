@@ -8,11 +8,16 @@ for folders, relative to the connection's root folder).
 
 import gc
 import hashlib
+import html
 import os
 import tracemalloc
 
-from odoo.tests import TransactionCase
+import requests
+from odoo import Command
+from odoo.exceptions import AccessError
+from odoo.tests import TransactionCase, new_test_user
 
+from cloud_sync.emulators.tls import ca_bundle
 from cloud_sync.retry import RetryPolicy
 
 FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.05, max_total=10)
@@ -262,6 +267,49 @@ class SyncCase(TransactionCase):
                 self.assertEqual(record._clouds_cloud_url(), expected, record.display_name)
         finally:
             provider.close()
+
+    # ---------------------------------------------------------------- "Open in the cloud"
+    def link_setup(self, client):
+        """A synced file and folder, an employee who may open but not change them
+        (``reader``: read-only on folders) and a File Manager user who may (``editor``).
+        Returns ``(file, folder, reader, editor)``."""
+        folder = self.Folder.create({"name": "Linked", "own_client_id": client.id})
+        file = self.Attachment.create({
+            "name": "linked & named.txt", "raw": b"open me in the cloud",
+            "res_model": "clouds.folder", "res_id": folder.id, "clouds_folder_id": folder.id})
+        self.sync()
+        self.assertTrue(file.clouds_remote_id and folder.clouds_remote_id)
+        reader = new_test_user(self.env, "link_reader", groups="base.group_user")
+        editor = new_test_user(self.env, "link_editor",
+                               groups="base.group_user,cloud_base.group_clouds_user")
+        return file, folder, reader, editor
+
+    def open_in_cloud(self, record, user):
+        """The RPC of "Open in the cloud", as ``user``."""
+        return record.with_user(user).clouds_open_in_cloud()
+
+    def follow(self, url, session=None):
+        """GET the link through the local server, following redirects as a browser."""
+        verify = ca_bundle() if url.startswith("https") else True
+        answer = (session or requests.Session()).get(url, timeout=10, verify=verify)
+        self.assertEqual(answer.status_code, 200, (url, answer.text[:300]))
+        return answer
+
+    def assertOpens(self, url, record, session=None):
+        """The link gives the file's bytes, or a page that names the item."""
+        answer = self.follow(url, session)
+        if "text/html" in answer.headers.get("Content-Type", ""):
+            self.assertIn(html.escape(record.name), answer.text, url)
+        else:
+            self.assertEqual(answer.content, record.raw, url)
+        return answer
+
+    def assertLinksRefused(self, file, folder, user):
+        """A user who may not see the folder gets no link to it or its files."""
+        folder.group_ids = [Command.set(self.env.ref("cloud_base.group_clouds_admin").ids)]
+        for record in (file, folder):
+            with self.assertRaises(AccessError):
+                self.open_in_cloud(record, user)
 
     # ---------------------------------------------------------------- the shared scenario
     def put(self, client, path, data):

@@ -62,6 +62,7 @@ from .errors import (
     RetryLater,
 )
 
+MAX_LINK_LIFETIME = 7 * 24 * 3600  # SigV4 presigned URLs: at most 7 days
 STATE_PREFIX = ".cloud-sync-state/"
 _CURSOR_TAG = "s3snap1:"
 _NOT_FOUND = {"NoSuchKey", "NotFound", "404", "NoSuchUpload"}
@@ -390,6 +391,8 @@ class S3Provider(Provider):
             raise Fatal("S3 has no links for folders")
         self._head(item_id)
         lifetime = int(expires_in or self.config.get("link_lifetime") or 24 * 3600)
+        if lifetime > MAX_LINK_LIFETIME:
+            raise Fatal(f"S3 presigned links last at most {MAX_LINK_LIFETIME} s (7 days)")
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": item_id}, ExpiresIn=lifetime)
 

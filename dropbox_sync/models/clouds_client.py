@@ -39,6 +39,12 @@ class CloudsClient(models.Model):
     def _cloud_credential_fields(self):
         return super()._cloud_credential_fields() | {"db_team_member_id", "db_link_mode"}
 
+    def _cloud_link_options(self):
+        """"Open in the cloud": a shared link or the internal path (Dropbox Links)."""
+        if self.provider != "dropbox":
+            return super()._cloud_link_options()
+        return {"public": self.sudo().db_link_mode == "shared"}
+
     def _cloud_provider_config(self):
         if self.provider != "dropbox":
             return super()._cloud_provider_config()

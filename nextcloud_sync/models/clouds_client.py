@@ -29,6 +29,12 @@ class CloudsClient(models.Model):
         return super()._cloud_credential_fields() | {
             "nc_url", "nc_user", "nc_password", "nc_verify_tls"}
 
+    def _cloud_link_options(self):
+        """"Open in the cloud": a public link share when Public Links is set."""
+        if self.provider != "nextcloud":
+            return super()._cloud_link_options()
+        return {"public": bool(self.sudo().nc_public_links)}
+
     def _cloud_provider_config(self):
         if self.provider != "nextcloud":
             return super()._cloud_provider_config()

@@ -32,6 +32,28 @@ class TestNextcloudSync(SyncCase):
     def test_round_trip(self):
         self.round_trip()
 
+    def test_open_in_cloud_follows_public_links_option(self):
+        """Public Links off: the internal /f/ link (for signed-in users); on: a public
+        share, made only for users who may change the item (readers keep /f/)."""
+        client = self.make_client()
+        file, folder, reader, editor = self.link_setup(client)
+        signed_in = requests.Session()
+        signed_in.auth = (USER, APP_PASSWORD)
+        internal = self.open_in_cloud(file, editor)
+        self.assertIn("/f/", internal)
+        self.assertOpens(internal, file, signed_in)
+        self.assertFalse(self.emulator.app.shares)
+        client.nc_public_links = True
+        public = self.open_in_cloud(file, editor)
+        self.assertRegex(public, r"/s/[^/]+/download$")
+        self.assertOpens(public, file)  # anonymous: the bytes
+        self.assertEqual(self.open_in_cloud(file, reader), internal)
+        shared_folder = self.open_in_cloud(folder, editor)
+        self.assertRegex(shared_folder, r"/s/[^/]+$")
+        self.assertOpens(shared_folder, folder)
+        self.assertIn("/f/", self.open_in_cloud(folder, reader))
+        self.assertLinksRefused(file, folder, reader)
+
     def test_wrong_app_password_is_a_clear_error(self):
         with self.assertRaises(UserError):
             self.env["clouds.client"].create({

@@ -82,6 +82,13 @@ class CloudsClient(models.Model):
         return super()._cloud_credential_fields() | {
             "od_app_only", "od_drive_type", "od_site_id", "od_drive_id"}
 
+    def _cloud_link_options(self):
+        """"Open in the cloud": a view link for the chosen audience (OneDrive Links)."""
+        if self.provider != "onedrive":
+            return super()._cloud_link_options()
+        anyone = self.sudo().od_link_scope == "anonymous"
+        return {"public": True, "audience": "anyone" if anyone else "organization"}
+
     def _cloud_provider_config(self):
         if self.provider != "onedrive":
             return super()._cloud_provider_config()

@@ -7,7 +7,14 @@ import {
     start,
     startServer,
 } from "@mail/../tests/mail_test_helpers";
-import { defineModels, fields, models, onRpc } from "@web/../tests/web_test_helpers";
+import { browser } from "@web/core/browser/browser";
+import {
+    defineModels,
+    fields,
+    models,
+    onRpc,
+    patchWithCleanup,
+} from "@web/../tests/web_test_helpers";
 
 describe.current.tags("desktop");
 
@@ -76,5 +83,14 @@ test("a record with a folder shows its folder tree and the selected folder's fil
     await click(".o_clouds_attachment_box .o_clouds_name:contains(Specs)");
     await contains(".o_clouds_ab_current", { text: "Specs" });
     await contains(".o_clouds_ab_file", { count: 0 });
-    await contains(".o_clouds_ab_files a[href='https://cloud.example/specs']");
+    // "Open in the cloud" asks the server for the link at click time, then opens it.
+    onRpc("clouds.folder", "clouds_open_in_cloud", ({ args }) => {
+        expect.step(`link of ${args[0]}`);
+        return "https://cloud.example/specs?shared";
+    });
+    const tab = { location: { href: "" }, close: () => expect.step("closed") };
+    patchWithCleanup(browser, { open: () => tab });
+    await click(".o_clouds_ab_open_cloud");
+    await expect.waitForSteps(["link of 2"]);
+    expect(tab.location.href).toBe("https://cloud.example/specs?shared");
 });

@@ -10,6 +10,7 @@ import {
     download,
     dropOnFolder,
     folderMenuItems,
+    openInCloud,
     uploadFiles,
     zipUrl,
 } from "../clouds_tree/operations";
@@ -60,6 +61,7 @@ export class CloudsAttachmentBox extends Component {
     menu = (node) =>
         folderMenuItems(this.env, node, { full: false, onChanged: () => this.reloadAll() });
     create = (parent, name) => this.orm.create("clouds.folder", [{ name, parent_id: parent.id }]);
+    openInCloud = (model, id) => openInCloud(this.env, model, id);
     rename = (node, name) => this.orm.write("clouds.folder", [node.id], { name });
 
     async reloadAll() {

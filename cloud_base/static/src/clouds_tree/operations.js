@@ -1,4 +1,5 @@
 import { _t } from "@web/core/l10n/translation";
+import { browser } from "@web/core/browser/browser";
 import { registry } from "@web/core/registry";
 
 /** What both screens do with folders, tags and files: one place for each operation. */
@@ -141,6 +142,33 @@ export async function dropOnTag(orm, tag, dataTransfer) {
     return false;
 }
 
+/**
+ * "Open in the cloud": the link the connection's options call for, asked of the provider
+ * at click time (``clouds_open_in_cloud`` checks the user may open the item). The tab is
+ * opened at once, as a tab opened after the answer would be blocked as a pop-up; it
+ * goes to the link, or closes and the server's reason is shown.
+ */
+export async function openInCloud(env, model, id) {
+    const tab = browser.open("", "_blank");
+    try {
+        const url = await env.services.orm.call(model, "clouds_open_in_cloud", [[id]]);
+        if (tab) {
+            tab.opener = null;
+            tab.location.href = url;
+        } else {
+            browser.open(url, "_blank", "noopener");
+        }
+        return url;
+    } catch (error) {
+        tab?.close();
+        env.services.notification.add(error.data?.message || error.message, {
+            title: _t("Cannot open in the cloud"),
+            type: "danger",
+        });
+        return false;
+    }
+}
+
 /** The folder context menu, for both screens (``options.full``: the file manager). */
 export function folderMenuItems(env, node, { full, onChanged }) {
     const { orm, action } = env.services;
@@ -164,7 +192,7 @@ export function folderMenuItems(env, node, { full, onChanged }) {
     }
     if (node.cloud_url) {
         items.push({ label: _t("Open in the cloud"), icon: "fa-cloud",
-                     run: (n) => window.open(n.cloud_url, "_blank") });
+                     run: (n) => openInCloud(env, "clouds.folder", n.id) });
     }
     if (full && node.res_model && node.res_id) {
         items.push({

@@ -19,6 +19,7 @@ import {
     ATTACHMENTS_TYPE,
     download,
     downloadPost,
+    openInCloud,
     uploadFiles,
 } from "../clouds_tree/operations";
 
@@ -60,6 +61,13 @@ function setupFileManagerRenderer(renderer) {
         await renderer.reloadView();
     };
     renderer.onCloudsClickCapture = (ev) => {
+        const cloud = ev.target.closest?.("[data-clouds-open-cloud-id]");
+        if (cloud) {
+            ev.stopPropagation();
+            ev.preventDefault();
+            openInCloud(renderer.env, "ir.attachment", Number(cloud.dataset.cloudsOpenCloudId));
+            return;
+        }
         const el = ev.target.closest?.("[data-clouds-preview-id]");
         // While files are selected, a click on a card selects it (see the card below).
         if (el && !renderer.props.list.model.root.selection.length) {
