@@ -44,6 +44,9 @@ class CloudsClient(models.Model):
     bx_upload_url = fields.Char(string="Upload URL", groups=ADMIN)
     bx_oauth_url = fields.Char(string="Consent URL", groups=ADMIN,
                                help="Empty: https://account.box.com/api/oauth2.")
+    bx_web_url = fields.Char(string="Web App URL", groups=ADMIN,
+                             help="Where files open in Box: empty for https://app.box.com "
+                             "(or the system parameter box_sync.web_url).")
     bx_ca_bundle = fields.Char(string="Box CA Bundle", groups=ADMIN,
                                help="Path of extra trusted certificates (a local server).")
 
@@ -69,7 +72,7 @@ class CloudsClient(models.Model):
             "user_id": me.bx_user_id, "shared_link_access": me.bx_shared_link_access,
             "timeout": 30,
         }
-        for key in ("api_url", "upload_url", "oauth_url", "ca_bundle"):
+        for key in ("api_url", "upload_url", "oauth_url", "web_url", "ca_bundle"):
             config[key] = self._cloud_setting(me[f"bx_{key}"], PARAM + key)
         return config
 

@@ -56,6 +56,7 @@ class BoxSyncCase(RealRequestsMixin, SyncCase):
         return {"bx_client_id": config["client_id"], "bx_client_secret": config["client_secret"],
                 "bx_api_url": config["api_url"], "bx_upload_url": config["upload_url"],
                 "bx_oauth_url": config["oauth_url"], "bx_ca_bundle": config["ca_bundle"],
+                "bx_web_url": config["web_url"],
                 "token_json": json.dumps({"access_token": config["access_token"],
                                           "refresh_token": config["refresh_token"]})}
 
@@ -96,6 +97,28 @@ class BoxSyncCase(RealRequestsMixin, SyncCase):
 
 @tagged("post_install", "-at_install")
 class TestBoxSync(BoxSyncCase):
+    def test_open_in_cloud_follows_shared_link_access(self):
+        """Shared Links: the shared link opened to anyone or to the company, made only
+        for users who may change the item; readers get the item's page in the web app."""
+        client = self.make_client()
+        file, folder, reader, editor = self.link_setup(client)
+        node = self.emulator.nodes[box_id(file.clouds_remote_id)[1]]
+        shared = self.open_in_cloud(file, editor)
+        self.assertIn("/s/", shared)
+        self.assertEqual(node.shared["access"], "open")
+        self.assertOpens(shared, file)
+        client.bx_shared_link_access = "company"
+        self.assertEqual(self.open_in_cloud(file, editor), shared)
+        self.assertEqual(node.shared["access"], "company")
+        node.shared = None
+        internal = self.open_in_cloud(file, reader)
+        self.assertIsNone(node.shared, "a reader's click shares nothing")
+        self.assertIn("/file/", internal)
+        self.assertOpens(internal, file)
+        self.assertOpens(self.open_in_cloud(folder, editor), folder)
+        self.assertIn("/folder/", self.open_in_cloud(folder, reader))
+        self.assertLinksRefused(file, folder, reader)
+
     def test_direct_backward_through_events_and_reverse(self):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")

@@ -27,6 +27,25 @@ class TestDropboxSync(RealRequestsMixin, SyncCase):
         host = cls.emulator.netloc
         cls.bare._host_map = {"api": host, "content": host, "notify": host}
 
+    def test_open_in_cloud_follows_link_mode(self):
+        """Dropbox Links: internal paths, or shared links made only for users who may
+        change the item (readers keep the internal path)."""
+        client = self.make_client()
+        file, folder, reader, editor = self.link_setup(client)
+        internal = self.open_in_cloud(file, editor)
+        self.assertIn("/home", internal)
+        self.assertOpens(internal, file)
+        client.db_link_mode = "shared"
+        shared = self.open_in_cloud(file, editor)
+        self.assertIn("/scl/fi/", shared)
+        self.assertOpens(shared, file)
+        self.assertEqual(self.open_in_cloud(file, reader), internal)
+        shared_folder = self.open_in_cloud(folder, editor)
+        self.assertIn("/scl/fo/", shared_folder)
+        self.assertOpens(shared_folder, folder)
+        self.assertOpens(self.open_in_cloud(folder, reader), folder)
+        self.assertLinksRefused(file, folder, reader)
+
     def client_vals(self):
         config = self.emulator.provider_config()
         return {"db_app_key": config["app_key"], "db_app_secret": config["app_secret"],

@@ -102,6 +102,32 @@ class TestOneDriveSync(GraphSyncCase):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")
 
+    def test_open_in_cloud_follows_link_scope(self):
+        """OneDrive Links: a view link for people in the organisation or for anyone,
+        made only for users who may change the item; readers get the item's webUrl."""
+        client = self.make_client(od_link_scope="organization")
+        file, folder, reader, editor = self.link_setup(client)
+
+        def scope_of(url):
+            links = self.emulator.links
+            return next((scope for token, (_item, scope) in links.items()
+                         if url == f"{self.emulator.url}/s/{token}"), None)
+
+        organization = self.open_in_cloud(file, editor)
+        self.assertEqual(scope_of(organization), "organization")
+        client.od_link_scope = "anonymous"
+        anyone = self.open_in_cloud(file, editor)
+        self.assertNotEqual(anyone, organization)
+        self.assertEqual(scope_of(anyone), "anonymous")
+        for url in (organization, anyone):
+            self.assertOpens(url, file)
+        web_url = self.open_in_cloud(file, reader)
+        self.assertIsNone(scope_of(web_url))
+        self.assertOpens(web_url, file)
+        self.assertOpens(self.open_in_cloud(folder, editor), folder)
+        self.assertOpens(self.open_in_cloud(folder, reader), folder)
+        self.assertLinksRefused(file, folder, reader)
+
     def test_converges_under_random_faults(self):
         self.assertConvergesUnderFaults(seed=7)  # fewer requests: a seed that faults > 5
 
