@@ -7,11 +7,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from urllib.parse import parse_qs, urlparse
 
 import odoo
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase
 from odoo.api import Transaction
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from cloud_sync.emulators.s3 import S3Emulator
@@ -63,6 +65,30 @@ class TestS3Sync(S3ServerCase):
     def put(self, client, path, data):
         self.s3.put_object(Bucket=self.emulator.bucket,
                            Key=client.sudo().remote_root_id + path, Body=data)
+
+    def test_open_in_cloud_follows_link_lifetime(self):
+        """Link Lifetime: a presigned address valid that long, for every user who may
+        open the file (it shares nothing on the server); more than 7 days is refused."""
+        client = self.make_client(s3_link_lifetime=600)
+        file, folder, reader, editor = self.link_setup(client)
+
+        def lifetime(url):  # signature v4 names the lifetime, v2 the expiry time
+            query = parse_qs(urlparse(url).query)
+            if "X-Amz-Expires" in query:
+                return int(query["X-Amz-Expires"][0])
+            return int(query["Expires"][0]) - time.time()
+
+        self.assertTrue(file._clouds_cloud_url().startswith("s3://"))  # the button shows
+        url = self.open_in_cloud(file, reader)
+        self.assertAlmostEqual(lifetime(url), 600, delta=5)
+        self.assertEqual(self.follow(url).content, file.raw)
+        client.s3_link_lifetime = 3600
+        self.assertAlmostEqual(lifetime(self.open_in_cloud(file, editor)), 3600, delta=5)
+        with self.assertRaises(ValidationError):
+            client.s3_link_lifetime = 8 * 24 * 3600
+        with self.assertRaises(UserError):  # S3 folders have no link
+            self.open_in_cloud(folder, editor)
+        self.assertLinksRefused(file, folder, reader)
 
     def test_wrong_bucket_is_a_clear_error(self):
         vals = dict(self.client_vals(), s3_bucket="no-such-bucket")

@@ -14,6 +14,7 @@ Decisions:
   between leaves both trees (never less data); CopyObject is limited to 5 GB per object.
 - Links: presigned GET URLs valid ``link_lifetime`` seconds. S3 has no internal UI link,
   so the internal link is the same presigned URL. Folders have no link (:class:`Fatal`).
+  A file's ``web_url`` is its ``s3://bucket/key`` address, not a browser link.
 - Change feed: S3 has none. The cursor names a snapshot of the listing (key -> ETag,
   size), gzipped JSON stored in the bucket under :data:`STATE_PREFIX` and addressed by
   its SHA-256 (identical snapshots are stored once). ``changes`` diffs the snapshot
@@ -178,6 +179,9 @@ class S3Provider(Provider):
             hash_type=None if folder else self.hash_type,
             content_hash=etag if single_part else None,
             modified=modified,
+            # the object's address (S3 has no web page of an object); a browser opens a
+            # file through link(), a presigned URL asked for at click time
+            web_url=None if folder else f"s3://{self.bucket}/{key}",
         )
 
     def _child_key(self, parent_id: str, name: str, folder: bool = False) -> str:

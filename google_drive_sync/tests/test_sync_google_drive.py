@@ -78,6 +78,20 @@ class TestGoogleDriveSync(GoogleDriveSyncCase):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")
 
+    def test_open_in_cloud_opens_web_view_link(self):
+        """No link option: the item's webViewLink, which opens after Google's sign-in
+        (the emulator's passes at once) and never shares the item."""
+        client = self.make_client()
+        file, folder, reader, editor = self.link_setup(client)
+        url = self.open_in_cloud(file, editor)
+        self.assertIn("/file/d/", url)
+        self.assertOpens(url, file)  # through /ServiceLogin and back
+        self.assertEqual(self.open_in_cloud(file, reader), url)
+        self.assertFalse(any(p["type"] == "anyone" for p in self.emulator.files[
+            file.clouds_remote_id].get("perms", [])))
+        self.assertOpens(self.open_in_cloud(folder, reader), folder)
+        self.assertLinksRefused(file, folder, reader)
+
     def test_native_documents_come_back_as_office_files(self):
         """A Google Doc made in Drive becomes a file of its folder; on reset it comes back
         into Odoo as a .docx (the office format), not as an unreadable native item."""

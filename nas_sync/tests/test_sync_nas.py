@@ -45,6 +45,18 @@ class TestNasSync(NasCase):
     def test_round_trip_on_disk(self):
         self.round_trip()
 
+    def test_open_in_cloud_opens_the_item_on_the_server(self):
+        """WebDAV has no sharing links: the item's address, for users who sign in."""
+        client = self.make_client()
+        file, folder, reader, editor = self.link_setup(client)
+        url = self.open_in_cloud(file, editor)
+        self.assertEqual(self.open_in_cloud(file, reader), url)
+        session = requests.Session()
+        session.auth = (USER, PASSWORD)
+        self.assertEqual(self.follow(url, session).content, file.raw)
+        self.assertEqual(requests.get(url, timeout=10).status_code, 401)
+        self.assertLinksRefused(file, folder, reader)
+
     def test_change_feed_state_lives_in_the_filestore(self):
         client = self.make_client(root_name="state in the filestore")
         self.make_tree(client)
