@@ -14,12 +14,26 @@ administrator group. Anyone else gets the internal link, which opens only for pe
 who already have access in the cloud.
 """
 
-from odoo import _, models
+from odoo import _, api, models
 from odoo.exceptions import AccessError, UserError
 
 from cloud_sync.providers.errors import CloudError, NotFound
 
 ADMIN = "cloud_base.group_clouds_admin"
+# Where an item lives in the cloud: set by the sync (as superuser) only. A user who could
+# write them on a file or folder of theirs would point it at any remote item of the
+# connection and then download it, or get a public link to it, through Odoo.
+REMOTE_FIELDS = {"clouds_client_id", "clouds_remote_id", "clouds_link"}
+
+
+def _check_remote_fields(records, vals_list):
+    """Refuse the remote identity fields in ``vals_list`` unless written by the sync."""
+    if records.env.su:
+        return
+    written = sorted(REMOTE_FIELDS & {key for vals in vals_list for key in vals})
+    if written:
+        raise AccessError(_("Only the sync may set where an item lives in the cloud (%s).",
+                            ", ".join(written)))
 
 
 def _may_share(records):
@@ -41,6 +55,15 @@ def _may_share(records):
 class IrAttachment(models.Model):
     _inherit = "ir.attachment"
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        _check_remote_fields(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        _check_remote_fields(self, [vals])
+        return super().write(vals)
+
     def _clouds_cloud_url(self):
         self.ensure_one()
         return (self.clouds_client_id and self.clouds_link) or super()._clouds_cloud_url()
@@ -57,6 +80,15 @@ class IrAttachment(models.Model):
 
 class CloudsFolder(models.Model):
     _inherit = "clouds.folder"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        _check_remote_fields(self, vals_list)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        _check_remote_fields(self, [vals])
+        return super().write(vals)
 
     def _clouds_cloud_url(self):
         self.ensure_one()

@@ -305,11 +305,20 @@ class SyncCase(TransactionCase):
         return answer
 
     def assertLinksRefused(self, file, folder, user):
-        """A user who may not see the folder gets no link to it or its files."""
+        """A user who may not see the folder gets no link to it or its files, nor by
+        pointing a file of their own at the remote item (only the sync sets that)."""
         folder.group_ids = [Command.set(self.env.ref("cloud_base.group_clouds_admin").ids)]
         for record in (file, folder):
             with self.assertRaises(AccessError):
                 self.open_in_cloud(record, user)
+        forged = {"clouds_client_id": file.clouds_client_id.id,
+                  "clouds_remote_id": file.clouds_remote_id}
+        Attachment = self.Attachment.with_user(user)
+        with self.assertRaises(AccessError):
+            Attachment.create({"name": "forged.txt", "raw": b"x", **forged})
+        own = Attachment.create({"name": "own.txt", "raw": b"x"})
+        with self.assertRaises(AccessError):
+            own.write(forged)
 
     # ---------------------------------------------------------------- the shared scenario
     def put(self, client, path, data):

@@ -6,7 +6,7 @@ import tempfile
 
 import requests
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase, disk_tree
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 from odoo.tools import config
 
@@ -55,6 +55,9 @@ class TestNasSync(NasCase):
         session.auth = (USER, PASSWORD)
         self.assertEqual(self.follow(url, session).content, file.raw)
         self.assertEqual(requests.get(url, timeout=10).status_code, 401)
+        with self.assertRaises(AccessError):  # a File Manager user's folder, forged
+            self.Folder.with_user(editor).create(
+                {"name": "forged", "clouds_remote_id": folder.clouds_remote_id})
         self.assertLinksRefused(file, folder, reader)
 
     def test_change_feed_state_lives_in_the_filestore(self):

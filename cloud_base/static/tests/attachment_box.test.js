@@ -88,9 +88,11 @@ test("a record with a folder shows its folder tree and the selected folder's fil
         expect.step(`link of ${args[0]}`);
         return "https://cloud.example/specs?shared";
     });
-    const tab = { location: { href: "" }, close: () => expect.step("closed") };
+    const tab = {
+        location: { set href(url) { expect.step(`tab to ${url}`); } },
+        close: () => expect.step("closed"),
+    };
     patchWithCleanup(browser, { open: () => tab });
     await click(".o_clouds_ab_open_cloud");
-    await expect.waitForSteps(["link of 2"]);
-    expect(tab.location.href).toBe("https://cloud.example/specs?shared");
+    await expect.waitForSteps(["link of 2", "tab to https://cloud.example/specs?shared"]);
 });
