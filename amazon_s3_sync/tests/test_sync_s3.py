@@ -69,7 +69,7 @@ class TestS3Sync(S3ServerCase):
     def test_open_in_cloud_follows_link_lifetime(self):
         """Link Lifetime: a presigned address valid that long, for every user who may
         open the file (it shares nothing on the server); more than 7 days is refused."""
-        client = self.make_client(s3_link_lifetime=600)
+        client = self.make_client(root_name="Links", s3_link_lifetime=600)
         file, folder, reader, editor = self.link_setup(client)
 
         def lifetime(url):  # signature v4 names the lifetime, v2 the expiry time

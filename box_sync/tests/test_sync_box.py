@@ -100,7 +100,7 @@ class TestBoxSync(BoxSyncCase):
     def test_open_in_cloud_follows_shared_link_access(self):
         """Shared Links: the shared link opened to anyone or to the company, made only
         for users who may change the item; readers get the item's page in the web app."""
-        client = self.make_client()
+        client = self.make_client(root_name="Links")  # its own remote root
         file, folder, reader, editor = self.link_setup(client)
         node = self.emulator.nodes[box_id(file.clouds_remote_id)[1]]
         shared = self.open_in_cloud(file, editor)

@@ -270,7 +270,8 @@ class SyncCase(TransactionCase):
 
     # ---------------------------------------------------------------- "Open in the cloud"
     def link_setup(self, client):
-        """A synced file and folder, an employee who may open but not change them
+        """A synced file and folder (give ``client`` a root of its own: the servers
+        outlive each test's rollback), an employee who may open but not change them
         (``reader``: read-only on folders) and a File Manager user who may (``editor``).
         Returns ``(file, folder, reader, editor)``."""
         folder = self.Folder.create({"name": "Linked", "own_client_id": client.id})

@@ -30,7 +30,7 @@ class TestDropboxSync(RealRequestsMixin, SyncCase):
     def test_open_in_cloud_follows_link_mode(self):
         """Dropbox Links: internal paths, or shared links made only for users who may
         change the item (readers keep the internal path)."""
-        client = self.make_client()
+        client = self.make_client(root_name="Links")  # its own remote root
         file, folder, reader, editor = self.link_setup(client)
         internal = self.open_in_cloud(file, editor)
         self.assertIn("/home", internal)

@@ -81,7 +81,7 @@ class TestGoogleDriveSync(GoogleDriveSyncCase):
     def test_open_in_cloud_opens_web_view_link(self):
         """No link option: the item's webViewLink, which opens after Google's sign-in
         (the emulator's passes at once) and never shares the item."""
-        client = self.make_client()
+        client = self.make_client(root_name="Links")  # its own remote root
         file, folder, reader, editor = self.link_setup(client)
         url = self.open_in_cloud(file, editor)
         self.assertIn("/file/d/", url)

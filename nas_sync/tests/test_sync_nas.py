@@ -47,7 +47,7 @@ class TestNasSync(NasCase):
 
     def test_open_in_cloud_opens_the_item_on_the_server(self):
         """WebDAV has no sharing links: the item's address, for users who sign in."""
-        client = self.make_client()
+        client = self.make_client(root_name="Links")  # its own remote root
         file, folder, reader, editor = self.link_setup(client)
         url = self.open_in_cloud(file, editor)
         self.assertEqual(self.open_in_cloud(file, reader), url)

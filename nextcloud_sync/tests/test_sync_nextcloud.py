@@ -35,7 +35,7 @@ class TestNextcloudSync(SyncCase):
     def test_open_in_cloud_follows_public_links_option(self):
         """Public Links off: the internal /f/ link (for signed-in users); on: a public
         share, made only for users who may change the item (readers keep /f/)."""
-        client = self.make_client()
+        client = self.make_client(root_name="Links")  # its own remote root
         file, folder, reader, editor = self.link_setup(client)
         signed_in = requests.Session()
         signed_in.auth = (USER, APP_PASSWORD)

@@ -105,7 +105,7 @@ class TestOneDriveSync(GraphSyncCase):
     def test_open_in_cloud_follows_link_scope(self):
         """OneDrive Links: a view link for people in the organisation or for anyone,
         made only for users who may change the item; readers get the item's webUrl."""
-        client = self.make_client(od_link_scope="organization")
+        client = self.make_client(root_name="Links", od_link_scope="organization")
         file, folder, reader, editor = self.link_setup(client)
 
         def scope_of(url):
