@@ -120,13 +120,16 @@ class CloudsClient(models.Model):
     def _cloud_open_link(self, remote_id, name, may_share):
         """The link of the remote item ``remote_id`` (called in sudo, after the caller
         checked the user may open the item). A link that would share the item is made
-        only when ``may_share``; otherwise the internal link."""
+        only when ``may_share`` and on the database the connection was made on;
+        otherwise the internal link."""
         self.ensure_one()
         if self.state not in ("connected", "paused"):
             raise UserError(_("The connection “%s” is not connected: its files cannot be "
                               "opened in the cloud now.", self.name))
         options = dict(self._cloud_link_options())
-        if options.get("public") and not may_share:
+        # a copied database (a test copy) reads the cloud but changes nothing there
+        copied = self.sudo().database_uuid != self._database_uuid()
+        if options.get("public") and (copied or not may_share):
             options = {"public": False}
         try:
             return self._cloud_shared_provider().link(remote_id, **options)

@@ -52,6 +52,8 @@ class TestNextcloudSync(SyncCase):
         self.assertRegex(shared_folder, r"/s/[^/]+$")
         self.assertOpens(shared_folder, folder)
         self.assertIn("/f/", self.open_in_cloud(folder, reader))
+        client.sudo().database_uuid = "a-copy-of-the-database"  # shares nothing from a copy
+        self.assertEqual(self.open_in_cloud(folder, editor), self.open_in_cloud(folder, reader))
         self.assertLinksRefused(file, folder, reader)
 
     def test_wrong_app_password_is_a_clear_error(self):
