@@ -12,7 +12,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from cloud_sync.naming import DEFAULT_MAX_LENGTH, ODOO_RULES, sanitize, unique_name
+from cloud_sync.naming import DEFAULT_MAX_LENGTH, ODOO_RULES, SiblingNames, sanitize
 
 MAX_LENGTH_PARAM = "cloud_base.folder_name_max_length"
 # Fields a rule folder takes from its rule; only the rules engine may write them.
@@ -171,12 +171,12 @@ class CloudsFolder(models.Model):
         self._check_link_fields(vals_list)
         rules = self._name_rules()
         parents = {vals.get("parent_id") or False for vals in vals_list}
-        siblings = self._sibling_names(parents)
+        siblings = {parent: SiblingNames(names.values(), rules)
+                    for parent, names in self._sibling_names(parents).items()}
         for vals in vals_list:
-            taken = siblings[vals.get("parent_id") or False]
-            name = unique_name(sanitize(vals.get("name") or "", rules), taken.values(), rules)
-            vals["name"] = name
-            taken[("new", id(vals))] = name
+            taken = siblings.setdefault(vals.get("parent_id") or False, SiblingNames((), rules))
+            vals["name"] = taken.unique(sanitize(vals.get("name") or "", rules))
+            taken.add(vals["name"])
         return super().create(vals_list)
 
     def write(self, vals):
@@ -197,14 +197,17 @@ class CloudsFolder(models.Model):
         # One query for the siblings of every target parent, then one write per final name.
         rules = self._name_rules()
         new_parent = {f: vals.get("parent_id", f.parent_id.id) or False for f in self}
-        siblings = self._sibling_names(set(new_parent.values()))
+        names = self._sibling_names(set(new_parent.values()))
+        siblings = {parent: SiblingNames(by_id.values(), rules) for parent, by_id in names.items()}
         by_name = defaultdict(list)
         for folder in self:
-            taken = siblings[new_parent[folder]]
-            taken.pop(folder.id, None)
-            name = sanitize(vals.get("name", folder.name) or "", rules)
-            name = unique_name(name, taken.values(), rules)
-            taken[folder.id] = name
+            parent = new_parent[folder]
+            taken = siblings.setdefault(parent, SiblingNames((), rules))
+            if folder.id in names[parent]:
+                taken.discard(names[parent].pop(folder.id))
+            name = taken.unique(sanitize(vals.get("name", folder.name) or "", rules))
+            taken.add(name)
+            names[parent][folder.id] = name
             by_name[name].append(folder.id)
         for name, ids in by_name.items():
             super(CloudsFolder, self.browse(ids)).write(dict(vals, name=name))
