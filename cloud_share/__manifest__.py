@@ -1,7 +1,7 @@
 {
     "name": "Cloud Storage: Shares",
     "summary": "Share files, folders and tags with partners and by public link on the portal",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Productivity/Documents",
     "license": "LGPL-3",
     "author": "Cloud Storage Suite",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -109,17 +110,42 @@ def unique_name(name: str, taken: Iterable[str], rules: NameRules = ODOO_RULES) 
     The suffix goes before a file extension and the result stays within the length
     limit. Deterministic for the same inputs, so recomputing gives a stable suffix.
     """
-    keys = {rules.key(t) for t in taken}
-    if rules.key(name) not in keys:
-        return name
-    stem, dot, ext = name.rpartition(".")
-    if not (dot and stem and 0 < len(ext) <= 10):
-        stem, dot, ext = name, "", ""
-    n = 2
-    while True:
-        suffix = f" ({n})"
-        tail = f"{suffix}{dot}{ext}"
-        candidate = stem[: max(1, rules.max_length - len(tail))].rstrip() + tail
-        if rules.key(candidate) not in keys:
-            return candidate
-        n += 1
+    return SiblingNames(taken, rules).unique(name)
+
+
+class SiblingNames:
+    """The names used in one folder, by comparison key, kept up to date as names are added
+    and removed: naming thousands of new siblings costs time linear in their number
+    (calling :func:`unique_name` with the whole list each time is quadratic)."""
+
+    def __init__(self, names: Iterable[str] = (), rules: NameRules = ODOO_RULES):
+        self.rules = rules
+        self._keys = Counter(rules.key(n) for n in names)
+
+    def __contains__(self, name: str) -> bool:
+        return self.rules.key(name) in self._keys
+
+    def add(self, name: str) -> None:
+        self._keys[self.rules.key(name)] += 1
+
+    def discard(self, name: str) -> None:
+        key = self.rules.key(name)
+        if self._keys[key] > 1:
+            self._keys[key] -= 1
+        else:
+            self._keys.pop(key, None)
+
+    def unique(self, name: str) -> str:
+        """``name`` or its first free ``name (n)``, as :func:`unique_name` describes."""
+        if name not in self:
+            return name
+        stem, dot, ext = name.rpartition(".")
+        if not (dot and stem and 0 < len(ext) <= 10):
+            stem, dot, ext = name, "", ""
+        n = 2
+        while True:
+            tail = f" ({n}){dot}{ext}"
+            candidate = stem[: max(1, self.rules.max_length - len(tail))].rstrip() + tail
+            if candidate not in self:
+                return candidate
+            n += 1

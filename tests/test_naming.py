@@ -1,4 +1,13 @@
-from cloud_sync.naming import ODOO_FORBIDDEN, ODOO_RULES, NameRules, sanitize, unique_name
+import time
+
+from cloud_sync.naming import (
+    ODOO_FORBIDDEN,
+    ODOO_RULES,
+    NameRules,
+    SiblingNames,
+    sanitize,
+    unique_name,
+)
 
 
 def test_every_forbidden_character_becomes_dash():
@@ -30,6 +39,32 @@ def test_unique_name_is_stable_and_case_aware():
     insensitive = NameRules(case_sensitive=False)
     assert unique_name("docs", ["DOCS"], insensitive) == "docs (2)"
     assert unique_name("docs", ["DOCS"]) == "docs"
+
+
+def test_sibling_names_follow_adds_and_removals():
+    insensitive = NameRules(case_sensitive=False)
+    siblings = SiblingNames(["Docs", "DOCS"], insensitive)
+    assert siblings.unique("docs") == "docs (2)"
+    siblings.discard("Docs")  # one of the two clashing names left: still taken
+    assert siblings.unique("docs") == "docs (2)"
+    siblings.discard("DOCS")
+    assert siblings.unique("docs") == "docs"
+    siblings.add("docs")
+    siblings.add(siblings.unique("docs"))
+    assert siblings.unique("Docs") == "Docs (3)"
+
+
+def test_naming_many_siblings_is_linear():
+    """20,000 new folders in one parent: each name costs the same, whatever the count
+    (the rules engine names thousands of record folders per batch)."""
+    def name_all(count):
+        siblings, started = SiblingNames(), time.perf_counter()
+        for i in range(count):
+            siblings.add(siblings.unique(f"Partner {i}"))
+        return time.perf_counter() - started
+
+    small, large = name_all(2000), name_all(20000)
+    assert large < small * 10 * 3, (small, large)
 
 
 def test_reserved_names_get_a_suffix():

@@ -6,13 +6,14 @@ rules cannot say "the linked record is readable": the folder's ``_search`` and
 """
 
 import dataclasses
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
-from cloud_sync.naming import DEFAULT_MAX_LENGTH, ODOO_RULES, sanitize, unique_name
+from cloud_sync.naming import DEFAULT_MAX_LENGTH, ODOO_RULES, SiblingNames, sanitize
 
 MAX_LENGTH_PARAM = "cloud_base.folder_name_max_length"
 # Fields a rule folder takes from its rule; only the rules engine may write them.
@@ -138,23 +139,45 @@ class CloudsFolder(models.Model):
             limit = DEFAULT_MAX_LENGTH
         return dataclasses.replace(ODOO_RULES, max_length=max(1, limit))
 
-    def _sibling_names(self, parent_ids):
-        """{parent_id or False: [names]} of the existing children of ``parent_ids``."""
+    def init(self):
+        # Name clashes are looked up by (parent, name): see _taken_names.
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS clouds_folder_parent_name_index "
+            "ON clouds_folder ((COALESCE(parent_id, 0)), name)")
+
+    def _taken_names(self, wanted, rules):
+        """{parent id or False: SiblingNames} of the existing folders that could clash
+        with the names ``wanted`` ({parent id or False: [names]}): the same names, and the
+        numbered variants ("stem (n)") of names taken or wanted twice. Two queries
+        whatever the number of parents, reading only those rows, so naming a batch of
+        folders costs the same with ten siblings or a hundred thousand."""
         self.flush_model(["name", "parent_id"])
-        ids = [p for p in parent_ids if p]
-        clauses = [SQL("parent_id = ANY(%s)", ids)] if ids else []
-        if False in parent_ids:
-            clauses.append(SQL("parent_id IS NULL"))
-        rows = self.env.execute_query(
-            SQL(
-                "SELECT id, parent_id, name FROM clouds_folder WHERE %s",
-                SQL(" OR ").join(clauses),
-            )
-        )
-        names = defaultdict(dict)
-        for id_, parent_id, name in rows:
-            names[parent_id or False][id_] = name
-        return names
+        parents, names = zip(*[(p or 0, n) for p, ns in wanted.items() for n in set(ns)],
+                             strict=True) if wanted else ((), ())
+        found = defaultdict(dict)
+
+        def read(clause, values):
+            rows = self.env.execute_query(SQL(
+                "SELECT f.id, f.parent_id, f.name FROM clouds_folder f JOIN "
+                "unnest(%s::int[], %s::varchar[]) AS w(parent, value) "
+                "ON COALESCE(f.parent_id, 0) = w.parent AND %s",
+                list(values[0]), list(values[1]), clause))
+            for id_, parent_id, name in rows:
+                found[parent_id or False][id_] = name
+
+        if not rules.case_sensitive:  # compared by key: every sibling is a candidate
+            read(SQL("TRUE"), (sorted(set(parents)), [""] * len(set(parents))))
+        else:
+            read(SQL("f.name = w.value"), (parents, names))
+            stems = []
+            for parent, wished in wanted.items():
+                seen = Counter(wished)
+                seen.update(found[parent].values())
+                stems += [(parent or 0, _variant_pattern(n, rules.max_length))
+                          for n, c in seen.items() if c > 1 or n in found[parent].values()]
+            if stems:
+                read(SQL("f.name LIKE w.value"), tuple(zip(*stems, strict=True)))
+        return found
 
     # ---------------------------------------------------------------- CRUD
 
@@ -170,13 +193,16 @@ class CloudsFolder(models.Model):
     def create(self, vals_list):
         self._check_link_fields(vals_list)
         rules = self._name_rules()
-        parents = {vals.get("parent_id") or False for vals in vals_list}
-        siblings = self._sibling_names(parents)
+        wanted = defaultdict(list)
+        for vals in vals_list:
+            vals["name"] = sanitize(vals.get("name") or "", rules)
+            wanted[vals.get("parent_id") or False].append(vals["name"])
+        found = self._taken_names(wanted, rules)
+        siblings = {parent: SiblingNames(found[parent].values(), rules) for parent in wanted}
         for vals in vals_list:
             taken = siblings[vals.get("parent_id") or False]
-            name = unique_name(sanitize(vals.get("name") or "", rules), taken.values(), rules)
-            vals["name"] = name
-            taken[("new", id(vals))] = name
+            vals["name"] = taken.unique(vals["name"])
+            taken.add(vals["name"])
         return super().create(vals_list)
 
     def write(self, vals):
@@ -197,14 +223,21 @@ class CloudsFolder(models.Model):
         # One query for the siblings of every target parent, then one write per final name.
         rules = self._name_rules()
         new_parent = {f: vals.get("parent_id", f.parent_id.id) or False for f in self}
-        siblings = self._sibling_names(set(new_parent.values()))
+        wished = {f: sanitize(vals.get("name", f.name) or "", rules) for f in self}
+        wanted = defaultdict(list)
+        for folder in self:
+            wanted[new_parent[folder]].append(wished[folder])
+        names = self._taken_names(wanted, rules)
+        siblings = {parent: SiblingNames(names[parent].values(), rules) for parent in wanted}
         by_name = defaultdict(list)
         for folder in self:
-            taken = siblings[new_parent[folder]]
-            taken.pop(folder.id, None)
-            name = sanitize(vals.get("name", folder.name) or "", rules)
-            name = unique_name(name, taken.values(), rules)
-            taken[folder.id] = name
+            parent = new_parent[folder]
+            taken = siblings[parent]
+            if folder.id in names[parent]:
+                taken.discard(names[parent].pop(folder.id))
+            name = taken.unique(wished[folder])
+            taken.add(name)
+            names[parent][folder.id] = name
             by_name[name].append(folder.id)
         for name, ids in by_name.items():
             super(CloudsFolder, self.browse(ids)).write(dict(vals, name=name))
@@ -406,3 +439,19 @@ class CloudsFolder(models.Model):
             ids=", ".join(map(str, forbidden.ids[:5])),
         )
         return forbidden, lambda: AccessError(message)
+
+
+def _variant_pattern(name, max_length):
+    """A LIKE pattern matching ``name``'s numbered variants ("stem (n).ext"); when a
+    variant may have had its stem cut to fit ``max_length``, the cut stem (a superset:
+    extra rows are harmless)."""
+    stem, dot, ext = name.rpartition(".")
+    if not (dot and stem and 0 < len(ext) <= 10):
+        stem = name
+    if len(name) + 12 < max_length:
+        return _like_escape(stem) + " (%"
+    return _like_escape(stem[: max(1, max_length - 24)]) + "%"
+
+
+def _like_escape(text):
+    return re.sub(r"([\\%_])", r"\\\1", text)

@@ -1,6 +1,11 @@
-"""Sync fields of folders and rules: the connection a folder syncs with (inherited by its
-subfolders unless one sets its own), where it lives remotely, and moving folders to
-another connection.
+"""Sync fields of folders and rules: the connection a folder syncs with, where it lives
+remotely, and moving folders to another connection.
+
+A folder syncs with the connection set on it (``own_client_id``); else a rule's title
+folder syncs with its rule's connection; else every folder syncs with its parent's (then,
+for a record folder with no synced parent, its rule's). So a connection set on a folder
+or a rule carries the whole subtree below it, record folders included, and a subtree is
+never split between two connections unless a subfolder names one itself.
 
 A move is queued, never done during the save: a folder that syncs with a connection and
 is given another one (its own ``own_client_id``, or its rule's ``client_id``) records the
@@ -33,8 +38,10 @@ class CloudsFolderRule(models.Model):
         free = Folder.search([("rule_id", "in", self.ids), ("own_client_id", "=", False)])
         before = {folder: folder.client_id for folder in free}
         result = super().write(vals)
-        # Folders whose connection changed stay on it until their binaries are back.
-        for folder in free.filtered(lambda f: before[f] and f.client_id != before[f]):
+        # Folders whose connection changed stay on it until their binaries are back: the
+        # top of each changed subtree is pinned, the folders below follow it.
+        changed = free.filtered(lambda f: before[f] and f.client_id != before[f])
+        for folder in changed.filtered(lambda f: f.parent_id not in changed):
             folder.with_context(**{MOVE_NOW: True}).write({
                 "own_client_id": before[folder].id, "clouds_move_pending": True,
                 "clouds_move_own_id": False})
@@ -54,6 +61,7 @@ class CloudsFolder(models.Model):
 
     own_client_id = fields.Many2one(
         "clouds.client", string="Sync Connection", ondelete="restrict", index=True,
+        groups="cloud_base.group_clouds_admin",
         help="Set here, it applies to this folder and every subfolder that sets none. "
         "Changing it moves the folder at the next sync round: the binaries of its "
         "cloud-only files come back into Odoo first.")
@@ -75,11 +83,21 @@ class CloudsFolder(models.Model):
     clouds_move_to_id = fields.Many2one(
         "clouds.client", string="Moving To", compute="_compute_clouds_move_to_id")
 
-    @api.depends("own_client_id", "rule_id.client_id", "parent_id.client_id")
+    @api.depends("own_client_id", "rule_id.client_id", "parent_id.client_id", "res_id")
     def _compute_client_id(self):
         for folder in self:
-            folder.client_id = (folder.own_client_id or folder.rule_id.client_id
-                                or folder.parent_id.client_id)
+            folder.client_id = folder.own_client_id or folder._clouds_inherited_client()
+
+    def _clouds_inherited_client(self):
+        """The connection the folder syncs with when it sets none itself (see above)."""
+        rule_client = self.rule_id.client_id
+        if rule_client and self._clouds_is_title():
+            return rule_client
+        return self.parent_id.client_id or rule_client
+
+    def _clouds_is_title(self):
+        """A rule's title folder: made by the rule, linked to no record."""
+        return bool(self.rule_id) and not self.res_id
 
     def _compute_clouds_path(self):
         for folder in self:
@@ -100,9 +118,16 @@ class CloudsFolder(models.Model):
     def _clouds_move_target(self, own=None):
         """The connection the folder syncs with once its move is done (or with ``own``)."""
         own = self.clouds_move_own_id if own is None else own
-        return own or self.rule_id.client_id or self.parent_id.client_id
+        return own or self._clouds_inherited_client()
 
     # ---------------------------------------------------------------- requesting a move
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(vals.get("own_client_id") for vals in vals_list):
+            # Odoo checks field groups on write only: a new folder may not name one either.
+            self.check_field_access_rights("write", ["own_client_id"])
+        return super().create(vals_list)
+
     def write(self, vals):
         if "own_client_id" not in vals or self.env.context.get(MOVE_NOW):
             return super().write(vals)
@@ -123,13 +148,15 @@ class CloudsFolder(models.Model):
     # ---------------------------------------------------------------- the queued move
     def _clouds_followers(self):
         """The folders that sync with the connection of ``self`` through them: ``self``
-        and the subfolders that set no connection of their own (nor their rule)."""
+        and the subfolders that set no connection of their own (nor, for a rule's title
+        folder, their rule)."""
         Folder = self.sudo().with_context(active_test=False)
         found = todo = Folder.browse(self.ids)
         while todo:
             todo = Folder.search([
                 ("parent_id", "in", todo.ids), ("own_client_id", "=", False),
-                "|", ("rule_id", "=", False), ("rule_id.client_id", "=", False),
+                "|", "|", ("rule_id", "=", False), ("rule_id.client_id", "=", False),
+                ("res_id", "!=", False),
             ]) - found
             found |= todo
         return found

@@ -102,6 +102,9 @@ class FolderRuleEngine:
                     touched = self._apply_batch(model, batch)
                     if touched:
                         self._queue_children(model, touched, pending)
+                    # Computed at each batch, then forgotten: the cache (and so the cost
+                    # of each batch) stays the same size at the 100th batch as at the 1st.
+                    self.env.invalidate_all(flush=True)
         else:
             _logger.warning("folder rules: still pending after %d rounds", MAX_ROUNDS)
         done = self.env["clouds.folder.rule"].with_context(active_test=False).search(

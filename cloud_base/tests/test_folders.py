@@ -137,6 +137,36 @@ class TestFolderNames(FolderCase):
         elsewhere.parent_id = root
         self.assertEqual(elsewhere.name, "Docs (4)")
 
+    def test_numbered_variants_and_wildcards_are_found(self):
+        """Only clashing siblings are read: a taken variant is still seen, and LIKE's
+        wildcards in a name match themselves only."""
+        root = self.Folder.create({"name": "Root"})
+        self.Folder.create([{"name": n, "parent_id": root.id}
+                            for n in ("Y (2)", "a_b", "aXb (2)", "a_b (2).pdf")])
+        twins = self.Folder.create([{"name": "Y", "parent_id": root.id} for _i in range(2)])
+        self.assertEqual(twins.mapped("name"), ["Y", "Y (3)"])
+        self.assertEqual(self.Folder.create({"name": "a_b", "parent_id": root.id}).name,
+                         "a_b (2)")
+        self.assertEqual(self.Folder.create({"name": "a_b.pdf", "parent_id": root.id}).name,
+                         "a_b.pdf")
+        self.assertEqual(self.Folder.create({"name": "a_b.pdf", "parent_id": root.id}).name,
+                         "a_b (3).pdf")
+
+    def test_naming_cost_does_not_grow_with_siblings(self):
+        """Naming a batch reads the clashing siblings only: the same queries next to 10
+        or 2,000 siblings (the rules engine adds record folders by thousands)."""
+        def queries(siblings):
+            parent = self.Folder.create({"name": f"Parent {siblings}"})
+            self.Folder.create([{"name": f"Old {i}", "parent_id": parent.id}
+                                for i in range(siblings)])
+            self.env.flush_all()
+            before = self.env.cr.sql_log_count
+            self.Folder.create([{"name": f"Old {i}", "parent_id": parent.id} for i in range(5)]
+                               + [{"name": f"New {i}", "parent_id": parent.id} for i in range(5)])
+            return self.env.cr.sql_log_count - before
+
+        self.assertEqual(queries(10), queries(2000))
+
     def test_long_clash_stays_within_the_cap(self):
         first, second = self.Folder.create([{"name": "L" * 300}, {"name": "L" * 300}])
         self.assertEqual(first.name, "L" * 100)

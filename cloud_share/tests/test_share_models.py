@@ -1,8 +1,10 @@
 """Share scope, tokens, expiry, chat gate, the Share action and the invitation."""
 
 import datetime
+import importlib.util
 import io
 import zipfile
+from pathlib import Path
 
 from odoo import Command, fields
 from odoo.addons.cloud_base.zip_archive import zip_chunks
@@ -222,3 +224,43 @@ class TestShareModels(TransactionCase, ShareSetup):
             self.assertEqual(archive.read("Client Docs/Plans/plan.txt"), b"the plan")
             self.assertEqual(sorted(archive.namelist()), sorted(p for p, _id in entries))
             self.assertIn("Client Docs/Plans/", archive.namelist())
+
+
+@tagged("post_install", "-at_install")
+class TestShareOwnerMigration(TransactionCase, ShareSetup):
+    """Upgrading from the version where ``user_id`` was an optional "Responsible"."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_shares()
+
+    def migrate(self):
+        path = Path(__file__).parents[1] / "migrations" / "18.0.1.1.0" / "pre-migrate.py"
+        spec = importlib.util.spec_from_file_location("cloud_share_pre_migrate", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.env.flush_all()
+        module.migrate(self.env.cr, "18.0.1.0.0")
+        self.env.invalidate_all()
+
+    def test_missing_owners_become_creators_and_others_fail_closed(self):
+        creator = self.manager
+        rows = [
+            (self.share, "NULL", creator.id),       # no owner: its creator
+            (self.other_share, "1", creator.id),    # the superuser account: archived
+        ]
+        portal_share = self.share.copy({"name": "Portal owned"})
+        # The old schema (rolled back with the test): the owner was optional.
+        self.env.cr.execute("ALTER TABLE clouds_share ALTER COLUMN user_id DROP NOT NULL")
+        rows.append((portal_share, str(self.portal_user.id), creator.id))  # portal: archived
+        for share, owner, create_uid in rows:
+            self.env.cr.execute(
+                "UPDATE clouds_share SET user_id = " + owner + ", create_uid = %s WHERE id = %s",
+                (create_uid, share.id))
+        self.migrate()
+        self.assertEqual(self.share.user_id, creator)
+        self.assertTrue(self.share.active)
+        self.assertFalse(self.other_share.active)
+        self.assertFalse(portal_share.active)
+        self.assertEqual(portal_share.user_id, self.portal_user, "nothing else changes")

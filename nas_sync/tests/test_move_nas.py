@@ -208,8 +208,8 @@ class TestNasMove(NasCase):
         self.assertEqual(set(self.remote_files(self.old)), {"Stays", "Stays/other.txt"})
 
     def test_rule_connection_change(self):
-        """A rule's new connection pins its folders to the old one until their binaries are
-        back; setting it back first cancels."""
+        """A rule's new connection pins its title folder (and so the folders below) to the
+        old one until their binaries are back; setting it back first cancels."""
         rule, people, _projects = self.make_tree(self.old, partners=("Ann",))
         self.sync()
         self.Attachment._cron_clouds_clean()
@@ -225,10 +225,12 @@ class TestNasMove(NasCase):
         rule.client_id = self.new
         self.env.flush_all()
         self.assertEqual(dict(self.emulator.faults.counts), {})
+        title = folders.filtered(lambda f: not f.res_id)
         self.assertEqual(folders.client_id, self.old)
-        self.assertEqual(folders.own_client_id, self.old)
-        self.assertTrue(all(folders.mapped("clouds_move_pending")))
-        self.assertEqual(folders.clouds_move_to_id, self.new)
+        self.assertEqual(title.own_client_id, self.old)
+        self.assertFalse((folders - title).own_client_id)
+        self.assertEqual(folders.filtered("clouds_move_pending"), title)
+        self.assertEqual(title.clouds_move_to_id, self.new)
         rule.client_id = self.old  # back before the task ran: nothing moves
         self.assertFalse(folders.own_client_id)
         self.assertFalse(any(folders.mapped("clouds_move_pending")))
@@ -242,4 +244,73 @@ class TestNasMove(NasCase):
         self.assertIn(f"Clients/Ann/{files[0].name}", self.remote_files(self.new))
         self.assertNotIn("Clients", self.remote_files(self.old))
         self.assertTreesEqual(self.new)
+        self.assertSyncOps(self.sync(), 0)
+
+    # ---------------------------------------------------------------- whole subtrees
+    def assertNoStaleLinks(self):
+        """Every folder, file and sync record that says where it lives remotely lives
+        there, on the connection it syncs with."""
+        self.env.invalidate_all()
+        Folder = self.Folder.with_context(active_test=False)
+        records = [(f, f.client_id, f.clouds_remote_id)
+                   for f in Folder.search([("clouds_remote_id", "!=", False)])]
+        records += [(a, a.clouds_client_id, a.clouds_remote_id)
+                    for a in self.Attachment.search([("clouds_remote_id", "!=", False)])]
+        records += [(r, r.client_id, r.remote_id)
+                    for r in self.env["clouds.sync.record"].search([])]
+        providers = {}
+        try:
+            for record, client, remote_id in records:
+                self.assertTrue(client, f"{record.display_name} links {remote_id}, syncs nowhere")
+                if client not in providers:
+                    providers[client] = client._cloud_provider()
+                self.assertTrue(providers[client].exists(remote_id),
+                                f"{record.display_name}: {remote_id} is gone on {client.name}")
+        finally:
+            for provider in providers.values():
+                provider.close()
+
+    def test_title_folder_connection_moves_the_rule_subtree(self):
+        """The demo's trial: a rule on the old connection, its title folder given the new
+        one. The whole subtree follows (not only the empty title folder), nothing is
+        re-created at the old root, and no link points at a removed path."""
+        rule, people, _projects = self.make_tree(self.old, partners=("Ann", "Bob"))
+        self.sync()
+        title = self.Folder.search([("rule_id", "=", rule.id), ("res_id", "=", False)])
+        self.assertEqual(len(title), 1)
+        files = self.Attachment.search([("res_model", "=", "res.partner"),
+                                        ("res_id", "in", people.ids)])
+        self.contents.update({att: att.raw for att in files})
+        title.own_client_id = self.new
+        self.sync()
+        self.sync()
+        self.env.invalidate_all()
+        self.assertEqual(self.Folder.search([("rule_id", "=", rule.id)]).client_id, self.new)
+        new_remote, old_remote = self.remote_files(self.new), self.remote_files(self.old)
+        for att in files:
+            person = att.res_id == people[0].id and "Ann" or "Bob"
+            self.assertEqual(new_remote[f"Clients/{person}/{att.name}"], self.contents[att])
+        self.assertFalse({"Clients", "Ann", "Bob"} & set(old_remote), sorted(old_remote))
+        self.assertTreesEqual(self.new)
+        self.assertTreesEqual(self.old)
+        self.assertNoStaleLinks()
+        self.assertSyncOps(self.sync(), 0)
+
+    def test_subfolder_with_its_own_connection_stays_when_its_parent_leaves(self):
+        """A subfolder that names the old connection itself stays there when its parent
+        moves: it is moved up to the old root, its files and links intact."""
+        self.alpha.own_client_id = self.old
+        self.sync()
+        self.projects.own_client_id = self.new
+        self.sync()
+        self.sync()
+        self.env.invalidate_all()
+        self.assertEqual((self.projects.client_id, self.alpha.client_id), (self.new, self.old))
+        old_remote = self.remote_files(self.old)
+        self.assertIn("Alpha/plan.bin", old_remote)
+        self.assertNotIn("Projects", old_remote)
+        self.assertIn("Projects/notes.md", self.remote_files(self.new))
+        self.assertTreesEqual(self.new)
+        self.assertTreesEqual(self.old)
+        self.assertNoStaleLinks()
         self.assertSyncOps(self.sync(), 0)

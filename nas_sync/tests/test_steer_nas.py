@@ -83,6 +83,25 @@ class TestSteerNas(NasCase):
             client.with_user(self.fm_user).action_sync_now()
         self.assertFalse(self.Queue.search([("client_id", "=", client.id)]))
 
+    def test_only_administrators_choose_where_folders_sync(self):
+        """Putting a folder (and everything below it) on a cloud is a decision about the
+        company's data: a File Manager user who may edit the folder may not make it."""
+        client = self.make_client(root_name="folder connection")
+        folder = self.Folder.create({"name": "Everyone"})
+        with self.assertRaises(AccessError):
+            folder.with_user(self.fm_user).write({"own_client_id": client.id})
+        with self.assertRaises(AccessError):
+            self.Folder.with_user(self.fm_user).create({"name": "New", "own_client_id": client.id})
+        folder.with_user(self.fm_user).name = "Renamed by a File Manager user"
+        self.assertFalse(folder.client_id)
+        folder.with_user(self.admin_user).own_client_id = client
+        self.assertEqual(folder.client_id, client)
+        form = self.Folder.with_user(self.fm_user).get_views([(False, "form")])
+        self.assertNotIn('name="own_client_id"', form["views"]["form"]["arch"])
+        self.assertIn('name="own_client_id"',
+                      self.Folder.with_user(self.admin_user).get_views(
+                          [(False, "form")])["views"]["form"]["arch"])
+
     def test_check_connection_says_what_answered(self):
         client = self.make_client(root_name="checked")
         action = client.with_user(self.admin_user).action_check_connection()
