@@ -45,6 +45,12 @@ class TestNasSync(NasCase):
     def test_round_trip_on_disk(self):
         self.round_trip()
 
+    def test_folder_tasks_longest_unchecked_first(self):
+        self.assertFolderTasksInCheckOrder()
+
+    def test_two_workers_share_folder_tasks(self):
+        self.assertWorkersShareFolderTasks()
+
     def test_change_feed_state_lives_in_the_filestore(self):
         client = self.make_client(root_name="state in the filestore")
         self.make_tree(client)
