@@ -118,6 +118,10 @@ class CloudsQueue(models.Model):
                 task._run(commit)
             finally:
                 task._unlock()
+            if commit and task.state == "waiting":
+                # woken after the unlock: a worker woken before would find it held
+                task._wake_workers()
+                self.env.cr.commit()
             done |= task
         return done
 
@@ -233,8 +237,6 @@ class CloudsQueue(models.Model):
                 log._record(self, "info", _("%(ops)s operations, %(parts)s folder tasks "
                                             "queued", ops=result["ops"],
                                             parts=result["waiting"]), started, result)
-                if commit:
-                    self._wake_workers()
             elif result.get("failed") and self.task_type == "folder":
                 self._part_failed("\n".join(result["errors"]), started, result)
             elif result.get("failed"):
