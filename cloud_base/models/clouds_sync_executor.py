@@ -377,13 +377,14 @@ class ClientSync:
     def _split(self, ops, detach):
         """(operations run here, {folder key: part}): with ``detach`` (the most
         transfers a run keeps), the file transfers of a plan with more than that, in
-        two folders or more, go to one task per folder. Everything else (folders, moves,
-        deletions, new local items) runs here first, so a folder exists before its
-        files; an item with another operation here stays here too (its order kept)."""
+        two folders or more, go to one task per folder. Everything else (moves,
+        deletions, new local items, folders something here waits for) runs here first,
+        so a folder exists before its files; an item with another operation here stays
+        here too (its order kept). A folder made by this run that nothing here waits
+        for is made by its own task, before its files (less for the run to do alone)."""
         if not detach:
             return ops, {}
-        stay = {op.key for op in ops if type(op) not in DETACHABLE
-                or isinstance(op, CreateRemote) and op.kind == Kind.FOLDER}
+        stay = {op.key for op in ops if self._folder_of(op) is None}
         parts, inline = {}, []
         for op in ops:
             folder = self._folder_of(op) if op.key not in stay else None
@@ -393,6 +394,11 @@ class ClientSync:
                 parts.setdefault(folder, []).append(op)
         if len(parts) < 2 or sum(map(len, parts.values())) <= detach:
             return ops, {}
+        needed = {key for op in inline for key in op.after if key != op.key}
+        for op in [op for op in inline if isinstance(op, CreateRemote)
+                   and op.key in parts and op.key not in needed]:
+            inline.remove(op)
+            parts[op.key].insert(0, op)
         return inline, parts
 
     def _folder_of(self, op):
@@ -430,7 +436,8 @@ class ClientSync:
         ``clouds_queue``). Returns its remote writes (JSON) for the run's end."""
         ops = [_load_op(o) for o in part["ops"]]
         folder_key = f"f{folder_id}"
-        keys = {op.key for op in ops} | {folder_key}
+        keys = {op.key for op in ops} | {folder_key} | {
+            op.parent for op in ops if getattr(op, "parent", None) not in (None, ROOT)}
         self.records = {r.key: r for r in self.Record.search([
             ("client_id", "=", self.client.id), "|", ("key", "in", list(keys)),
             ("parent_key", "=", folder_key)])}
