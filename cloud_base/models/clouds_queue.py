@@ -2,9 +2,10 @@
 
 Tasks: the prepare cron queues one ``sync`` task per connection (the longest unsynced
 first). It owns the connection's change feed: it polls it, plans the whole connection
-and runs what must happen first (folders, moves, deletions, new local items). When the
-plan has many file transfers in several folders, it hands them to one ``folder`` task
-per folder, queued in the order of the folders' last check (the longest unchecked
+and runs what must happen first (moves, deletions, new local items, the folders these
+wait for). When the plan has many file transfers in several folders, it hands them to
+one ``folder`` task per folder (a new folder nothing else waits for is made by its task,
+before its files), queued in the order of the folders' last check (the longest unchecked
 first), and waits (``waiting``); every worker takes folder tasks side by side. Once they
 are all over, the sync task is taken again and ends the run: it stores the cursor and
 clears the change marks only if every folder task did all its work, and tells who asked
@@ -19,7 +20,8 @@ never plans while folder tasks of its connection run. A task left ``running`` by
 worker is taken again: a sync task plans again, a folder task fails (its run lists
 everything again). Order: reverse and move tasks first (no folder task of their
 connection starts while one waits), then by priority and age; a sync task waits for its
-folder tasks, which wait for nothing (their folders exist: made before they are queued).
+folder tasks, which wait for nothing (the parents of their folders exist: made before
+they are queued).
 """
 
 import logging

@@ -11,6 +11,9 @@ Transfers run side by side in the connection's pool (``cloud_sync.pool``, its si
 connection's ``transfer_pool``): only the provider calls go to pool threads; reading the
 records before and writing the bookkeeping after happen here, in the worker's thread,
 so the ORM never leaves it.
+
+A run may hand its file transfers to folder tasks run by other workers (``run`` with
+``detach``, then ``run_part`` per folder and ``end``; the queue's docstring says when).
 """
 
 import contextlib
