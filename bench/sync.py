@@ -39,6 +39,19 @@ a few minutes per provider here (creation and the initial upload dominate).
 
     python bench/sync.py --steady [2000 20000] [--providers webdav s3 onedrive]
 
+With ``--workers N`` (and ``--latency``), N Odoo cron workers (processes, as Odoo's
+cron workers are) run one connection's initial sync side by side, against one worker:
+``--files`` files in ``--folders`` folders (default 1,000 in 20; a sync run hands its
+transfers to one task per folder, the workers share them), each worker's pool at 8, time
+from the start signal to the last worker's end. Goal: N workers <= 0.6 x one (for 2).
+
+    python bench/sync.py --latency 0.05 --workers 2 [--providers webdav s3 ...]
+
+It also times the bare SDK from 8 and from 2 x 8 threads against the same server (does
+the server itself serve more requests in flight faster?), and reports the CPU seconds of
+the workers and of this process (the WebDAV server). ``BENCH_TIMELINE=1`` prints when
+each task ran.
+
 Prints a table, then one JSON line per provider and case. Without Odoo: a ``skipped`` line.
 """
 
@@ -415,13 +428,174 @@ def bench_latency(registry, key: str, files: int, size: int, latency: float) -> 
     return lines
 
 
+WORKERS_GOAL = "ratio <= 0.6"
+# One cron worker: runs the queue as the cron does until the connection has no task left
+# (the cron is triggered again when folder tasks are queued; here it loops instead).
+WORKER = """
+import sys, time
+import odoo
+from odoo import api
+from odoo.modules.registry import Registry
+odoo.tools.config.parse_config(sys.argv[3:])
+registry = Registry(sys.argv[1])
+client_id = int(sys.argv[2])
+with registry.cursor() as cr:  # a cron worker lives long: its SDK is loaded, logged in
+    env = api.Environment(cr, odoo.SUPERUSER_ID, {})
+    env["clouds.client"].browse(client_id)._cloud_shared_provider()
+print("ready", flush=True)
+sys.stdin.readline()
+deadline = time.monotonic() + 1800
+with registry.cursor() as cr:
+    env = api.Environment(cr, odoo.SUPERUSER_ID, {})
+    while time.monotonic() < deadline:
+        done = env["clouds.queue"]._cron_run(limit=None)
+        cr.execute("SELECT count(*) FROM clouds_queue WHERE client_id = %s AND state IN "
+                   "('pending', 'running', 'waiting') AND (next_try IS NULL OR "
+                   "next_try <= now() AT TIME ZONE 'UTC')", [client_id])
+        left = cr.fetchone()[0]
+        cr.commit()
+        if not left:
+            break
+        if not done:
+            time.sleep(0.05)
+print("done", time.process_time(), flush=True)
+"""
+
+
+def run_workers(runner, dbname: str, client_id: int, workers: int) -> tuple[float, float]:
+    """Seconds for ``workers`` worker processes to run the connection's queue dry, from
+    the start signal (they are loaded and logged in) to the last one's "done"; and the
+    CPU seconds the workers used (their start included)."""
+    args = [*runner.db_args(), f"--addons-path={runner.odoo_addons_path()}",
+            "--log-level=warn", "--data-dir", str(ROOT / ".odoo-data")]
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, dbname, str(client_id), *args],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              cwd=str(ROOT)) for _n in range(workers)]
+    try:
+        for proc in procs:
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("a worker did not start")
+        started = time.perf_counter()
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        cpu = 0.0
+        for proc in procs:  # "done" once the queue is dry (not the process's exit)
+            answer = proc.stdout.readline().split()
+            if answer[:1] != ["done"]:
+                raise RuntimeError("a worker failed")
+            cpu += float(answer[1])
+        elapsed = time.perf_counter() - started
+        for proc in procs:
+            proc.wait(timeout=60)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    if any(proc.returncode for proc in procs):
+        raise RuntimeError("a worker failed")
+    return elapsed, cpu
+
+
+def bench_workers(runner, registry, dbname: str, key: str, files: int, size: int,
+                  folders: int, latency: float, workers: int) -> dict:
+    """The initial sync of one connection by ``workers`` cron workers against one."""
+    from odoo import SUPERUSER_ID, api
+
+    from cloud_sync.conformance import open_target
+
+    data = [(f"file-{i:05d}.bin", os.urandom(size)) for i in range(files)]
+    timings, checks, cpu = {}, {}, {}
+    with tempfile.TemporaryDirectory(prefix=f"bench-workers-{key}-") as tmp, \
+            open_target(key, Path(tmp)) as target:
+        faults = target.emulator.faults
+        config = target.emulator.provider_config("")
+        for count in (1, workers):
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+                client = env["clouds.client"].create({
+                    "name": f"bench {key} {count} workers", "provider": key,
+                    "root_name": f"bench-workers-{key}-{count}", "transfer_pool": 8,
+                    **client_fields(key, config)})
+                client.action_connect()
+                top = env["clouds.folder"].create({"name": "Files", "own_client_id": client.id})
+                subs = env["clouds.folder"].create([{"name": f"Folder {n:03d}",
+                                                     "parent_id": top.id}
+                                                    for n in range(folders)])
+                for start in range(0, files, 500):
+                    env["ir.attachment"].create([
+                        {"name": name, "raw": raw, "clouds_folder_id": subs[i % folders].id}
+                        for i, (name, raw) in enumerate(data[start:start + 500], start)])
+                env["clouds.queue"]._enqueue(client, "sync")
+                client_id = client.id
+            faults.latency = latency
+            server_cpu = time.process_time()  # this process serves the requests
+            try:
+                timings[count], worker_cpu = run_workers(runner, dbname, client_id, count)
+            finally:
+                faults.latency = 0.0
+            cpu[count] = {"workers_cpu_s": round(worker_cpu, 1),
+                          "server_cpu_s": round(time.process_time() - server_cpu, 1)}
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                tasks = env["clouds.queue"].search([("client_id", "=", client_id)])
+                logs = env["clouds.log"].search([("client_id", "=", client_id)])
+                synced = env["ir.attachment"].search_count([
+                    ("clouds_client_id", "=", client_id), ("clouds_state", "=", "synced")])
+                checks[count] = {
+                    **cpu[count], "synced": synced, "ops": sum(logs.mapped("operations")),
+                    "tasks": len(tasks), "undone": len(tasks.filtered(
+                        lambda t: t.state != "done")),
+                    "retried": len(logs.filtered(lambda log: log.level != "info")),
+                    # where the time went: the run's planning, and its folder tasks
+                    # added up (more than the elapsed time: they ran side by side)
+                    "plan_s": round(sum(logs.filtered(
+                        lambda log: log.task_type == "sync").mapped("duration")), 2),
+                    "folder_tasks_s": round(sum(logs.filtered(
+                        lambda log: log.task_type == "folder").mapped("duration")), 2)}
+                if os.environ.get("BENCH_TIMELINE"):
+                    first = min(logs.mapped("create_date"))
+                    for log in logs.sorted("id"):
+                        end = (log.create_date - first).total_seconds()
+                        print(f"  {count} {log.task_type:6} {log.task_id.id:5} "
+                              f"{end - log.duration:6.2f} {end:6.2f}", file=sys.stderr)
+                env["clouds.client"].browse(client_id).write({"state": "draft"})
+        # Whether the local server itself serves twice the requests in flight faster:
+        # the bare SDK uploading the same files from 2 x 8 threads against 8.
+        faults.latency = latency
+        try:
+            bare = {n: bare_run(target, f"bench-bare-{n}", files, size, threads=n)
+                    for n in (8, 8 * workers)}
+        finally:
+            faults.latency = 0.0
+    complete = all(c["synced"] == files and c["ops"] == files + folders + 1
+                   and not c["undone"] and not c["retried"] for c in checks.values())
+    ratio = timings[workers] / max(timings[1], 1e-6)
+    server = bare[8 * workers] / max(bare[8], 1e-6)
+    limit = {}
+    if ratio > 0.6 and server > 0.6:
+        limit = {"limit": f"the local server does not serve {8 * workers} requests in flight "
+                          f"much faster than 8: the bare SDK from {8 * workers} threads takes "
+                          f"{server:.2f} of its time from 8"}
+    return {"bench": BENCH, "mode": "workers", "provider": key, "latency": latency,
+            "files": files, "size": size, "folders": folders, "workers": workers,
+            "one_s": round(timings[1], 2), f"workers{workers}_s": round(timings[workers], 2),
+            "baseline": "one cron worker (pool of 8)", "baseline_s": round(timings[1], 2),
+            "folder_tasks": checks[workers]["tasks"] - 1, "checks": checks,
+            "bare8_s": round(bare[8], 2), f"bare{8 * workers}_s": round(bare[8 * workers], 2),
+            "server_ratio": round(server, 2),
+            "ratio": round(ratio, 2), "complete": complete, "goal": WORKERS_GOAL,
+            "ok": complete and ratio <= 0.6, **limit}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=None,
                         help="default 2,000 (1,000 with --latency)")
     parser.add_argument("--size", type=int, default=None,
                         help="bytes per file: default 2,048 (51,200 with --latency)")
-    parser.add_argument("--folders", type=int, default=50)
+    parser.add_argument("--folders", type=int, default=None,
+                        help="default 50 (20 with --workers)")
     parser.add_argument("--providers", nargs="*", default=None,
                         help="default: all seven (s3, webdav, onedrive with --latency)")
     parser.add_argument("--latency", type=float, default=0.0,
@@ -430,8 +604,13 @@ def main() -> int:
     parser.add_argument("--steady", nargs="*", type=int, default=None, metavar="FILES",
                         help="measure a cycle with nothing changed at these tree sizes "
                         "(default 2000 20000; webdav and s3 unless --providers)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="N cron workers on one connection against one (see above)")
     args = parser.parse_args()
     latency = args.latency
+    args.folders = args.folders or (20 if args.workers else 50)
+    if args.workers:
+        args.providers = args.providers or ["webdav", "s3"]
     steady = args.steady
     if steady is not None:
         steady = sorted(steady) or [2000, 20000]
@@ -464,7 +643,11 @@ def main() -> int:
             logging.getLogger("odoo.addons.cloud_base").setLevel(logging.INFO)
         for key in args.providers:
             try:
-                if steady:
+                if args.workers:
+                    results.append(bench_workers(runner, registry, dbname, key, args.files,
+                                                 args.size, args.folders, latency,
+                                                 args.workers))
+                elif steady:
                     results.append(bench_steady(registry, key, steady))
                 elif latency:
                     results += bench_latency(registry, key, args.files, args.size, latency)
@@ -486,6 +669,10 @@ def main() -> int:
                 for f in r.get("sizes", ())]
         print_table(columns, rows)
         columns = ["provider", "time_ratio", "queries", "calls", "complete", "ok"]
+    elif args.workers:
+        columns = ["provider", "latency", "files", "folders", "one_s",
+                   f"workers{args.workers}_s", "folder_tasks", "server_ratio", "ratio",
+                   "complete", "ok"]
     elif latency:
         columns = ["provider", "latency", "files", "pool8_s", "pool1_s", "speedup",
                    "baseline", "baseline_s", "ratio", "ok"]

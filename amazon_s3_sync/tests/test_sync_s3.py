@@ -218,6 +218,12 @@ class TestS3Sync(S3ServerCase):
     def test_converges_under_random_faults(self):
         self.assertConvergesUnderFaults(kinds=("429", "503", "500"))  # SigV4: no token
 
+    def test_folder_tasks_longest_unchecked_first(self):
+        self.assertFolderTasksInCheckOrder()
+
+    def test_two_workers_share_folder_tasks(self):
+        self.assertWorkersShareFolderTasks()
+
 
 @tagged("post_install", "-at_install")
 class TestQueueWorkers(SyncCase):

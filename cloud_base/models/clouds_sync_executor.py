@@ -11,9 +11,13 @@ Transfers run side by side in the connection's pool (``cloud_sync.pool``, its si
 connection's ``transfer_pool``): only the provider calls go to pool threads; reading the
 records before and writing the bookkeeping after happen here, in the worker's thread,
 so the ORM never leaves it.
+
+A run may hand its file transfers to folder tasks run by other workers (``run`` with
+``detach``, then ``run_part`` per folder and ``end``; the queue's docstring says when).
 """
 
 import contextlib
+import dataclasses
 import io
 import logging
 import mimetypes
@@ -46,7 +50,7 @@ from cloud_sync.engine.planner import (
 )
 from cloud_sync.hashing import HashingReader, hash_file
 from cloud_sync.naming import unique_name
-from cloud_sync.pool import Throttle, TransferPool, run_ordered
+from cloud_sync.pool import Skipped, Throttle, TransferPool, run_ordered
 from cloud_sync.providers.base import Change, ChangeType, Item, Kind
 from cloud_sync.providers.errors import (
     CloudError,
@@ -134,6 +138,8 @@ class ClientSync:
         self.synced_children = None  # parent key -> keys, from self.synced (when needed)
         self.stats = {"ops": 0, "failed": 0, "calls": 0}
         self.errors = []
+        self.broken = set()  # keys of the operations that failed
+        self.parts, self.pending_end = {}, None  # what run() left to folder tasks
         self.committed = time.monotonic()
 
     # ---------------------------------------------------------------- states
@@ -291,8 +297,12 @@ class ClientSync:
         self.pending.clear()
         self.pending_atts.clear()
 
-    def run(self):
-        """Plan and execute; returns the plan. Raises :class:`DeletionGuard` unexecuted."""
+    def run(self, detach=0):
+        """Plan and execute; returns the plan. Raises :class:`DeletionGuard` unexecuted.
+
+        With ``detach``, a plan with more file transfers than that, in several folders,
+        executes only its other operations: the transfers are left in ``parts`` for
+        folder tasks, and the end of the run (cursor, marks) in ``pending_end``."""
         started = time.perf_counter()
         cursor, self.client.cursor = self.client.cursor, False
         self.commit()
@@ -315,29 +325,141 @@ class ClientSync:
                         content_matches=self._content_matches)
         self._guard(the_plan)
         self.remote = remote
-        self._prefetch_windows(the_plan)
+        inline, parts = self._split(the_plan.ops, detach)
+        self._prefetch_windows(inline)
         planned = time.perf_counter()
-        self._execute_all(the_plan.ops)
+        self._execute_all(inline)
         self._flush_pending()
+        parts = self._unbroken(parts)
         executed = time.perf_counter()
-        if not self.errors:
-            self.client.cursor = self._past_own_changes(the_plan, new_cursor)
-            self._clear_marks(marks)
-        self.client.last_sync = fields.Datetime.now()
-        self._checked(the_plan).write({"clouds_last_check": self.client.last_sync})
-        self.commit()
+        direct = any(op.direction == "direct" for op in the_plan.ops)
+        if parts:
+            # The rest goes to folder tasks; the run ends when they are done (``end``).
+            self.parts = parts
+            self.pending_end = {"cursor": new_cursor, "marks": marks, "direct": direct,
+                                "writes": [_dump_change(c) for c in self.writes],
+                                "failed": self.stats["failed"], "errors": self.errors}
+            self._checked(inline).write({"clouds_last_check": fields.Datetime.now()})
+            self.commit()
+        else:
+            self._end(new_cursor, marks, direct, checked=self._checked(inline))
         _logger.info(
-            "clouds.client %s: %s operations (%s failed) in %.2fs: remote state %.2fs, "
-            "plan %.2fs, operations %.2fs, cursor %.2fs", self.client.id, self.stats["ops"],
-            self.stats["failed"], time.perf_counter() - started, listed - started,
-            planned - listed, executed - planned, time.perf_counter() - executed)
+            "clouds.client %s: %s operations (%s failed, %s handed to %s folder tasks) in "
+            "%.2fs: remote state %.2fs, plan %.2fs, operations %.2fs, cursor %.2fs",
+            self.client.id, self.stats["ops"], self.stats["failed"],
+            sum(len(p["ops"]) for p in parts.values()), len(parts),
+            time.perf_counter() - started, listed - started, planned - listed,
+            executed - planned, time.perf_counter() - executed)
         return the_plan
 
-    def _checked(self, the_plan):
+    def _end(self, cursor, marks, direct, checked=None):
+        """The end of a run: without failures, the cursor past its own writes and the
+        change marks it planned with cleared; then committed."""
+        if not self.errors:
+            self.client.cursor = self._past_own_changes(direct, cursor)
+            self._clear_marks(marks)
+        self.client.last_sync = fields.Datetime.now()
+        if checked:
+            checked.write({"clouds_last_check": self.client.last_sync})
+        self.commit()
+
+    def end(self, state, parts):
+        """End a run whose file transfers went to folder tasks, once they are all over:
+        ``state`` is what ``run`` left (``pending_end``), ``parts`` the folder tasks'
+        results (their writes; ``ok`` false when one did not do all its work)."""
+        self.writes = [_load_change(c) for c in state["writes"]]
+        for part in parts:
+            self.writes += [_load_change(c) for c in part.get("writes", ())]
+            if not part.get("ok"):
+                self.errors.append(part.get("error") or "a folder task did not finish")
+        self.errors += state.get("errors", [])
+        marks = {table: [tuple(row) for row in rows] for table, rows in state["marks"].items()}
+        self._end(state["cursor"], marks, state["direct"])
+
+    # ---------------------------------------------------------------- folder tasks
+    def _split(self, ops, detach):
+        """(operations run here, {folder key: part}): with ``detach`` (the most
+        transfers a run keeps), the file transfers of a plan with more than that, in
+        two folders or more, go to one task per folder. Everything else (moves,
+        deletions, new local items, folders something here waits for) runs here first,
+        so a folder exists before its files; an item with another operation here stays
+        here too (its order kept). A folder made by this run that nothing here waits
+        for is made by its own task, before its files (less for the run to do alone)."""
+        if not detach:
+            return ops, {}
+        stay = {op.key for op in ops if self._folder_of(op) is None}
+        parts, inline = {}, []
+        for op in ops:
+            folder = self._folder_of(op) if op.key not in stay else None
+            if folder is None or folder == ROOT:
+                inline.append(op)
+            else:
+                parts.setdefault(folder, []).append(op)
+        if len(parts) < 2 or sum(map(len, parts.values())) <= detach:
+            return ops, {}
+        needed = {key for op in inline for key in op.after if key != op.key}
+        for op in [op for op in inline if isinstance(op, CreateRemote)
+                   and op.key in parts and op.key not in needed]:
+            inline.remove(op)
+            parts[op.key].insert(0, op)
+        return inline, parts
+
+    def _folder_of(self, op):
+        if type(op) not in DETACHABLE or isinstance(op, CreateRemote) and op.kind == Kind.FOLDER:
+            return None
+        if isinstance(op, CreateRemote | KeepRemoteCopy):
+            return op.parent
+        node = self.local.get(op.key)
+        return node and node.parent
+
+    def _unbroken(self, parts):
+        """The parts as folder tasks will run them (JSON): operations waiting for an item
+        whose operation failed here fail now, as ``run_ordered`` would have failed them."""
+        out = {}
+        for folder, ops in parts.items():
+            folder = self.keymap.get(folder, folder)
+            kept = []
+            for op in ops:
+                lost = next((k for k in op.after if k in self.broken), None)
+                if lost is not None:
+                    self._failed(op, Skipped(f"{lost} failed earlier in this run"))
+                else:
+                    kept.append(op)
+            if kept:
+                out[folder] = {
+                    "ops": [_dump(op) for op in kept],
+                    "nodes": [_dump(self.local[op.key]) for op in kept if op.key in self.local],
+                    "items": [_dump_item(self.remote[op.remote_id]) for op in kept
+                              if isinstance(op, UpdateLocal) and op.remote_id in self.remote],
+                }
+        return out
+
+    def run_part(self, part, folder_id):
+        """A folder task: the file transfers ``run`` handed over for one folder (see
+        ``clouds_queue``). Returns its remote writes (JSON) for the run's end."""
+        ops = [_load_op(o) for o in part["ops"]]
+        folder_key = f"f{folder_id}"
+        keys = {op.key for op in ops} | {folder_key} | {
+            op.parent for op in ops if getattr(op, "parent", None) not in (None, ROOT)}
+        self.records = {r.key: r for r in self.Record.search([
+            ("client_id", "=", self.client.id), "|", ("key", "in", list(keys)),
+            ("parent_key", "=", folder_key)])}
+        self.rid = {key: rec.remote_id for key, rec in self.records.items()}
+        self.by_remote = {rid: key for key, rid in self.rid.items()}
+        self.local = {node.key: node for node in map(_load_node, part["nodes"])}
+        self.remote = {item.id: item for item in map(_load_item, part["items"])}
+        self._prefetch_windows(ops)
+        self._execute_all(ops)
+        self._flush_pending()
+        self.Folder.browse(folder_id).write({"clouds_last_check": fields.Datetime.now()})
+        self.commit()
+        return [_dump_change(c) for c in self.writes]
+
+    def _checked(self, ops):
         """The folders this run changed something in or below (on either side): only
         they get ``clouds_last_check``; unchanged folders are not written to."""
         keys = set()
-        for op in the_plan.ops:
+        for op in ops:
             key = self.keymap.get(op.key, op.key)
             node = self.local.get(key) or self.synced.get(key)
             keys.update(k for k in (key, node and node.parent, getattr(op, "parent", None))
@@ -345,7 +467,7 @@ class ClientSync:
         keys = {self.keymap.get(k, k) for k in keys}
         return self.Folder.browse([int(k[1:]) for k in keys if k.startswith("f")]).exists()
 
-    def _past_own_changes(self, the_plan, cursor):
+    def _past_own_changes(self, direct, cursor):
         """The cursor to store after a run that wrote remotely.
 
         Listing-diff feeds (S3, WebDAV, Nextcloud) compare two snapshots: a file this run
@@ -356,7 +478,7 @@ class ClientSync:
         planner finds them agreed, no operation) together with anyone else's changes, so
         every change is read exactly once.
         """
-        if not any(op.direction == "direct" for op in the_plan.ops):
+        if not direct:
             return cursor
         try:
             return self.provider.advance(cursor, self.writes) or cursor
@@ -403,6 +525,7 @@ class ClientSync:
         return isinstance(exc, CloudError) and not isinstance(exc, CRITICAL)
 
     def _failed(self, op, exc):
+        self.broken.add(op.key)
         self.stats["failed"] += 1
         self.errors.append(f"{type(op).__name__} {op.key}: {exc!r}")
         _logger.warning("clouds.client %s: %s failed: %r", self.client.id, op, exc)
@@ -491,11 +614,11 @@ class ClientSync:
         att_id = int(key[1:])
         return self.Attachment.browse(att_id).with_prefetch(self.window.get(att_id, (att_id,)))
 
-    def _prefetch_windows(self, the_plan):
+    def _prefetch_windows(self, ops):
         """Attachments are read in windows of ``PREFETCH`` in the plan's order: one query
         per window, and a commit (which empties Odoo's cache) costs one window again, not
         every attachment of the run."""
-        order = [int(op.key[1:]) for op in the_plan.ops if op.key.startswith("a")]
+        order = [int(op.key[1:]) for op in ops if op.key.startswith("a")]
         for start in range(0, len(order), PREFETCH):
             block = tuple(order[start:start + PREFETCH])
             self.window.update(dict.fromkeys(block, block))
@@ -745,6 +868,53 @@ class ClientSync:
 
     def _op_forget(self, op, key):
         self._forget(key)
+
+
+# Operations a run may hand to a folder task: file transfers, independent of each other.
+DETACHABLE = frozenset({CreateRemote, UpdateRemote, UpdateLocal, KeepRemoteCopy})
+OP_TYPES = {t.__name__: t for t in OPERATIONS}
+ITEM_FIELDS = ("id", "name", "kind", "parent_id", "size", "version", "hash_type",
+               "content_hash", "web_url", "mime_type")
+
+
+def _dump(value):
+    """An operation or node as JSON: its class name and fields (kinds by value)."""
+    out = {"type": type(value).__name__}
+    for f in dataclasses.fields(value):
+        v = getattr(value, f.name)
+        out[f.name] = v.value if isinstance(v, Kind) else v
+    return out
+
+
+def _load_op(data):
+    data = dict(data)
+    cls = OP_TYPES[data.pop("type")]
+    if "kind" in data:
+        data["kind"] = Kind(data["kind"])
+    return cls(**data)
+
+
+def _load_node(data):
+    data = {k: v for k, v in data.items() if k != "type"}
+    return LocalNode(**dict(data, kind=Kind(data["kind"])))
+
+
+def _dump_item(item):
+    return {f: (getattr(item, f).value if f == "kind" else getattr(item, f))
+            for f in ITEM_FIELDS}
+
+
+def _load_item(data):
+    return Item(**dict(data, kind=Kind(data["kind"])))
+
+
+def _dump_change(change):
+    return {"type": change.type.value, "item": _dump_item(change.item),
+            "old_id": change.old_id}
+
+
+def _load_change(data):
+    return Change(ChangeType(data["type"]), _load_item(data["item"]), old_id=data["old_id"])
 
 
 def _size(raw):

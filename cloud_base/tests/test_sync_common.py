@@ -9,11 +9,17 @@ for folders, relative to the connection's root folder).
 import gc
 import hashlib
 import html
+import json
 import os
+import threading
+import time
 import tracemalloc
+from datetime import timedelta
 
 import requests
-from odoo import Command
+from odoo import Command, fields
+from odoo.addons.bus.models.bus import json_dump
+from odoo.api import Transaction
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user
 
@@ -103,13 +109,14 @@ class SyncCase(TransactionCase):
         self.assertLessEqual(self.emulator.faults.total(), self.steady_calls,
                              dict(self.emulator.faults.counts))
 
-    def add_files(self, parent, start, stop, per_folder=20):
+    def add_files(self, parent, start, stop, per_folder=20, env=None):
         """Files ``start`` to ``stop`` in new folders of ``per_folder`` under ``parent``
         (bulk creates: one per batch of folders and of files)."""
-        folders = self.Folder.create([
+        env = env or self.env
+        folders = env["clouds.folder"].create([
             {"name": f"Folder {i // per_folder:04d}", "parent_id": parent.id}
             for i in range(start, stop, per_folder)])
-        self.Attachment.create([
+        env["ir.attachment"].create([
             {"name": f"file-{i:05d}.txt", "raw": f"file {i}\n".encode(),
              "clouds_folder_id": folders[(i - start) // per_folder].id}
             for i in range(start, stop)])
@@ -227,6 +234,150 @@ class SyncCase(TransactionCase):
                         f"{large_peak >> 20} MiB for {large >> 20} MiB")
         self.assertLess(large_peak, large / 2, f"peak {large_peak >> 20} MiB")
         return (small_att, small_peak), (large_att, large_peak)
+
+    # ---------------------------------------------------------------- folder tasks
+    def assertFolderTasksInCheckOrder(self, folders=6, per_folder=10, detach=5):
+        """A run with more than ``detach`` file transfers in several folders makes its
+        folders first, then hands the files to one task per folder, queued the longest
+        unchecked folder first; the run ends (cursor, notification) once they are done."""
+        client = self.make_client(root_name="Folder tasks")
+        top = self.Folder.create({"name": "Tree", "own_client_id": client.id})
+        made = self.add_files(top, 0, folders * per_folder, per_folder)
+        now = fields.Datetime.now()
+        for n, folder in enumerate(made[1:]):  # the first never checked, then the oldest
+            folder.clouds_last_check = now - timedelta(days=n)
+        expected = made[:1] + made[1:][::-1]
+        requester = new_test_user(self.env, "folder_tasks_admin",
+                                  groups="cloud_base.group_clouds_admin")
+        client.with_user(requester).action_sync_now()
+        Queue = self.Queue.with_context(clouds_detach=detach)
+        tasks = Queue._run_tasks()
+        self.env.flush_all()
+        run = tasks.filtered(lambda t: t.task_type == "sync")
+        parts = run.child_ids.sorted("id")
+        self.assertEqual(parts.folder_id, expected, "not the longest unchecked first")
+        self.assertEqual(set(parts.mapped("state")), {"done"})
+        self.assertEqual(set(parts.mapped("task_type")), {"folder"})
+        self.assertEqual((run.state, run.requested_by_ids), ("done", requester.browse()))
+        # one notification, once the whole run is over, with the whole run's count
+        self.env.cr.precommit.run()  # bus.bus rows are written at commit
+        channel = json_dump((self.env.cr.dbname, "res.partner", requester.partner_id.id))
+        told = [json.loads(row.message)["payload"] for row in self.env["bus.bus"].sudo().search(
+            [("channel", "=", channel)], order="id")]
+        told = [p for p in told if isinstance(p, dict) and p.get("client_id") == client.id]
+        self.assertEqual([(p["type"], p["ops"]) for p in told],
+                         [("success", folders * per_folder + folders + 1)])
+        logs = self.env["clouds.log"].search([("task_id", "in", tasks.ids)])
+        self.assertSyncOps(logs, folders * per_folder + folders + 1)
+        # each new folder is made by its own task (nothing else waited for it), then its
+        # files; the run made only the folder above them
+        self.assertEqual(sum(logs.filtered(lambda log: log.task_id in parts).mapped(
+            "operations")), folders * per_folder + folders, "not through folder tasks")
+        self.assertTreesEqual(client)
+        self.assertTrue(client.cursor, "the run's end stored no cursor")
+        self.assertTrue(all(made.mapped("clouds_last_check")))
+        self.assertTrue(all(f.clouds_last_check >= now for f in made))
+        self.sync()  # real change feeds read the run's own writes back once
+        self.assertSyncOps(self.sync(), 0)
+        return client, run
+
+    def run_workers(self, client_id, workers=2, context=None, timeout=180):
+        """``workers`` cron workers in threads, each with its own cursor, running the
+        queue (committing as the cron does) until the connection has no open task; the
+        ids of the tasks each ran."""
+        registry = self.env.registry
+        ran, errors = [[] for _n in range(workers)], []
+
+        def worker(n):
+            try:
+                with registry.cursor() as cr:
+                    # the test runner holds the registry lock: no Registry() lookup
+                    cr.transaction = Transaction(registry)
+                    env = self.env(cr=cr, context=dict(self.env.context, **(context or {})))
+                    deadline = time.monotonic() + timeout
+                    while time.monotonic() < deadline:
+                        ran[n].extend(env["clouds.queue"]._run_tasks(commit=True).ids)
+                        cr.execute("SELECT count(*) FROM clouds_queue WHERE client_id = %s "
+                                   "AND state IN ('pending', 'running', 'waiting')",
+                                   [client_id])
+                        left = cr.fetchone()[0]
+                        cr.commit()
+                        if not left:
+                            return
+                        time.sleep(0.02)
+                    errors.append(f"worker {n}: tasks left after {timeout} s")
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout + 30)
+        self.assertFalse(any(t.is_alive() for t in threads), "a worker hangs")
+        self.assertEqual(errors, [])
+        return ran
+
+    def assertWorkersShareFolderTasks(self, folders=8, per_folder=12):
+        """Two workers with their own cursors share one connection's folder tasks: each
+        task runs once, in one worker, each file is uploaded once, and both worked."""
+        registry = self.env.registry
+        with registry.cursor() as cr:
+            env = self.env(cr=cr)
+            client = env["clouds.client"].create({
+                "name": "two workers", "provider": self.provider_key,
+                "root_name": "Two workers", "transfer_pool": 2, **self.client_vals()})
+            client.action_connect()
+            top = env["clouds.folder"].create({"name": "Shared", "own_client_id": client.id})
+            made = self.add_files(top, 0, folders * per_folder, per_folder, env=env)
+            env["clouds.queue"]._cron_prepare()
+            client_id, folder_ids = client.id, (top | made).ids
+        self.emulator.faults.latency = 0.02  # what a cloud costs: tasks overlap
+        try:
+            ran = self.run_workers(client_id, context={"clouds_detach": 10})
+            self.emulator.faults.latency = 0.0
+            with registry.cursor() as cr:
+                env = self.env(cr=cr)
+                Queue = env["clouds.queue"]
+                parts = Queue.search([("client_id", "=", client_id),
+                                      ("task_type", "=", "folder")])
+                self.assertEqual(len(parts), folders)
+                self.assertEqual(set(parts.mapped("state")), {"done"})
+                self.assertEqual(set(parts.mapped("tries")), {1})
+                for part in parts:
+                    self.assertEqual(sum(part.id in r for r in ran), 1, "not run exactly once")
+                self.assertTrue(all(set(r) & set(parts.ids) for r in ran),
+                                f"one worker ran every folder task: {ran}")
+                logs = env["clouds.log"].search([("client_id", "=", client_id)])
+                self.assertEqual(set(logs.mapped("level")), {"info"}, logs.mapped("message"))
+                self.assertEqual(sorted(logs.filtered(lambda log: log.task_id in parts)
+                                        .task_id.ids), sorted(parts.ids))
+                self.assertEqual(sum(logs.mapped("operations")),
+                                 folders * per_folder + folders + 1, "an item done twice")
+                client = env["clouds.client"].browse(client_id)
+                self.assertEqual(Queue.search([("client_id", "=", client_id),
+                                               ("task_type", "=", "sync")]).state, "done")
+                self.assertTrue(client.cursor)
+                cr.execute("SELECT count(*), count(DISTINCT remote_id) FROM clouds_sync_record "
+                           "WHERE client_id = %s", [client_id])
+                total = folders * per_folder + folders + 1
+                self.assertEqual(cr.fetchone(), (total, total))
+                atts = env["ir.attachment"].search([("clouds_folder_id", "in", folder_ids)])
+                self.assertEqual(set(atts.mapped("clouds_state")), {"synced"})
+                local = {f"{a.clouds_folder_id.name}/{a.name}": hashlib.sha1(a.raw).hexdigest()
+                         for a in atts}
+                remote = {p: hashlib.sha1(d).hexdigest()
+                          for p, d in self.remote_files(client).items() if d is not None}
+                self.assertEqual(remote, {f"Shared/{p}": h for p, h in local.items()})
+            return ran
+        finally:
+            self.emulator.faults.latency = 0.0
+            with registry.cursor() as cr:
+                env = self.env(cr=cr)
+                env["ir.attachment"].search([("clouds_folder_id", "in", folder_ids)]).unlink()
+                env["clouds.folder"].browse(folder_ids).unlink()
+                env["clouds.log"].search([("client_id", "=", client_id)]).unlink()
+                env["clouds.client"].browse(client_id).unlink()
 
     # ---------------------------------------------------------------- observing
     def local_files(self, client):

@@ -59,6 +59,11 @@ class TestNasSync(NasCase):
             self.Folder.with_user(editor).create(
                 {"name": "forged", "clouds_remote_id": folder.clouds_remote_id})
         self.assertLinksRefused(file, folder, reader)
+    def test_folder_tasks_longest_unchecked_first(self):
+        self.assertFolderTasksInCheckOrder()
+
+    def test_two_workers_share_folder_tasks(self):
+        self.assertWorkersShareFolderTasks()
 
     def test_change_feed_state_lives_in_the_filestore(self):
         client = self.make_client(root_name="state in the filestore")
