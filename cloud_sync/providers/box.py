@@ -61,7 +61,7 @@ from box_sdk_gen.networking.retries import RetryStrategy
 from box_sdk_gen.networking.timeout_config import TimeoutConfig
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider
+from .base import Change, ChangeType, Item, Kind, Provider, Resume
 from .errors import (
     CursorExpired,
     Fatal,
@@ -314,7 +314,8 @@ class BoxProvider(Provider):
             idempotent=False)
         return self._item(folder)
 
-    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         _, parent = box_id(parent_id)
         if self.throttle is not None:
             self.throttle.wait("upload")
@@ -333,7 +334,8 @@ class BoxProvider(Provider):
 
         return self._item(self.call(send, idempotent=False))
 
-    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         kind, file_id = box_id(item_id)
         if kind != "file":
             raise Fatal(f"cannot replace the content of a folder ({item_id})")
