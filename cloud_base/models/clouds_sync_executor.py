@@ -47,7 +47,7 @@ from cloud_sync.engine.planner import (
 from cloud_sync.hashing import HashingReader, hash_file
 from cloud_sync.naming import unique_name
 from cloud_sync.pool import Throttle, TransferPool, run_ordered
-from cloud_sync.providers.base import Change, ChangeType, Item, Kind
+from cloud_sync.providers.base import Change, ChangeType, Item, Kind, Resume
 from cloud_sync.providers.errors import (
     CloudError,
     CursorExpired,
@@ -133,6 +133,7 @@ class ClientSync:
         self.synced, self.local = {}, {}  # the states the run planned from
         self.synced_children = None  # parent key -> keys, from self.synced (when needed)
         self.stats = {"ops": 0, "failed": 0, "calls": 0}
+        self.uploads = None  # attachment id -> (checksum, state) of interrupted uploads
         self.errors = []
         self.committed = time.monotonic()
 
@@ -525,18 +526,38 @@ class ClientSync:
         return LocalNode(key, f"f{target.clouds_folder_id.id}", safe(target.name), Kind.FILE,
                          target.checksum or None)
 
-    def _upload(self, parent_id, name, source):
+    def _upload(self, parent_id, name, source, resume=None):
         """Upload and verify (size, and hash where the provider has one)."""
         upload = self.provider.upload
         try:
-            return self._send(source, lambda reader, size: upload(parent_id, name, reader, size))
+            return self._send(source, lambda reader, size: upload(
+                parent_id, name, reader, size, resume=resume))
         except NameTaken:
             existing = self.provider.find_child(parent_id, name, Kind.FILE)
             if existing and self._same(existing, source):
                 return existing, True  # uploaded by a run that crashed before committing
             taken = [c.name for c in self.provider.list_children(parent_id)]
             other = unique_name(name, taken, self.provider.name_rules)
-            return self._send(source, lambda reader, size: upload(parent_id, other, reader, size))
+            return self._send(source, lambda reader, size: upload(
+                parent_id, other, reader, size, resume=resume))
+
+    def _resume(self, att, checksum):
+        """The :class:`Resume` of a chunked upload of ``att`` (``None`` for a file sent
+        in one request, or a provider whose sessions do not outlive a run): the state an
+        interrupted run saved for this very content, and a save that commits each new
+        state at once in its own transaction (in the worker's thread)."""
+        provider = self.provider
+        if not provider.resumes_uploads or (att.file_size or 0) <= provider.chunk_threshold:
+            return None
+        if self.uploads is None:  # one query per run, and only when a large file goes
+            self.uploads = self.env["clouds.upload.session"]._of_client(self.client)
+        saved_checksum, state = self.uploads.get(att.id, (None, None))
+        sessions, client_id, att_id = self.env["clouds.upload.session"], self.client.id, att.id
+
+        def save(new_state):
+            provider.owner_call(sessions._save, client_id, att_id, checksum, new_state)
+
+        return Resume(state if saved_checksum == checksum else None, save)
 
     def _send(self, source, send):
         """``send(reader, size)`` on the opened source, then (item, verified). The reader
@@ -581,13 +602,14 @@ class ClientSync:
             return (lambda: self.provider.ensure_folder(parent_id, op.name)), made
         att = self._target(key)
         source, checksum = self._source(att), att.checksum
+        resume = self._resume(att, checksum)
 
         def uploaded(result):
             item, verified = result
             self._wrote(ChangeType.CREATED, item)
             self._record(key, item, local_content=checksum, verified=verified)
 
-        return (lambda: self._upload(parent_id, op.name, source)), uploaded
+        return (lambda: self._upload(parent_id, op.name, source, resume)), uploaded
 
     def _op_link_remote(self, op, key):
         item = self.remote[op.remote_id]
@@ -596,15 +618,15 @@ class ClientSync:
     def _op_update_remote(self, op, key):
         att = self._target(key)
         source, checksum, remote_id = self._source(att), att.checksum, self._remote_of(key)
-        update = self.provider.update
+        update, resume = self.provider.update, self._resume(att, checksum)
 
         def updated(result):
             item, verified = result
             self._wrote(ChangeType.UPDATED, item)
             self._record(key, item, local_content=checksum, verified=verified)
 
-        return (lambda: self._send(source, lambda reader, size: update(remote_id, reader, size))
-                ), updated
+        return (lambda: self._send(source, lambda reader, size: update(
+            remote_id, reader, size, resume=resume))), updated
 
     def _op_move_remote(self, op, key):
         old_id = self._remote_of(key)

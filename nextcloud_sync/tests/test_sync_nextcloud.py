@@ -1,5 +1,7 @@
 """End to end against the Nextcloud emulator (WebDAV + OCS), read back from its disk."""
 
+import os
+
 import requests
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase, disk_tree
 from odoo.exceptions import UserError
@@ -31,6 +33,12 @@ class TestNextcloudSync(SyncCase):
 
     def test_round_trip(self):
         self.round_trip()
+
+    def test_interrupted_large_upload_resumes_in_the_next_run(self):
+        """Chunking v2: the third chunk fails until the run gives up; the next run lists
+        the upload folder (PROPFIND) and sends chunks 3 and 4 only."""
+        self.assertInterruptedUploadResumes(r"^PUT /remote\.php/dav/uploads/[^ ]+/3$")
+        self.assertEqual(os.listdir(self.emulator.app.uploads_dir), [])
 
     def test_wrong_app_password_is_a_clear_error(self):
         with self.assertRaises(UserError):
