@@ -677,15 +677,23 @@ class ClientSync:
                         if k not in self.local)
         return found
 
+    def _download(self, remote_id):
+        """The transfer that streams a remote file into a ``Spooled`` file of the
+        filestore in a pool thread (never whole in memory); ``_clouds_store_spooled``
+        then makes it an attachment's content here."""
+        spooled, download = self.Attachment._clouds_spool(), self.provider.download
+        return lambda: spooled.fill(download(remote_id))
+
     def _op_keep_remote_copy(self, op, key):
         folder_id = self._target(key).clouds_folder_id.id
-
-        def kept(data):
+        def kept(spooled):
             # a new local file, synced by a later run: it carries a change mark
-            self.Attachment.with_context(**{NO_MARK: False}).create(
-                {"name": op.name, "raw": data, "clouds_folder_id": folder_id})
+            att = self.Attachment.with_context(**{NO_MARK: False}).create({
+                "name": op.name, "raw": b"", "clouds_folder_id": folder_id,
+                "mimetype": mimetypes.guess_type(op.name)[0] or "application/octet-stream"})
+            att._clouds_store_spooled(spooled)
 
-        return (lambda: self.provider.read_bytes(op.remote_id)), kept
+        return self._download(op.remote_id), kept
 
     def _op_create_local(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)
@@ -726,11 +734,11 @@ class ClientSync:
 
             return (lambda: None), relinked
 
-        def downloaded(data):
-            att.with_context(clouds_no_reset=True).write({"raw": data})
+        def downloaded(spooled):
+            att.with_context(clouds_no_reset=True)._clouds_store_spooled(spooled)
             self._record(key, item, local_content=att.checksum)
 
-        return (lambda: self.provider.read_bytes(op.remote_id)), downloaded
+        return self._download(op.remote_id), downloaded
 
     def _op_move_local(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)
