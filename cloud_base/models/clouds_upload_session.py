@@ -23,8 +23,10 @@ class CloudsUploadSession(models.Model):
     _description = "Cloud Upload Session"
     _order = "id"
 
-    client_id = fields.Many2one("clouds.client", required=True, ondelete="cascade", index=True)
-    attachment_id = fields.Many2one("ir.attachment", required=True, ondelete="cascade")
+    client_id = fields.Many2one("clouds.client", string="Connection", required=True,
+                                ondelete="cascade", index=True)
+    attachment_id = fields.Many2one("ir.attachment", string="File", required=True,
+                                    ondelete="cascade")
     checksum = fields.Char(help="Odoo checksum (SHA-1) of the content being uploaded.")
     state = fields.Json(help="What the provider needs to continue its upload session.")
 

@@ -8,7 +8,6 @@ need the whole bytes.
 """
 
 import filecmp
-import hashlib
 import mimetypes
 import os
 import uuid
@@ -24,6 +23,7 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 
 from cloud_sync.providers.base import Item, Kind
 from cloud_sync.providers.errors import CloudError, NotFound
+from cloud_sync.spool import Spooled
 
 
 def _download(provider, remote_id, failed):
@@ -33,43 +33,6 @@ def _download(provider, remote_id, failed):
         yield from provider.download(remote_id)
     except CloudError as exc:
         raise UserError(f"{failed}: {exc}") from exc
-
-
-INDEX_HEAD = 1 << 20  # text files streamed in: index_content from their first MiB
-
-
-class Spooled:
-    """A download written to a file of the filestore's own directory as it arrives, with
-    its SHA-1 (Odoo's checksum), size and first bytes, computed on the way: no ORM, so a
-    pool thread runs it. :meth:`IrAttachment._clouds_store_spooled` then makes it the
-    content of an attachment (a rename, no copy)."""
-
-    def __init__(self, path, checklist):
-        self.path, self.checklist = path, checklist  # the file, its entry for Odoo's GC
-        self.size, self.head, self.checksum = 0, b"", None
-
-    def fill(self, chunks):
-        digest = hashlib.sha1()
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        try:
-            with open(self.path, "wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                    digest.update(chunk)
-                    self.size += len(chunk)
-                    if len(self.head) < INDEX_HEAD:
-                        self.head += chunk[:INDEX_HEAD - len(self.head)]
-        except BaseException:
-            self.discard()
-            raise
-        self.checksum = digest.hexdigest()
-        return self
-
-    def discard(self):
-        """Remove the file if still here, and its garbage-collection entry."""
-        for path in (self.path, self.checklist):
-            if os.path.exists(path):
-                os.unlink(path)
 
 
 class CloudStream(Stream):
