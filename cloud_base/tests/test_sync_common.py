@@ -189,9 +189,11 @@ class SyncCase(TransactionCase):
         self.assertGreaterEqual(sum(injected.values()), 3, injected)
         return client
 
-    def assertInterruptedUploadResumes(self, chunk_request, size=35 << 20, chunk=10 << 20):
+    def assertInterruptedUploadResumes(self, chunk_request, size=35 << 20, chunk=10 << 20,
+                                       after=0):
         """A run whose chunked upload fails after two chunks (``chunk_request``: a regex of
-        the third chunk's request line, answered 503 until the retries give up) leaves
+        the third chunk's request line, or of every chunk's with ``after=2``, answered 503
+        until the retries give up) leaves
         its state saved; the next run continues the provider's session: it sends less
         than the whole file again, and the file arrives whole and verified."""
         client = self.make_client(root_name="Resume")
@@ -202,7 +204,7 @@ class SyncCase(TransactionCase):
         Sessions = self.env["clouds.upload.session"]
         faults = self.emulator.faults
         faults.reset_counts()
-        faults.inject(503, count=1000, match=chunk_request)
+        faults.inject(503, count=1000, match=chunk_request, after=after)
         try:
             logs = self.sync()
         finally:
