@@ -559,6 +559,14 @@ class ClientSync:
 
         return Resume(state if saved_checksum == checksum else None, save)
 
+    def _uploaded(self, resume, att_id):
+        """After an upload: a state an earlier run saved and that the provider did not
+        drop (the file was found complete, a crash came between completing and dropping,
+        or the state was for other content) goes too."""
+        if resume is not None and self.uploads and att_id in self.uploads:
+            del self.uploads[att_id]
+            self.env["clouds.upload.session"]._save(self.client.id, att_id, None, None)
+
     def _send(self, source, send):
         """``send(reader, size)`` on the opened source, then (item, verified). The reader
         hashes with the provider's algorithm as the provider reads (one pass, in chunks),
@@ -608,6 +616,7 @@ class ClientSync:
             item, verified = result
             self._wrote(ChangeType.CREATED, item)
             self._record(key, item, local_content=checksum, verified=verified)
+            self._uploaded(resume, att.id)
 
         return (lambda: self._upload(parent_id, op.name, source, resume)), uploaded
 
@@ -624,6 +633,7 @@ class ClientSync:
             item, verified = result
             self._wrote(ChangeType.UPDATED, item)
             self._record(key, item, local_content=checksum, verified=verified)
+            self._uploaded(resume, att.id)
 
         return (lambda: self._send(source, lambda reader, size: update(
             remote_id, reader, size, resume=resume))), updated
