@@ -370,7 +370,7 @@ class GoogleDriveProvider(Provider):
                     if not state:
                         raise
                     resume.drop()  # the saved session expired: a new one from the start
-                    return self._send(method, body, stream, size, idempotent, None, target,
+                    return self._send(method, body, stream, size, idempotent, resume, target,
                                       **args)
                 except BaseException:
                     self._reset_http()
