@@ -16,13 +16,17 @@ file of each size from a file on disk, in a process of its own
 (``cloud_sync.conformance.memprobe``: the local servers share this process and keep what
 they receive), and the peak of Python memory during each upload is printed. Goal: the
 peak grows by less than a quarter of the size difference (holding the bytes whole would
-grow by all of it) and stays below half the larger file.
+grow by all of it) and stays below half the larger file. With ``--download`` the same
+files are downloaded back, each in a process of its own, into a file as the sync brings
+a cloud file into Odoo's filestore (``cloud_sync.spool.Spooled``, SHA-1 checked), and
+the peak of each download is printed against the same goal.
 """
 
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import tempfile
@@ -93,9 +97,11 @@ def bench_provider(key: str, files: int, size: int, rounds: int) -> dict:
             "ok": ratio <= 1.2 and calls_per_file <= 1.0}
 
 
-def bench_large(key: str, sizes_mib: list[int]) -> dict:
-    """Peak Python memory of one upload per size, each in a process of its own."""
-    from cloud_sync.conformance.memprobe import probe_upload
+def bench_large(key: str, sizes_mib: list[int], download: bool = False) -> dict:
+    """Peak Python memory of one upload per size, each in a process of its own;
+    ``download``: of downloading each file back into a file as the sync brings a file
+    into Odoo's filestore (``cloud_sync.spool.Spooled``), checked by SHA-1."""
+    from cloud_sync.conformance.memprobe import probe_download, probe_upload
 
     peaks = []
     with tempfile.TemporaryDirectory(prefix=f"bench-large-{key}-") as tmp, \
@@ -104,13 +110,22 @@ def bench_large(key: str, sizes_mib: list[int]) -> dict:
         try:
             for mib in sizes_mib:
                 path = Path(tmp) / f"{mib}.bin"
+                digest = hashlib.sha1()  # noqa: S324 - compared with the spool's SHA-1
                 with open(path, "wb") as out:
                     for _ in range(mib):
-                        out.write(os.urandom(1 << 20))
+                        block = os.urandom(1 << 20)
+                        digest.update(block)
+                        out.write(block)
                 result = probe_upload(provider, path, f"large-{mib}.bin")
                 path.unlink()
                 if result["size"] != mib << 20:
                     raise RuntimeError(f"uploaded {result['size']} bytes of {mib} MiB")
+                if download:
+                    got = probe_download(provider, result["id"], path)
+                    path.unlink()
+                    if got["checksum"] != digest.hexdigest() or got["size"] != mib << 20:
+                        raise RuntimeError(f"downloaded other bytes than the {mib} MiB sent")
+                    result = dict(result, peak=got["peak"])
                 peaks.append(result["peak"] / 2**20)
                 provider.delete(result["id"])
         finally:
@@ -121,13 +136,13 @@ def bench_large(key: str, sizes_mib: list[int]) -> dict:
             "growth": round(growth, 3), "ok": growth < 0.25 and peaks[1] < large / 2}
 
 
-def main_large(keys: list[str], sizes_mib: list[int]) -> int:
+def main_large(keys: list[str], sizes_mib: list[int], download: bool = False) -> int:
     results = []
     for key in keys:
-        print(f"uploading {sizes_mib[0]} and {sizes_mib[1]} MiB through {key} ...",
-              file=sys.stderr, flush=True)
+        print(f"{'downloading' if download else 'uploading'} {sizes_mib[0]} and "
+              f"{sizes_mib[1]} MiB through {key} ...", file=sys.stderr, flush=True)
         try:
-            results.append(bench_large(key, sizes_mib))
+            results.append(bench_large(key, sizes_mib, download))
         except Exception as exc:  # noqa: BLE001 - one broken provider must not hide the rest
             traceback.print_exc()
             results.append({"provider": key, "error": f"{type(exc).__name__}: {exc}",
@@ -138,7 +153,8 @@ def main_large(keys: list[str], sizes_mib: list[int]) -> int:
         [[r["provider"], *(r.get("peak_mib") or ["-", "-"]), r.get("growth", "-"),
           r["ok"] if "growth" in r else r.get("error")] for r in results])
     for r in results:
-        record = {"bench": "upload", "mode": "large", "provider": r["provider"]}
+        record = {"bench": "upload", "mode": "large-download" if download else "large",
+                  "provider": r["provider"]}
         for field in ("sizes_mib", "peak_mib", "growth", "error"):
             if field in r:
                 record[field] = r[field]
@@ -157,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large", nargs="*", type=int, metavar="MIB",
                         help="large-file mode: peak memory of one upload of each of two "
                              "sizes in MiB (default 32 128)")
+    parser.add_argument("--download", action="store_true",
+                        help="with --large: measure downloading the files back instead")
     args = parser.parse_args(argv)
     if args.files < 1 or args.size < 0 or args.rounds < 1:
         parser.error("--files and --rounds must be at least 1, --size at least 0")
@@ -169,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         sizes = args.large or [32, 128]
         if len(sizes) != 2 or not 0 < sizes[0] < sizes[1]:
             parser.error("--large takes two sizes in MiB, the smaller first")
-        return main_large(keys, sizes)
+        return main_large(keys, sizes, args.download)
+    if args.download:
+        parser.error("--download goes with --large")
 
     results = []
     for key in keys:

@@ -141,3 +141,11 @@ class TestBoxSync(BoxSyncCase):
 
     def test_converges_under_random_faults(self):
         self.assertConvergesUnderFaults()
+
+    def test_interrupted_large_upload_resumes_in_the_next_run(self):
+        """Chunked upload session (8 MiB parts): every part after the second fails until
+        the run gives up; the next run lists the session's parts and sends the rest."""
+        # a fresh token for the independent client (an earlier test expires them all)
+        self.bare = self.bare_client(self.emulator.issue_tokens()["access_token"])
+        self.assertInterruptedUploadResumes(r"^PUT /api/2\.0/files/upload_sessions/",
+                                            chunk=8 << 20, after=2)

@@ -51,7 +51,7 @@ from cloud_sync.engine.planner import (
 from cloud_sync.hashing import HashingReader, hash_file
 from cloud_sync.naming import unique_name
 from cloud_sync.pool import Skipped, Throttle, TransferPool, run_ordered
-from cloud_sync.providers.base import Change, ChangeType, Item, Kind
+from cloud_sync.providers.base import Change, ChangeType, Item, Kind, Resume
 from cloud_sync.providers.errors import (
     CloudError,
     CursorExpired,
@@ -137,6 +137,7 @@ class ClientSync:
         self.synced, self.local = {}, {}  # the states the run planned from
         self.synced_children = None  # parent key -> keys, from self.synced (when needed)
         self.stats = {"ops": 0, "failed": 0, "calls": 0}
+        self.uploads = None  # attachment id -> (checksum, state) of interrupted uploads
         self.errors = []
         self.broken = set()  # keys of the operations that failed
         self.parts, self.pending_end = {}, None  # what run() left to folder tasks
@@ -648,18 +649,46 @@ class ClientSync:
         return LocalNode(key, f"f{target.clouds_folder_id.id}", safe(target.name), Kind.FILE,
                          target.checksum or None)
 
-    def _upload(self, parent_id, name, source):
+    def _upload(self, parent_id, name, source, resume=None):
         """Upload and verify (size, and hash where the provider has one)."""
         upload = self.provider.upload
         try:
-            return self._send(source, lambda reader, size: upload(parent_id, name, reader, size))
+            return self._send(source, lambda reader, size: upload(
+                parent_id, name, reader, size, resume=resume))
         except NameTaken:
             existing = self.provider.find_child(parent_id, name, Kind.FILE)
             if existing and self._same(existing, source):
                 return existing, True  # uploaded by a run that crashed before committing
             taken = [c.name for c in self.provider.list_children(parent_id)]
             other = unique_name(name, taken, self.provider.name_rules)
-            return self._send(source, lambda reader, size: upload(parent_id, other, reader, size))
+            return self._send(source, lambda reader, size: upload(
+                parent_id, other, reader, size, resume=resume))
+
+    def _resume(self, att, checksum):
+        """The :class:`Resume` of a chunked upload of ``att`` (``None`` for a file sent
+        in one request, or a provider whose sessions do not outlive a run): the state an
+        interrupted run saved for this very content, and a save that commits each new
+        state at once in its own transaction (in the worker's thread)."""
+        provider = self.provider
+        if not provider.resumes_uploads or (att.file_size or 0) <= provider.chunk_threshold:
+            return None
+        if self.uploads is None:  # one query per run, and only when a large file goes
+            self.uploads = self.env["clouds.upload.session"]._of_client(self.client)
+        saved_checksum, state = self.uploads.get(att.id, (None, None))
+        sessions, client_id, att_id = self.env["clouds.upload.session"], self.client.id, att.id
+
+        def save(new_state):
+            provider.owner_call(sessions._save, client_id, att_id, checksum, new_state)
+
+        return Resume(state if saved_checksum == checksum else None, save)
+
+    def _uploaded(self, resume, att_id):
+        """After an upload: a state an earlier run saved and that the provider did not
+        drop (the file was found complete, a crash came between completing and dropping,
+        or the state was for other content) goes too."""
+        if resume is not None and self.uploads and att_id in self.uploads:
+            del self.uploads[att_id]
+            self.env["clouds.upload.session"]._save(self.client.id, att_id, None, None)
 
     def _send(self, source, send):
         """``send(reader, size)`` on the opened source, then (item, verified). The reader
@@ -704,13 +733,15 @@ class ClientSync:
             return (lambda: self.provider.ensure_folder(parent_id, op.name)), made
         att = self._target(key)
         source, checksum = self._source(att), att.checksum
+        resume = self._resume(att, checksum)
 
         def uploaded(result):
             item, verified = result
             self._wrote(ChangeType.CREATED, item)
             self._record(key, item, local_content=checksum, verified=verified)
+            self._uploaded(resume, att.id)
 
-        return (lambda: self._upload(parent_id, op.name, source)), uploaded
+        return (lambda: self._upload(parent_id, op.name, source, resume)), uploaded
 
     def _op_link_remote(self, op, key):
         item = self.remote[op.remote_id]
@@ -719,15 +750,16 @@ class ClientSync:
     def _op_update_remote(self, op, key):
         att = self._target(key)
         source, checksum, remote_id = self._source(att), att.checksum, self._remote_of(key)
-        update = self.provider.update
+        update, resume = self.provider.update, self._resume(att, checksum)
 
         def updated(result):
             item, verified = result
             self._wrote(ChangeType.UPDATED, item)
             self._record(key, item, local_content=checksum, verified=verified)
+            self._uploaded(resume, att.id)
 
-        return (lambda: self._send(source, lambda reader, size: update(remote_id, reader, size))
-                ), updated
+        return (lambda: self._send(source, lambda reader, size: update(
+            remote_id, reader, size, resume=resume))), updated
 
     def _op_move_remote(self, op, key):
         old_id = self._remote_of(key)
@@ -778,15 +810,23 @@ class ClientSync:
                         if k not in self.local)
         return found
 
+    def _download(self, remote_id):
+        """The transfer that streams a remote file into a ``Spooled`` file of the
+        filestore in a pool thread (never whole in memory); ``_clouds_store_spooled``
+        then makes it an attachment's content here."""
+        spooled, download = self.Attachment._clouds_spool(), self.provider.download
+        return lambda: spooled.fill(download(remote_id))
+
     def _op_keep_remote_copy(self, op, key):
         folder_id = self._target(key).clouds_folder_id.id
-
-        def kept(data):
+        def kept(spooled):
             # a new local file, synced by a later run: it carries a change mark
-            self.Attachment.with_context(**{NO_MARK: False}).create(
-                {"name": op.name, "raw": data, "clouds_folder_id": folder_id})
+            att = self.Attachment.with_context(**{NO_MARK: False}).create({
+                "name": op.name, "raw": b"", "clouds_folder_id": folder_id,
+                "mimetype": mimetypes.guess_type(op.name)[0] or "application/octet-stream"})
+            att._clouds_store_spooled(spooled)
 
-        return (lambda: self.provider.read_bytes(op.remote_id)), kept
+        return self._download(op.remote_id), kept
 
     def _op_create_local(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)
@@ -827,11 +867,11 @@ class ClientSync:
 
             return (lambda: None), relinked
 
-        def downloaded(data):
-            att.with_context(clouds_no_reset=True).write({"raw": data})
+        def downloaded(spooled):
+            att.with_context(clouds_no_reset=True)._clouds_store_spooled(spooled)
             self._record(key, item, local_content=att.checksum)
 
-        return (lambda: self.provider.read_bytes(op.remote_id)), downloaded
+        return self._download(op.remote_id), downloaded
 
     def _op_move_local(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)

@@ -7,19 +7,23 @@ cleaner later drops only the stored bytes. Reading such a file (``raw``/``datas`
 need the whole bytes.
 """
 
+import filecmp
 import mimetypes
+import os
+import uuid
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.addons.base.models.ir_attachment import IrAttachment as BaseAttachment
 from odoo.exceptions import UserError
 from odoo.http import Stream, request
 from odoo.tools import SQL
 from werkzeug.exceptions import BadGateway
 from werkzeug.exceptions import NotFound as HttpNotFound
 
-from cloud_sync.hashing import hash_bytes
 from cloud_sync.providers.base import Item, Kind
 from cloud_sync.providers.errors import CloudError, NotFound
+from cloud_sync.spool import Spooled
 
 
 def _download(provider, remote_id, failed):
@@ -167,8 +171,8 @@ class IrAttachment(models.Model):
         self.invalidate_recordset(["file_size", "checksum"])
 
     def _clouds_fetch_binaries(self):
-        """Bring the bytes of cloud-only files back into Odoo (reverse sync); checked
-        against the checksum Odoo kept, when it kept one."""
+        """Bring the bytes of cloud-only files back into Odoo (reverse sync), streamed into
+        the filestore; checked against the checksum Odoo kept, when it kept one."""
         for att in self.sudo().filtered(lambda a: a._clouds_link_only()):
             exported = att._clouds_export_native()
             if exported:  # a provider-native document (Google Docs...): an office file
@@ -177,12 +181,59 @@ class IrAttachment(models.Model):
                     "raw": data, "name": name, "clouds_state": "local",
                     "mimetype": mimetypes.guess_type(name)[0] or "application/octet-stream"})
                 continue
-            data = b"".join(att._clouds_open_stream())
-            if att.checksum and hash_bytes("sha1", data) != att.checksum:
+            spooled = att._clouds_spool().fill(att._clouds_open_stream())
+            if att.checksum and spooled.checksum != att.checksum:
+                spooled.discard()
                 raise UserError(_("“%s” came back from the cloud with other content than Odoo "
                                   "synced; nothing was changed.", att.name))
-            att.with_context(clouds_no_reset=True).write(
-                {"raw": data, "clouds_state": "synced"})
+            att.with_context(clouds_no_reset=True)._clouds_store_spooled(
+                spooled, clouds_state="synced")
+
+    @api.model
+    def _clouds_spool(self):
+        """A :class:`Spooled` in the filestore's directory (a rename stores it there). Its
+        name is put on Odoo's garbage-collection checklist first: a run that dies before
+        storing it leaves nothing behind once the filestore is collected."""
+        fname = f"clouds_spool/{uuid.uuid4().hex}"
+        self._mark_for_gc(fname)
+        return Spooled(self._full_path(fname), os.path.join(self._full_path("checklist"), fname))
+
+    def _clouds_store_spooled(self, spooled, **vals):
+        """Make a spooled download this attachment's content, as writing ``raw`` would
+        (checksum, size, filestore file, ``index_content``, the old file left to Odoo's
+        garbage collection), without reading it into memory: the file is renamed into
+        place. Text files are indexed from their first MiB. With database storage the
+        bytes go to a column: they are read whole, as Odoo needs them."""
+        self.ensure_one()
+        try:
+            if self._storage() == "db":
+                with open(spooled.path, "rb") as data:
+                    return self.write({"raw": data.read(), **vals})
+            checksum = spooled.checksum
+            fname = f"{checksum[:2]}/{checksum}"
+            full_path = self._full_path(fname)
+            os.makedirs(os.path.dirname(full_path), exist_ok=True)
+            if os.path.isfile(full_path):
+                if not filecmp.cmp(spooled.path, full_path, shallow=False):  # as _get_path
+                    raise UserError(_("The attachment collides with an existing file."))
+            else:
+                os.replace(spooled.path, full_path)
+                self._mark_for_gc(fname)  # as _file_write: in case the transaction aborts
+            old = self.store_fname
+            if vals:
+                self.write(vals)
+            mimetype = vals.get("mimetype") or self.mimetype
+            # the fields ir.attachment.write refuses, written as Odoo's _set_attachment_data does
+            super(BaseAttachment, self.sudo()).write({
+                "file_size": spooled.size, "checksum": checksum, "store_fname": fname,
+                "db_datas": False,
+                "index_content": self._index(spooled.head, mimetype, checksum=checksum)})
+            if old and old != fname:
+                self._file_delete(old)
+            self._clouds_mark()  # new content, as a write of raw marks it (clouds_change)
+        finally:
+            spooled.discard()
+        return True
 
     def _clouds_export_native(self):
         """(bytes, file name) of a provider-native document converted for Odoo, or None

@@ -201,6 +201,45 @@ class SyncCase(TransactionCase):
         self.assertGreaterEqual(sum(injected.values()), 3, injected)
         return client
 
+    def assertInterruptedUploadResumes(self, chunk_request, size=35 << 20, chunk=10 << 20,
+                                       after=0):
+        """A run whose chunked upload fails after two chunks (``chunk_request``: a regex of
+        the third chunk's request line, or of every chunk's with ``after=2``, answered 503
+        until the retries give up) leaves
+        its state saved; the next run continues the provider's session: it sends less
+        than the whole file again, and the file arrives whole and verified."""
+        client = self.make_client(root_name="Resume")
+        folder = self.Folder.create({"name": "Big", "own_client_id": client.id})
+        data = os.urandom(size)
+        att = self.Attachment.create({"name": "big.bin", "raw": data,
+                                      "clouds_folder_id": folder.id})
+        Sessions = self.env["clouds.upload.session"]
+        faults = self.emulator.faults
+        faults.reset_counts()
+        faults.inject(503, count=1000, match=chunk_request, after=after)
+        try:
+            logs = self.sync()
+        finally:
+            faults.clear()
+        self.assertEqual(sum(logs.mapped("failures")), 1)
+        self.assertNotEqual(att.clouds_state, "synced")
+        session = Sessions.search([("attachment_id", "=", att.id)])
+        self.assertEqual(len(session), 1)
+        self.assertEqual(session.checksum, att.checksum)
+        first = sum(faults.body_sizes)
+        self.assertGreaterEqual(first, 2 * chunk)  # two chunks went before the failures
+        faults.reset_counts()
+        self.Queue.search([("state", "=", "pending")]).next_try = False
+        logs = self.sync() - logs  # the same task: its first log is found too
+        second = sum(faults.body_sizes)
+        self.assertEqual(sum(logs.mapped("failures")), 0)
+        self.assertLessEqual(second, size - 2 * chunk + 64 * 1024, "the upload started over")
+        self.assertEqual(att.clouds_state, "synced")
+        self.assertFalse(Sessions.search([("attachment_id", "=", att.id)]))
+        self.assertTreesEqual(client)
+        self.assertSyncOps(self.sync(), 0)
+        return first, second
+
     def upload_peak(self, client, size, name="large.bin"):
         """(attachment, peak bytes of Python memory) of the sync run that uploads one new
         file of ``size`` bytes in a folder of its own, measured with tracemalloc from a

@@ -73,6 +73,42 @@ class Change:
 TokenCallback = Callable[[dict], None]
 
 
+@dataclass
+class Resume:
+    """An upload that may continue in a later run (a crash, a killed worker).
+
+    ``state`` is what an earlier attempt of the same upload saved (``None``: start
+    fresh); ``save(state)`` is called by the provider after its session started and after
+    each chunk the server committed, with a small JSON-serialisable dict (the session's
+    URL or id, what the provider needs to ask the server how far it got), and with
+    ``None`` once the state is useless (the upload finished, or the server forgot the
+    session). The caller stores it where a crash does not lose it and hands it back on
+    the next attempt. A provider resumes only a state made for the same target and size,
+    asks the server how far it got (never trusts the saved offset), and starts over when
+    the server forgot the session; the finished file is verified as any upload.
+    """
+
+    state: dict | None = None
+    save: Callable[[dict | None], None] = field(default=lambda state: None, repr=False)
+
+    def matching(self, provider: str, target: str, size: int) -> dict | None:
+        """The saved state if it was made for this provider, target and size."""
+        state = self.state
+        if (isinstance(state, dict) and state.get("provider") == provider
+                and state.get("target") == target and state.get("size") == size):
+            return state
+        return None
+
+    def store(self, provider: str, target: str, size: int, **session) -> None:
+        self.state = {"provider": provider, "target": target, "size": size, **session}
+        self.save(dict(self.state))
+
+    def drop(self) -> None:
+        if self.state is not None:
+            self.state = None
+            self.save(None)
+
+
 class Provider(abc.ABC):
     """Abstract provider. Subclasses implement the ``_``-less abstract operations.
 
@@ -92,6 +128,7 @@ class Provider(abc.ABC):
     # Provider differences the conformance suite reads (never ``if key == ...``):
     unique_names: ClassVar[bool] = True  # a sibling's name (same kind) raises NameTaken
     resumable_upload: ClassVar[bool] = True  # above chunk_threshold no request carries it all
+    resumes_uploads: ClassVar[bool] = False  # a chunked upload continues in a later run (Resume)
     has_public_links: ClassVar[bool] = False  # link(public=True) works (else a CloudError)
     # link() options the provider honours besides ``public`` (others raise Fatal):
     # "audience" ("anyone" | "organization" for public links), "expires_in" (seconds).
@@ -239,14 +276,18 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def upload(
-        self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None
+        self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None,
+        resume: Resume | None = None,
     ) -> Item:
         """Create a new file from ``stream`` (read in chunks; resumable above
         :attr:`chunk_threshold`). Raise :class:`NameTaken` if a sibling has the name
-        and the provider enforces unique names."""
+        and the provider enforces unique names. ``resume``: see :class:`Resume` (used
+        where :attr:`resumes_uploads`, ignored elsewhere; ``stream`` must then be
+        seekable)."""
 
     @abc.abstractmethod
-    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         """Replace the content of an existing file, keeping its id where possible."""
 
     @abc.abstractmethod

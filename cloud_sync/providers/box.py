@@ -19,6 +19,8 @@ beneath the root by their path; events may repeat and are de-duplicated by
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import tempfile
 import threading
@@ -61,7 +63,7 @@ from box_sdk_gen.networking.retries import RetryStrategy
 from box_sdk_gen.networking.timeout_config import TimeoutConfig
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, exact_chunks
 from .errors import (
     CursorExpired,
     Fatal,
@@ -160,6 +162,7 @@ class BoxProvider(Provider):
     )
     hash_type = "sha1"
     chunk_threshold = 20_000_000  # Box accepts upload sessions from 20,000,000 bytes
+    resumes_uploads = True  # the upload session's endpoints, asked for its parts
     has_public_links = True
     link_options = frozenset({"audience"})
     public_link_is_content = False  # a shared link opens Box's page; see public_download_url
@@ -315,7 +318,8 @@ class BoxProvider(Provider):
             idempotent=False)
         return self._item(folder)
 
-    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         _, parent = box_id(parent_id)
         if self.throttle is not None:
             self.throttle.wait("upload")
@@ -323,10 +327,13 @@ class BoxProvider(Provider):
         size = self._size(stream, start) if size is None else size
         name = self.safe_name(name)
 
+        if size >= self.chunk_threshold:
+            return self._item(self._chunked(
+                lambda: self.client.chunked_uploads.create_file_upload_session(
+                    parent, size, name), f"{parent}/{name}", stream, start, size, resume))
+
         def send():
             stream.seek(start)
-            if size >= self.chunk_threshold:
-                return self.client.chunked_uploads.upload_big_file(stream, name, size, parent)
             files = self.client.uploads.upload_file(
                 UploadFileAttributes(name=name, parent=UploadFileAttributesParentField(id=parent)),
                 stream, file_file_name=name, fields=FIELDS)
@@ -334,7 +341,8 @@ class BoxProvider(Provider):
 
         return self._item(self.call(send, idempotent=False))
 
-    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         kind, file_id = box_id(item_id)
         if kind != "file":
             raise Fatal(f"cannot replace the content of a folder ({item_id})")
@@ -342,17 +350,87 @@ class BoxProvider(Provider):
         stream, start = self._rewinding(stream)
         size = self._size(stream, start) if size is None else size
 
+        if size >= self.chunk_threshold:
+            return self._item(self._chunked(
+                lambda: self.client.chunked_uploads.create_file_upload_session_for_existing_file(
+                    file_id, size, file_name=current.name), file_id, stream, start, size, resume))
+
         def send():
             stream.seek(start)
-            if size >= self.chunk_threshold:
-                return self.client.chunked_uploads.upload_big_file_version(
-                    file_id, stream, size, file_name=current.name)
             files = self.client.uploads.upload_file_version(
                 file_id, UploadFileVersionAttributes(name=current.name), stream,
                 file_file_name=current.name, fields=FIELDS)
             return files.entries[0]
 
         return self._item(self.call(send, idempotent=False))
+
+    def _chunked(self, create_session, target: str, stream: BinaryIO, start: int, size: int,
+                 resume: Resume | None):
+        """A chunked upload session: parts of exactly ``part_size`` with their SHA-1,
+        then the commit with the whole file's SHA-1 (202 while Box assembles: asked
+        again). ``resume``: the session's endpoints are saved; a saved session Box still
+        holds continues after the parts it lists (their bytes are hashed from the file,
+        not sent), one Box forgot starts over."""
+        resume = resume or Resume()
+        uploads = self.client.chunked_uploads
+        session, parts = self._resumed_session(resume, target, size)
+        if session is None:
+            made = self.call(create_session, idempotent=False)
+            endpoints = made.session_endpoints
+            session = {"upload_part": endpoints.upload_part, "commit": endpoints.commit,
+                       "list_parts": endpoints.list_parts, "part_size": made.part_size}
+            resume.store(self.key, target, size, **session)
+        whole = hashlib.sha1()  # noqa: S324 - Box's own checksum algorithm
+        stream.seek(start)
+        offset = sum(part.size for part in parts)
+        while stream.tell() - start < offset:  # parts Box holds: hashed, not sent
+            whole.update(stream.read(min(1 << 20, offset - (stream.tell() - start))))
+        for chunk in exact_chunks(b"", stream, session["part_size"]):
+            whole.update(chunk)
+            digest = "sha=" + base64.b64encode(hashlib.sha1(chunk).digest()).decode()  # noqa: S324
+            span = f"bytes {offset}-{offset + len(chunk) - 1}/{size}"
+            uploaded = self.call(lambda c=chunk, d=digest, r=span: uploads.upload_file_part_by_url(
+                session["upload_part"], io.BytesIO(c), d, r))
+            parts.append(uploaded.part)
+            offset += len(chunk)
+            resume.save(dict(resume.state, offset=offset))
+        digest = "sha=" + base64.b64encode(whole.digest()).decode()
+
+        def commit():
+            files = uploads.create_file_upload_session_commit_by_url(
+                session["commit"], parts, digest)
+            if files is None:  # 202: Box is still assembling the parts
+                raise RetryLater("Box is assembling the upload", retry_after=1)
+            return files.entries[0]
+
+        result = self.call(commit, idempotent=False)
+        resume.drop()
+        return result
+
+    def _resumed_session(self, resume: Resume, target: str, size: int) -> tuple[dict | None, list]:
+        """(saved session, its parts from offset 0 on, each of ``part_size``, short of the
+        whole file) when Box still lists it; (None, []) to start over."""
+        state = resume.matching(self.key, target, size)
+        if not state or not state.get("list_parts") or not state.get("part_size"):
+            return None, []
+        listed, uploads = [], self.client.chunked_uploads
+        try:
+            while True:
+                done = len(listed)
+                page = self.call(lambda n=done: uploads.get_file_upload_session_parts_by_url(
+                    state["list_parts"], offset=n, limit=1000))
+                listed += page.entries or []
+                if not page.entries or len(listed) >= (page.total_count or 0):
+                    break
+        except (NotFound, Fatal):  # expired (sessions last 7 days), aborted, committed
+            resume.drop()
+            return None, []
+        by_offset = {part.offset: part for part in listed}
+        parts, part_size = [], state["part_size"]
+        while (part := by_offset.get(len(parts) * part_size)) is not None \
+                and part.size == part_size and (len(parts) + 1) * part_size < size:
+            parts.append(part)
+        return state, parts
 
     def download(self, item_id: str) -> Iterator[bytes]:
         _, file_id = box_id(item_id)

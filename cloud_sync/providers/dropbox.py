@@ -51,7 +51,7 @@ from dropbox.session import API_HOST, HOST_API, HOST_CONTENT, HOST_NOTIFY, WEB_H
 from dropbox.stone_base import Struct, Union
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, iter_chunks
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, iter_chunks
 from .errors import (
     CloudError,
     CursorExpired,
@@ -205,6 +205,7 @@ class DropboxProvider(Provider):
     hash_type = "dropbox"
     chunk_threshold = 8 * 1024 * 1024  # files_upload below, an upload session above
     upload_chunk_size = 8 * 1024 * 1024  # a multiple of 4 MiB, as Dropbox asks
+    resumes_uploads = True  # the upload session id; its offset from incorrect_offset
     has_public_links = True
     refreshes_tokens = True
 
@@ -358,23 +359,32 @@ class DropboxProvider(Provider):
         result = self.call(lambda: self.client.files_create_folder_v2(path), idempotent=False)
         return self._item(self._seen(result.metadata), parent_id)
 
-    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None
-               ) -> Item:
+    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         path = self._child_path(parent_id, name)
         mode = files.WriteMode.add
-        return self._item(self._send(stream, path, mode, idempotent=False, size=size),
-                          parent_id)
+        return self._item(self._send(stream, path, mode, idempotent=False, size=size,
+                                     resume=resume), parent_id)
 
-    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         meta = self._send(stream, item_id, files.WriteMode.overwrite, idempotent=True,
-                          size=size)
+                          size=size, resume=resume)
         return self._item(meta)
 
     def _send(self, stream: BinaryIO, path: str, mode, idempotent: bool,
-              size: int | None = None):
+              size: int | None = None, resume: Resume | None = None):
         """Write ``stream`` to ``path``: one call up to the threshold, a session above.
         A known size above the threshold reads one chunk ahead only (the session's first
-        chunk, then each chunk as the previous one is sent), whatever the file's size."""
+        chunk, then each chunk as the previous one is sent), whatever the file's size.
+        ``resume`` (a known size): the session id is saved, and a saved session the
+        server still holds continues at the offset it names."""
+        resume = resume if size is not None and size > self.chunk_threshold else None
+        session_id, offset = self._resumed_session(resume, path, size)
+        if session_id:
+            stream.seek(stream.tell() + offset)
+            return self._session_rest(stream, session_id, offset,
+                                      stream.read(self.upload_chunk_size), path, mode, resume)
         if size is not None and size > self.chunk_threshold:
             first = stream.read(self.upload_chunk_size)
             more = stream.read(self.upload_chunk_size)
@@ -387,16 +397,54 @@ class DropboxProvider(Provider):
                 first, path, mode=mode, strict_conflict=True), idempotent=idempotent)
             return self._seen(meta)
         start = self.call(lambda: self.client.files_upload_session_start(first))
-        offset, pending = len(first), more
-        first = more = None  # one chunk in hand and the next one read: nothing else
+        if resume is not None:
+            resume.store(self.key, path, size, session_id=start.session_id)
+        offset = len(first)
+        first = None  # one chunk in hand and the next one read: nothing else
+        return self._session_rest(stream, start.session_id, offset, more, path, mode, resume)
+
+    def _session_rest(self, stream: BinaryIO, session_id: str, offset: int, pending: bytes,
+                      path: str, mode, resume: Resume | None):
+        """Append from ``offset`` (``pending`` is the next chunk), finish with the last."""
         for chunk in iter_chunks(stream, self.upload_chunk_size):
-            self.call(lambda o=offset, c=pending: self._append(start.session_id, o, c))
+            self.call(lambda o=offset, c=pending: self._append(session_id, o, c))
             offset, pending = offset + len(pending), chunk
-        cursor = files.UploadSessionCursor(start.session_id, offset)
+            if resume is not None:
+                resume.save(dict(resume.state, offset=offset))
+        cursor = files.UploadSessionCursor(session_id, offset)
         commit = files.CommitInfo(path, mode=mode, strict_conflict=True)
         meta = self.call(lambda: self.client.files_upload_session_finish(
             pending, cursor, commit), idempotent=False)
+        if resume is not None:
+            resume.drop()
         return self._seen(meta)
+
+    def _resumed_session(self, resume: Resume | None, path: str, size: int | None
+                         ) -> tuple[str | None, int]:
+        """(session id, offset the server holds) of a saved session: an empty append at
+        offset 0 answers ``incorrect_offset`` with the correct one (or succeeds at 0);
+        (None, 0) to start over when the session is unknown, closed or expired."""
+        state = resume and resume.matching(self.key, path, size)
+        if not state or not state.get("session_id"):
+            return None, 0
+        session_id = state["session_id"]
+
+        def ask() -> int:
+            try:
+                self.client.files_upload_session_append_v2(
+                    b"", files.UploadSessionCursor(session_id, 0))
+            except exceptions.ApiError as exc:
+                error = exc.error
+                if getattr(error, "is_incorrect_offset", None) and error.is_incorrect_offset():
+                    return error.get_incorrect_offset().correct_offset
+                return -1  # not_found, closed, not a session of this app
+            return 0
+
+        offset = self.call(ask)
+        if not 0 <= offset < size:
+            resume.drop()
+            return None, 0
+        return session_id, offset
 
     def _append(self, session_id: str, offset: int, chunk: bytes) -> None:
         try:

@@ -42,7 +42,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseDownload, MediaIoBaseUpload
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider
+from .base import Change, ChangeType, Item, Kind, Provider, Resume
 from .errors import (
     CursorExpired,
     Fatal,
@@ -139,6 +139,7 @@ class GoogleDriveProvider(Provider):
     rates: ClassVar[dict[str, float]] = {"request": 12000 / 60}
     hash_type = "md5"
     chunk_threshold = 5 * 1024 * 1024  # multipart up to 5 MB, resumable above
+    resumes_uploads = True  # the resumable session URI, asked with bytes */size
     chunk_size = 8 * 1024 * 1024
 
     def __init__(self, config: dict, **kwargs):
@@ -315,16 +316,24 @@ class GoogleDriveProvider(Provider):
         request = self.service.files().create(body=body, fields=FIELDS, **self._drive_args)
         return self._item(self._run(request, idempotent=False))
 
-    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None
-               ) -> Item:
+    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         body = {"name": self.safe_name(name), "parents": [parent_id]}
-        return self._send(self.service.files().create, body, stream, size, idempotent=False)
+        return self._send(self.service.files().create, body, stream, size, idempotent=False,
+                          resume=resume, target=f"{parent_id}/{body['name']}")
 
-    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
-        return self._send(self.service.files().update, None, stream, size, fileId=item_id)
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
+        return self._send(self.service.files().update, None, stream, size, fileId=item_id,
+                          resume=resume, target=item_id)
 
-    def _send(self, method, body, stream, size, idempotent=True, **args) -> Item:
-        """Multipart up to :attr:`chunk_threshold`, resumable chunks above."""
+    def _send(self, method, body, stream, size, idempotent=True, resume=None, target="",
+              **args) -> Item:
+        """Multipart up to :attr:`chunk_threshold`, resumable chunks above.
+
+        ``resume``: the session URI is saved; a saved one is continued the SDK's own way
+        after an error (``PUT`` with ``Content-Range: bytes */size``, the 308's ``Range``
+        says where to go on); a session Drive forgot (404) starts over."""
         with contextlib.ExitStack() as stack:
             if not _seekable(stream):  # resumable chunks seek back on a retry
                 spool = stack.enter_context(
@@ -343,15 +352,48 @@ class GoogleDriveProvider(Provider):
                 request = method(body=body, media_body=media, fields=FIELDS,
                                  **self._drive_args, **args)
                 return self._item(self._run(request, idempotent=idempotent))
+            resume = resume or Resume()
             media = MediaIoBaseUpload(stream, mime, chunksize=self.chunk_size, resumable=True)
             request = method(body=body, media_body=media, fields=FIELDS,
                              **self._drive_args, **args)
+            state = resume.matching(self.key, target, size)
+            stored = bool(state and state.get("uri"))
+            if stored:
+                # the SDK's state after an error: the next step asks the server first
+                request.resumable_uri, request._in_error_state = state["uri"], True
             done = None
             while done is None:  # each step (session start or one chunk) is resumable
-                _, done = self.call(
-                    lambda: request.next_chunk(http=self._http(), num_retries=0))
-                self._notify_if_refreshed()
+                try:
+                    _, done = self.call(
+                        lambda: request.next_chunk(http=self._http(), num_retries=0))
+                except NotFound:
+                    if not state:
+                        raise
+                    resume.drop()  # the saved session expired: a new one from the start
+                    return self._send(method, body, stream, size, idempotent, resume, target,
+                                      **args)
+                except BaseException:
+                    self._reset_http()
+                    raise
+                finally:
+                    self._notify_if_refreshed()
+                state = None
+                if done is None:
+                    if not stored:
+                        resume.store(self.key, target, size, uri=request.resumable_uri)
+                        stored = True
+                    resume.save(dict(resume.state, offset=request.resumable_progress))
+            resume.drop()
             return self._item(done)
+
+    def _reset_http(self) -> None:
+        """Forget this thread's connection: a request cut in the middle of its body (the
+        stream failed) leaves httplib2's connection expecting the rest."""
+        http = getattr(self._local, "http", None)
+        if http is not None:
+            with contextlib.suppress(Exception):
+                http.close()
+            self._local.http = None
 
     def download(self, item_id: str) -> Iterator[bytes]:
         request = self.service.files().get_media(fileId=item_id, **self._drive_args)

@@ -34,13 +34,14 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 from urllib.parse import quote, urlparse
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 import owncloud
 import requests
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, exact_chunks
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, exact_chunks
 from .errors import (
     CloudError,
     CursorExpired,
@@ -119,6 +120,7 @@ class NextcloudProvider(Provider):
     chunk_size = 10 * MIB
     unique_names = True
     resumable_upload = True
+    resumes_uploads = True  # the chunking v2 upload folder, listed by PROPFIND
     has_public_links = True
     public_link_is_content = True  # file links are the share's /download URL
     refreshes_tokens = False  # app passwords do not expire; a 401 means re-authenticate
@@ -384,17 +386,18 @@ class NextcloudProvider(Provider):
         item = self._item(info, parent_id=str(parent_id))
         return item if kind is None or item.kind == kind else None
 
-    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None
-               ) -> Item:
+    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         name = self.safe_name(name)
         head, small = self._head(stream, size)
         if small:
             return self._in_parent(parent_id, name, lambda path: self._put(
                 path, head, str(parent_id), create=True))
         return self._in_parent(parent_id, name, lambda path: self._put_chunked(
-            path, head, stream, str(parent_id), create=True))
+            path, head, stream, str(parent_id), create=True, resume=resume, size=size))
 
-    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         info = self._located(item_id)
         if info.is_dir():
             raise Fatal(f"item {item_id} is a folder: only files have content")
@@ -403,7 +406,8 @@ class NextcloudProvider(Provider):
         head, small = self._head(stream, size)
         if small:
             return self._put(path, head, parent_id, create=False)
-        return self._put_chunked(path, head, stream, parent_id, create=False)
+        return self._put_chunked(path, head, stream, parent_id, create=False, resume=resume,
+                                 size=size)
 
     def _head(self, stream: BinaryIO, size: int | None) -> tuple[bytes, bool]:
         """(bytes read ahead, whether they are the whole file). A known size above the
@@ -458,31 +462,83 @@ class NextcloudProvider(Provider):
                     extra={"path": path, "oc_id": response.headers.get("OC-FileId")})
 
     def _put_chunked(self, path: str, head: bytes, stream: BinaryIO, parent_id: str | None,
-                     *, create: bool) -> Item:
-        """Nextcloud chunked upload v2: MKCOL, PUT numbered chunks, MOVE ``.file``."""
+                     *, create: bool, resume: Resume | None = None, size: int | None = None
+                     ) -> Item:
+        """Nextcloud chunked upload v2: MKCOL, PUT numbered chunks, MOVE ``.file``.
+
+        With ``resume`` (a known size) the upload folder is saved and kept when the
+        upload fails, and a saved one continues after the chunks its PROPFIND lists;
+        without, a failed upload's folder is deleted."""
         self._session()
         user = quote(self.user)
-        upload_url = f"{self.url}/remote.php/dav/uploads/{user}/cloud-sync-{uuid.uuid4().hex}"
         destination = f"{self.url}/remote.php/dav/files/{user}{quote(norm(path))}"
         headers = {"Destination": destination}
-        total = 0
+        resume = resume if size is not None else None
+        upload_url, done = self._resumed_upload(resume, destination, size)
+        total = done * self.chunk_size
         try:
-            self.call(lambda: self._request("MKCOL", upload_url, headers=headers))
-            for number, chunk in enumerate(exact_chunks(head, stream, self.chunk_size), start=1):
+            if upload_url:
+                stream.seek(stream.tell() + total)
+            else:
+                upload_url = (f"{self.url}/remote.php/dav/uploads/{user}/"
+                              f"cloud-sync-{uuid.uuid4().hex}")
+                self.call(lambda: self._request("MKCOL", upload_url, headers=headers))
+                if resume is not None:
+                    resume.store(self.key, destination, size, upload_url=upload_url,
+                                 chunk_size=self.chunk_size)
+            for number, chunk in enumerate(exact_chunks(head, stream, self.chunk_size),
+                                           start=done + 1):
                 total += len(chunk)
                 self.call(lambda n=number, c=chunk: self._request(
                     "PUT", f"{upload_url}/{n}", data=c, headers=headers))
+                if resume is not None:
+                    resume.save(dict(resume.state, chunks=number))
             final = {**headers, "OC-Total-Length": str(total),
                      "Overwrite": "F" if create else "T"}
             response = self.call(lambda: self._request(
                 "MOVE", f"{upload_url}/.file", headers=final), idempotent=False)
         except CloudError as exc:
-            with contextlib.suppress(CloudError, requests.RequestException):
-                self._request("DELETE", upload_url)
+            if resume is None or isinstance(exc, NameTaken):
+                with contextlib.suppress(CloudError, requests.RequestException):
+                    self._request("DELETE", upload_url)
+                if resume is not None:
+                    resume.drop()
             if isinstance(exc, NameTaken):
                 exc.existing_id = self._existing_id(path)
             raise
+        if resume is not None:
+            resume.drop()
         return self._written(path, response, total, parent_id)
+
+    def _resumed_upload(self, resume: Resume | None, destination: str, size: int | None
+                        ) -> tuple[str | None, int]:
+        """(upload folder, chunks 1..n complete) of a saved upload the server still lists
+        (PROPFIND Depth 1 of the folder); (None, 0) to start over."""
+        state = resume and resume.matching(self.key, destination, size)
+        if not state or state.get("chunk_size") != self.chunk_size:
+            return None, 0
+        url = state.get("upload_url") or ""
+        if not url.startswith(f"{self.url}/remote.php/dav/uploads/"):
+            resume.drop()
+            return None, 0
+        body = ('<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop>'
+                '<d:getcontentlength/></d:prop></d:propfind>')
+        try:
+            answer = self.call(lambda: self._request("PROPFIND", url, data=body,
+                                                     headers={"Depth": "1"}))
+            sizes = {}
+            for response in ElementTree.fromstring(answer.content).iter("{DAV:}response"):
+                name = (response.findtext("{DAV:}href") or "").rstrip("/").rsplit("/", 1)[-1]
+                length = response.findtext(".//{DAV:}getcontentlength")
+                if name.isdigit() and length is not None:
+                    sizes[int(name)] = int(length)
+        except (NotFound, Fatal, ElementTree.ParseError, ValueError):
+            resume.drop()
+            return None, 0
+        done = 0
+        while sizes.get(done + 1) == self.chunk_size and (done + 1) * self.chunk_size < size:
+            done += 1
+        return url, done
 
     def download(self, item_id: str) -> Iterator[bytes]:
         info = self._located(item_id)

@@ -35,7 +35,7 @@ import requests
 
 from ..hashing import new_hasher
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, iter_chunks
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, iter_chunks
 from .errors import (
     CursorExpired,
     Fatal,
@@ -81,6 +81,7 @@ class OneDriveProvider(Provider):
     link_options = frozenset({"audience"})
     refreshes_tokens = True
     hash_type = "quickxor"  # per instance: "sha1" on personal drives (see __init__)
+    resumes_uploads = True  # the upload session's URL, asked for nextExpectedRanges
     chunk_threshold = 4 * 1024 * 1024  # Graph's simple upload limit
     fragment_size = 32 * FRAGMENT_UNIT  # 10 MiB per upload-session PUT
     page_size = 200
@@ -283,7 +284,7 @@ class OneDriveProvider(Provider):
         return self._item(self._json("GET", self._child_url(parent_id, self.safe_name(name))))
 
     def upload(self, parent_id: str, name: str, stream: BinaryIO,
-               size: int | None = None) -> Item:
+               size: int | None = None, resume: Resume | None = None) -> Item:
         name = self.safe_name(name)
         stream, size = _sized(stream, size, self.chunk_threshold)
         if size <= self.chunk_threshold:
@@ -294,42 +295,69 @@ class OneDriveProvider(Provider):
         item = {"@microsoft.graph.conflictBehavior": "fail", "name": name, "fileSize": size}
         return self._upload_session(self._child_url(parent_id, name, "/createUploadSession"),
                                     item, stream, size,
-                                    lambda: self.metadata_by_path(parent_id, name))
+                                    lambda: self.metadata_by_path(parent_id, name), resume)
 
-    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         stream, size = _sized(stream, size, self.chunk_threshold)
         if size <= self.chunk_threshold:
             data = stream.read(size)
             return self._item(self._json("PUT", self._url(item_id, "/content"), data=data))
         item = {"@microsoft.graph.conflictBehavior": "replace", "fileSize": size}
         return self._upload_session(self._url(item_id, "/createUploadSession"),
-                                    item, stream, size, lambda: self.metadata(item_id))
+                                    item, stream, size, lambda: self.metadata(item_id), resume)
 
     def _upload_session(self, url: str, item: dict, stream: BinaryIO, size: int,
-                        locate: Callable[[], Item]) -> Item:
+                        locate: Callable[[], Item], resume: Resume | None = None) -> Item:
         """createUploadSession, then PUT fragments in order to the pre-authenticated URL
         (no Authorization header there); the last answer is the item.
 
         A fragment whose answer was lost (a timeout) is not sent twice: the retry's 416
         or 404 makes us ask the session (or, once it is complete, the item) how far the
         server got; a finished file is accepted only if its size and hash are ours.
+        ``resume``: the session URL of an earlier run, asked for ``nextExpectedRanges``.
         """
-        upload_url = self._json("POST", url, json={"item": item})["uploadUrl"]
-        hasher = new_hasher(self.hash_type)
-        offset, result = 0, None
+        resume = resume or Resume()
+        upload_url, offset = self._resumed_session(resume, url, size)
+        if upload_url is None:
+            upload_url, offset = self._json("POST", url, json={"item": item})["uploadUrl"], 0
+            resume.store(self.key, url, size, upload_url=upload_url)
+        else:
+            stream.seek(stream.tell() + offset)
+        hasher = new_hasher(self.hash_type) if offset == 0 else None
+        result = None
         for chunk in iter_chunks(stream, self.fragment_size):
-            hasher.update(chunk)
+            if hasher:
+                hasher.update(chunk)
             result = self.call(lambda c=chunk, o=offset: self._put_fragment(
                 upload_url, c, o, size))
             offset += len(chunk)
+            resume.save(dict(resume.state, offset=offset))
+        resume.drop()
         if offset != size or result is None:
             raise Fatal(f"upload session ended at {offset} of {size} bytes")
         if "id" in result:
             return self._item(result)
         done = locate()  # the last fragment landed but its answer was lost
-        if done.size != size or done.content_hash != hasher.hexdigest():
+        if done.size != size or (hasher and done.content_hash != hasher.hexdigest()):
             raise Fatal("the upload session finished, but not with this content")
         return done
+
+    def _resumed_session(self, resume: Resume, url: str, size: int) -> tuple[str | None, int]:
+        """(upload URL, next offset) of a saved session the server still holds at a
+        fragment boundary; (None, 0) to start over (the saved one is dropped)."""
+        state = resume.matching(self.key, url, size)
+        if not state or not state.get("upload_url"):
+            return None, 0
+        try:
+            status = self.call(lambda: self._send("GET", state["upload_url"], auth=False).json())
+            offset = int((status.get("nextExpectedRanges") or [""])[0].split("-")[0])
+        except (NotFound, Fatal, ValueError, IndexError):
+            offset = -1  # expired, forgotten or unreadable: a fresh session
+        if offset < 0 or offset >= size or offset % FRAGMENT_UNIT:
+            resume.drop()
+            return None, 0
+        return state["upload_url"], offset
 
     def _put_fragment(self, upload_url: str, chunk: bytes, offset: int, size: int) -> dict:
         """PUT one fragment; ``{}`` when a lost earlier attempt had already stored it."""

@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, exact_chunks
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, exact_chunks
 from .errors import (
     CloudError,
     CursorExpired,
@@ -80,6 +80,7 @@ class S3Provider(Provider):
     name_rules = NameRules(forbidden_chars="/\\", max_length=255)
     hash_type = "md5"
     part_size = 8 * 1024 * 1024
+    resumes_uploads = True  # the multipart upload id, asked for its parts (ListParts)
     has_public_links = True
     public_link_is_content = True
     internal_link_is_content = True
@@ -220,17 +221,20 @@ class S3Provider(Provider):
             Bucket=self.bucket, Key=key, Body=b"", IfNoneMatch="*"))
         return self._item(key, etag=result.get("ETag"))
 
-    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None
-               ) -> Item:
-        return self._write(self._child_key(parent_id, name), stream, size, create=True)
+    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
+        return self._write(self._child_key(parent_id, name), stream, size, create=True,
+                           resume=resume)
 
-    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         if item_id.endswith("/"):
             raise Fatal(f"cannot update a folder: {item_id!r}")
         self._head(item_id)  # NotFound for a missing file: update never creates
-        return self._write(item_id, stream, size, create=False)
+        return self._write(item_id, stream, size, create=False, resume=resume)
 
-    def _write(self, key: str, stream: BinaryIO, size: int | None, *, create: bool) -> Item:
+    def _write(self, key: str, stream: BinaryIO, size: int | None, *, create: bool,
+               resume: Resume | None = None) -> Item:
         """PUT in one request up to ``chunk_threshold``, multipart above. A known size
         above the threshold goes straight to multipart: each part is read from the stream
         when it is sent, so memory holds one part, whatever the file's size."""
@@ -243,7 +247,8 @@ class S3Provider(Provider):
             raise NameTaken(f"{key} exists", existing_id=key)
         # at most 10,000 parts per upload: grow the parts for very large known sizes
         part_size = max(self.part_size, -(-(size or 0) // 10_000))
-        return self._multipart(key, head, stream, part_size, create=create)
+        return self._multipart(key, head, stream, part_size, create=create,
+                               resume=resume if size is not None else None, size=size)
 
     def _put(self, key: str, data: bytes, *, create: bool) -> Item:
         """One PUT; conditional when creating. If a retried create meets our own first
@@ -264,26 +269,67 @@ class S3Provider(Provider):
         return self._item(key, size=len(data), etag=result.get("ETag"))
 
     def _multipart(self, key: str, head: bytes, rest: BinaryIO, part_size: int, *,
-                   create: bool) -> Item:
-        upload_id = self.call(lambda: self.client.create_multipart_upload(
-            Bucket=self.bucket, Key=key))["UploadId"]
+                   create: bool, resume: Resume | None = None, size: int | None = None
+                   ) -> Item:
+        """Multipart upload. With ``resume`` (a known size), the upload id is saved and
+        kept when the upload fails, and a saved one continues after the parts S3 lists
+        (ListParts); without, a failed upload is aborted."""
+        upload_id, parts = self._resumed_upload(resume, key, size, part_size)
+        if upload_id:
+            rest.seek(rest.tell() + len(parts) * part_size)
+        else:
+            upload_id = self.call(lambda: self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=key))["UploadId"]
+            if resume is not None:
+                resume.store(self.key, key, size, upload_id=upload_id, part_size=part_size)
         try:
-            parts, total = [], 0
-            for number, chunk in enumerate(exact_chunks(head, rest, part_size), start=1):
+            total = len(parts) * part_size
+            for number, chunk in enumerate(exact_chunks(head, rest, part_size),
+                                           start=len(parts) + 1):
                 total += len(chunk)
                 result = self.call(lambda c=chunk, n=number: self.client.upload_part(
                     Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=n, Body=c))
                 parts.append({"PartNumber": number, "ETag": result["ETag"]})
+                if resume is not None:
+                    resume.save(dict(resume.state, parts=number))
             extra = {"IfNoneMatch": "*"} if create else {}
             result = self.call(lambda: self.client.complete_multipart_upload(
                 Bucket=self.bucket, Key=key, UploadId=upload_id,
                 MultipartUpload={"Parts": parts}, **extra))
         except BaseException:
-            with contextlib.suppress(Exception):  # the original error is what matters
-                self.client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=key, UploadId=upload_id)
+            if resume is None:
+                with contextlib.suppress(Exception):  # the original error is what matters
+                    self.client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id)
             raise
+        if resume is not None:
+            resume.drop()
         return self._item(key, size=total, etag=result.get("ETag"))
+
+    def _resumed_upload(self, resume: Resume | None, key: str, size: int | None,
+                        part_size: int) -> tuple[str | None, list[dict]]:
+        """(upload id, parts 1..n already complete) of a saved multipart upload S3 still
+        lists; (None, []) to start over (the saved one is aborted and dropped)."""
+        state = resume and resume.matching(self.key, key, size)
+        if not state or state.get("part_size") != part_size or not state.get("upload_id"):
+            return None, []
+        upload_id, listed, marker = state["upload_id"], {}, 0
+        try:
+            while True:
+                page = self.call(lambda m=marker: self.client.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=m))
+                listed.update((p["PartNumber"], p) for p in page.get("Parts", []))
+                if not page.get("IsTruncated"):
+                    break
+                marker = page["NextPartNumberMarker"]
+        except (NotFound, Fatal):  # NoSuchUpload: completed, aborted or expired
+            resume.drop()
+            return None, []
+        parts = []
+        while (len(parts) + 1) in listed and listed[len(parts) + 1]["Size"] == part_size \
+                and (len(parts) + 1) * part_size < size:
+            parts.append({"PartNumber": len(parts) + 1, "ETag": listed[len(parts) + 1]["ETag"]})
+        return upload_id, parts
 
     def download(self, item_id: str) -> Iterator[bytes]:
         body = self.call(lambda: self.client.get_object(Bucket=self.bucket, Key=item_id))["Body"]

@@ -80,7 +80,7 @@ import requests
 from webdav3.client import Client, WebDavXmlUtils
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider
+from .base import Change, ChangeType, Item, Kind, Provider, Resume
 from .errors import (
     CloudError,
     CursorExpired,
@@ -238,11 +238,12 @@ class WebDAVProvider(Provider):
             return item
         return self.metadata(item_id)
 
-    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None
-               ) -> Item:
+    def upload(self, parent_id: str, name: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         return self._put(self._child(parent_id, name), stream, size, {"If-None-Match": "*"})
 
-    def update(self, item_id: str, stream: BinaryIO, size: int | None = None) -> Item:
+    def update(self, item_id: str, stream: BinaryIO, size: int | None = None,
+               resume: Resume | None = None) -> Item:
         return self._put(_check_id(item_id), stream, size, {"If-Match": "*"})
 
     def _put(self, item_id: str, stream: BinaryIO, size: int | None, condition: dict) -> Item:

@@ -85,3 +85,10 @@ class TestDropboxSync(RealRequestsMixin, SyncCase):
 
     def test_converges_under_random_faults(self):
         self.assertConvergesUnderFaults()
+
+    def test_interrupted_large_upload_resumes_in_the_next_run(self):
+        """Upload session (8 MiB chunks: the start carries the first): the second append
+        fails until the run gives up; the next run learns the session's offset from
+        ``incorrect_offset`` and sends the rest."""
+        self.assertInterruptedUploadResumes(r"upload_session/append_v2", chunk=8 << 20,
+                                            after=1)

@@ -111,3 +111,9 @@ class TestGoogleDriveSync(GoogleDriveSyncCase):
 
     def test_converges_under_random_faults(self):
         self.assertConvergesUnderFaults()
+
+    def test_interrupted_large_upload_resumes_in_the_next_run(self):
+        """Resumable upload (8 MiB chunks): the third chunk fails until the run gives up;
+        the next run asks the session URI (bytes */size, 308 Range) and sends the rest."""
+        self.assertInterruptedUploadResumes(r"^PUT /upload/drive/v3/files", chunk=8 << 20,
+                                            after=2)

@@ -79,6 +79,28 @@ class TestNasSync(NasCase):
         figures = self.assertSteadyStateScales(sizes=(200, 2000))
         _logger.info("no-change cycle (files, queries, requests): %s", figures)
 
+    def test_conflict_keeps_the_remote_version_as_a_new_file(self):
+        """Edited on both sides: Odoo's version wins, the cloud's comes back (streamed
+        into the filestore) as a new file beside it, then both are synced."""
+        client = self.make_client(root_name="Conflict")
+        folder = self.Folder.create({"name": "Docs", "own_client_id": client.id})
+        att = self.Attachment.create({"name": "a.txt", "raw": b"first version",
+                                      "clouds_folder_id": folder.id})
+        self.sync()
+        self.put(client, "Docs/a.txt", b"edited in the cloud, longer")
+        att.raw = b"edited in Odoo"
+        self.sync()
+        copy = self.Attachment.search([("clouds_folder_id", "=", folder.id),
+                                       ("id", "!=", att.id)])
+        self.assertEqual(len(copy), 1)
+        self.assertEqual(copy.raw, b"edited in the cloud, longer")
+        self.assertEqual(copy.file_size, len(copy.raw))
+        self.assertTrue(copy.store_fname)
+        self.assertEqual(copy.mimetype, "text/plain")
+        self.assertEqual(att.raw, b"edited in Odoo")
+        self.sync()
+        self.assertTreesEqual(client)
+
     def test_wrong_password_is_a_clear_error(self):
         with self.assertRaises(UserError):
             self.env["clouds.client"].create({

@@ -1,5 +1,7 @@
 """End to end against the Nextcloud emulator (WebDAV + OCS), read back from its disk."""
 
+import os
+
 import requests
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase, disk_tree
 from odoo.exceptions import UserError
@@ -55,6 +57,11 @@ class TestNextcloudSync(SyncCase):
         client.sudo().database_uuid = "a-copy-of-the-database"  # shares nothing from a copy
         self.assertEqual(self.open_in_cloud(folder, editor), self.open_in_cloud(folder, reader))
         self.assertLinksRefused(file, folder, reader)
+    def test_interrupted_large_upload_resumes_in_the_next_run(self):
+        """Chunking v2: the third chunk fails until the run gives up; the next run lists
+        the upload folder (PROPFIND) and sends chunks 3 and 4 only."""
+        self.assertInterruptedUploadResumes(r"^PUT /remote\.php/dav/uploads/[^ ]+/3$")
+        self.assertEqual(os.listdir(self.emulator.app.uploads_dir), [])
 
     def test_wrong_app_password_is_a_clear_error(self):
         with self.assertRaises(UserError):

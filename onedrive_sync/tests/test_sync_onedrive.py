@@ -131,6 +131,11 @@ class TestOneDriveSync(GraphSyncCase):
     def test_converges_under_random_faults(self):
         self.assertConvergesUnderFaults(seed=7)  # fewer requests: a seed that faults > 5
 
+    def test_interrupted_large_upload_resumes_in_the_next_run(self):
+        """Upload session: the third fragment fails until the run gives up; the next run
+        asks the session for nextExpectedRanges and sends fragments 3 and 4 only."""
+        self.assertInterruptedUploadResumes(r"^PUT /upload/", after=2)
+
     def test_steady_state_does_not_grow_with_the_tree(self):
         """Through the delta feed: the same queries and requests at both sizes."""
         self.assertSteadyStateScales(sizes=(100, 1000))
