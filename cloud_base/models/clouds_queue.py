@@ -221,17 +221,22 @@ class CloudsQueue(models.Model):
                                               started, result)
 
     def _execute(self, commit):
-        client = self.client_id.sudo()
+        client = self.client_id.sudo().with_context(clouds_task_id=self.id)
         if self.task_type == "reverse":
             return client._cloud_reverse()
         if self.task_type == "move":
             return client._cloud_move_folders(commit=commit)
         if not client._cloud_ready():
             return {"ops": 0, "skipped": True}
-        runner = ClientSync(client, client._cloud_shared_provider(), commit=commit)
+        provider = client._cloud_shared_provider()
+        runner = ClientSync(client, provider, commit=commit)
         runner.run()
-        return {"ops": runner.stats["ops"], "failed": runner.stats["failed"],
-                "errors": runner.errors}
+        stats = runner.stats
+        return {"ops": stats["ops"], "failed": stats["failed"], "errors": runner.errors,
+                "ops_up": stats["ops_up"], "ops_down": stats["ops_down"],
+                "bytes_up": stats["bytes_up"], "bytes_down": stats["bytes_down"],
+                "files_failed": len(runner.failed_files),
+                "requests": getattr(provider, "requests", 0) - runner.requests_before}
 
 
 class CloudsClientQueue(models.Model):
@@ -267,6 +272,11 @@ class CloudsClientQueue(models.Model):
         self.ensure_one()
         atts = self.env["ir.attachment"].sudo().search([("clouds_client_id", "=", self.id)])
         atts._clouds_fetch_binaries()
+        self.env["clouds.log.operation"].sudo().create([{
+            "client_id": self.id, "task_id": self.env.context.get("clouds_task_id"),
+            "kind": "reverse", "direction": "down", "name": att.name,
+            "path_before": att.clouds_folder_id.complete_name, "size": att.file_size,
+            "attachment_id": att.id} for att in atts])
         atts.with_context(clouds_no_reset=True).write({
             "clouds_client_id": False, "clouds_remote_id": False, "clouds_state": "local",
             "clouds_verified": False, "clouds_version": False, "clouds_hash": False})
