@@ -16,7 +16,7 @@ class CloudsHistoryMixin(models.AbstractModel):
     _description = "Cloud Storage History"
 
     clouds_history = fields.Html(string="History", compute="_compute_clouds_history",
-                                 sanitize=False)
+                                 sanitize=False, groups="base.group_user")
 
     def _clouds_history_field(self):
         return "attachment_id" if self._name == "ir.attachment" else "folder_id"

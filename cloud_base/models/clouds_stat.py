@@ -6,6 +6,7 @@ from odoo.tools import SQL
 
 HISTORY_PARAM = "cloud_base.history_days"
 HISTORY_DAYS = 90
+ADMIN = "cloud_base.group_clouds_admin"
 
 
 class CloudsSyncStat(models.Model):
@@ -86,23 +87,24 @@ class CloudsSyncStat(models.Model):
 class CloudsClientStat(models.Model):
     _inherit = "clouds.client"
 
+    # The dashboard's numbers: administrators only, as the dashboard.
     last_stat_id = fields.Many2one("clouds.sync.stat", string="Last Run", readonly=True,
-                                   copy=False, ondelete="set null")
-    last_run_date = fields.Datetime(related="last_stat_id.date", string="Last Run At")
-    last_run_duration = fields.Float(related="last_stat_id.duration")
-    last_run_operations = fields.Integer(related="last_stat_id.operations")
-    last_run_failures = fields.Integer(related="last_stat_id.failures")
-    last_run_requests = fields.Integer(related="last_stat_id.requests")
-    last_run_level = fields.Selection(related="last_stat_id.level")
-    files_synced = fields.Integer(related="last_stat_id.files_synced")
-    files_waiting = fields.Integer(related="last_stat_id.files_waiting")
-    files_failed = fields.Integer(related="last_stat_id.files_failed")
-    bytes_synced = fields.Float(related="last_stat_id.bytes_synced")
-    bytes_waiting = fields.Float(related="last_stat_id.bytes_waiting")
-    bytes_cloud_only = fields.Float(related="last_stat_id.bytes_cloud_only")
-    tasks_waiting = fields.Integer(compute="_compute_task_counts")
-    tasks_running = fields.Integer(compute="_compute_task_counts")
-    tasks_failed = fields.Integer(compute="_compute_task_counts")
+                                   copy=False, ondelete="set null", groups=ADMIN)
+    last_run_date = fields.Datetime(related="last_stat_id.date", string="Last Run At", groups=ADMIN)
+    last_run_duration = fields.Float(related="last_stat_id.duration", groups=ADMIN)
+    last_run_operations = fields.Integer(related="last_stat_id.operations", groups=ADMIN)
+    last_run_failures = fields.Integer(related="last_stat_id.failures", groups=ADMIN)
+    last_run_requests = fields.Integer(related="last_stat_id.requests", groups=ADMIN)
+    last_run_level = fields.Selection(related="last_stat_id.level", groups=ADMIN)
+    files_synced = fields.Integer(related="last_stat_id.files_synced", groups=ADMIN)
+    files_waiting = fields.Integer(related="last_stat_id.files_waiting", groups=ADMIN)
+    files_failed = fields.Integer(related="last_stat_id.files_failed", groups=ADMIN)
+    bytes_synced = fields.Float(related="last_stat_id.bytes_synced", groups=ADMIN)
+    bytes_waiting = fields.Float(related="last_stat_id.bytes_waiting", groups=ADMIN)
+    bytes_cloud_only = fields.Float(related="last_stat_id.bytes_cloud_only", groups=ADMIN)
+    tasks_waiting = fields.Integer(compute="_compute_task_counts", groups=ADMIN)
+    tasks_running = fields.Integer(compute="_compute_task_counts", groups=ADMIN)
+    tasks_failed = fields.Integer(compute="_compute_task_counts", groups=ADMIN)
 
     def _compute_task_counts(self):
         """One grouped query for every card shown."""
@@ -134,6 +136,7 @@ class CloudsClientStat(models.Model):
     def action_open_last_log(self):
         """The last run's log, with its operations."""
         self.ensure_one()
+        self.check_access("write")
         log = self.last_stat_id.log_id
         if not log:
             return False
@@ -143,6 +146,7 @@ class CloudsClientStat(models.Model):
     def action_open_stats(self):
         """This connection's charts."""
         self.ensure_one()
+        self.check_access("write")
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "cloud_base.action_clouds_sync_stats")
         action["domain"] = [("client_id", "=", self.id)]

@@ -141,6 +141,18 @@ class TestDashboardNas(NasCase):
             for model in ("clouds.log.operation", "clouds.sync.stat", "clouds.log"):
                 with self.assertRaises(AccessError):
                     self.env[model].with_user(user).search([])
+        # the dashboard's numbers and buttons on a connection are for administrators
+        with self.assertRaises(AccessError):
+            client.with_user(fm).read(["last_run_operations"])
+        for action in ("action_open_last_log", "action_open_stats"):
+            with self.assertRaises(AccessError):
+                getattr(client.with_user(fm), action)()
+        # portal users never read a file's history
+        att = self.Attachment.create({"name": "mine.txt", "raw": b"x",
+                                      "res_model": "res.partner",
+                                      "res_id": portal.partner_id.id})
+        with self.assertRaises(AccessError):
+            att.with_user(portal).read(["clouds_history"])
 
 
 @tagged("post_install", "-at_install")
