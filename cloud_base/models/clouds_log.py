@@ -32,6 +32,14 @@ class CloudsLog(models.Model):
     duration = fields.Float(string="Duration (s)", digits=(16, 2))
     operation_ids = fields.One2many("clouds.log.operation", "log_id", string="Operations")
 
+    @api.depends("client_id", "task_type", "create_date")
+    def _compute_display_name(self):
+        for log in self:
+            when = log.create_date and fields.Datetime.context_timestamp(
+                log, log.create_date).strftime("%Y-%m-%d %H:%M")
+            log.display_name = " · ".join(
+                str(part) for part in (log.client_id.name, log.task_type, when) if part)
+
     @api.model
     def _record(self, task, level, message, started, result=None):
         """The run's log; the operation lines the run wrote join it, and its statistics

@@ -53,6 +53,12 @@ class CloudsQueue(models.Model):
         "res.users", string="Requested By", copy=False,
         help="Who asked for this task with “Sync now”: told when its run ends.")
 
+    @api.depends("client_id", "task_type")
+    def _compute_display_name(self):
+        labels = dict(self._fields["task_type"]._description_selection(self.env))
+        for task in self:
+            task.display_name = f"{labels.get(task.task_type, '')}: {task.client_id.name or ''}"
+
     @api.model
     def _enqueue(self, clients, task_type):
         """One pending task per connection and type (no duplicates)."""

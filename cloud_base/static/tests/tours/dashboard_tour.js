@@ -6,7 +6,7 @@ const card = ".o_clouds_dashboard .o_kanban_record:contains(Tour NAS)";
 
 registry.category("web_tour.tours").add("cloud_base_dashboard", {
     steps: () => [
-        { trigger: `${card} .o_clouds_numbers:contains(synced)` },
+        { trigger: `${card} .o_clouds_numbers:contains(Synced)` },
         { trigger: `${card} .o_clouds_sync_now`, run: "click" },
         { trigger: ".o_notification:contains(started; you will be notified when it ends)" },
         { trigger: `${card} .o_clouds_last_run`, run: "click" },
