@@ -51,12 +51,14 @@ class CloudsLog(models.Model):
             "level": level, "message": message, "operations": result.get("ops", 0),
             "failures": result.get("failed", 0), "duration": seconds,
         })
-        self.env["clouds.log.operation"].flush_model()
-        self.env.execute_query(SQL(
-            "UPDATE clouds_log_operation SET log_id = %s WHERE task_id = %s AND log_id IS NULL",
-            log.id, task.id))
-        self.env["clouds.log.operation"].invalidate_model(["log_id"])
-        log.invalidate_recordset(["operation_ids"])
+        if result.get("ops") or result.get("failed") or level != "info":
+            # (a run that did nothing wrote no line: no query in the steady state)
+            self.env["clouds.log.operation"].flush_model()
+            self.env.execute_query(SQL(
+                "UPDATE clouds_log_operation SET log_id = %s "
+                "WHERE task_id = %s AND log_id IS NULL", log.id, task.id))
+            self.env["clouds.log.operation"].invalidate_model(["log_id"])
+            log.invalidate_recordset(["operation_ids"])
         self.env["clouds.sync.stat"]._record(log, result, seconds)
         return log
 
