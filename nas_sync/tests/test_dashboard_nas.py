@@ -61,6 +61,12 @@ class TestDashboardNas(NasCase):
         self.assertEqual(stat2.files_synced, len(files) + 1)
         created = log2.operation_ids.filtered(lambda o: o.direction == "down").attachment_id
         self.assertEqual(created.name, "from-cloud.txt")
+        # the chart "operations per hour by direction" (Sync Operations' graph view)
+        groups = self.env["clouds.log.operation"].read_group(
+            [("client_id", "=", client.id)], ["__count"], ["create_date:hour", "direction"],
+            lazy=False)
+        self.assertEqual(sorted((g["direction"], g["__count"]) for g in groups),
+                         [("down", 1), ("up", log.operations + 1)])
 
     def test_a_failed_operation_has_its_line_with_the_reason(self):
         client = self.make_client(root_name="fails")
