@@ -28,6 +28,7 @@
         "views/clouds_client_oauth_views.xml",
         "views/clouds_queue_views.xml",
         "views/clouds_log_views.xml",
+        "views/clouds_dashboard_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -16,3 +16,5 @@ from . import clouds_client_oauth
 from . import clouds_cloud_links
 from . import clouds_change
 from . import clouds_upload_session
+from . import clouds_stat
+from . import clouds_history

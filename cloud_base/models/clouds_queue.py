@@ -84,6 +84,12 @@ class CloudsQueue(models.Model):
         "res.users", string="Requested By", copy=False,
         help="Who asked for this task with “Sync now”: told when its run ends.")
 
+    @api.depends("client_id", "task_type")
+    def _compute_display_name(self):
+        labels = dict(self._fields["task_type"]._description_selection(self.env))
+        for task in self:
+            task.display_name = f"{labels.get(task.task_type, '')}: {task.client_id.name or ''}"
+
     @api.model
     def _enqueue(self, clients, task_type):
         """One pending task per connection and type (no duplicates)."""
@@ -324,7 +330,7 @@ class CloudsQueue(models.Model):
                                               started, result)
 
     def _execute(self, commit, ending=False):
-        client = self.client_id.sudo()
+        client = self.client_id.sudo().with_context(clouds_task_id=self.id)
         if self.task_type in ("reverse", "move"):
             self._cancel_folder_tasks()
         if self.task_type == "reverse":
@@ -336,21 +342,20 @@ class CloudsQueue(models.Model):
                 return {"ops": 0, "failed": 1, "errors": [client.pause_reason or _(
                     "the connection is not connected")]}
             return {"ops": 0, "skipped": True}
-        runner = ClientSync(client, client._cloud_shared_provider(), commit=commit)
+        provider = client._cloud_shared_provider()
+        runner = ClientSync(client, provider, commit=commit)
         if self.task_type == "folder":
             writes = runner.run_part(self.payload, self.folder_id.id)
             ok = not runner.stats["failed"]
             self.payload = dict(self.payload, writes=writes, ok=ok,
                                 ops=runner.stats["ops"])
-            return {"ops": runner.stats["ops"], "failed": runner.stats["failed"],
-                    "errors": runner.errors}
+            return self._run_result(runner, provider)
         if ending:
             return self._end_run(runner)
         if self.payload and self.payload.get("parts"):
             self.child_ids.parent_id = False  # a former attempt's: not this run's
         runner.run(detach=self.env.context.get("clouds_detach", DETACH))
-        result = {"ops": runner.stats["ops"], "failed": runner.stats["failed"],
-                  "errors": runner.errors}
+        result = self._run_result(runner, provider)
         if runner.parts:
             folders = self.env["clouds.folder"].sudo().with_context(active_test=False).browse(
                 [int(key[1:]) for key in runner.parts]).sorted(
@@ -364,6 +369,16 @@ class CloudsQueue(models.Model):
                                 ops=runner.stats["ops"])
             result["waiting"] = len(folders)
         return result
+
+    @staticmethod
+    def _run_result(runner, provider):
+        """What a run (or a folder task) did, for its log, statistics and notification."""
+        stats = runner.stats
+        return {"ops": stats["ops"], "failed": stats["failed"], "errors": runner.errors,
+                "ops_up": stats["ops_up"], "ops_down": stats["ops_down"],
+                "bytes_up": stats["bytes_up"], "bytes_down": stats["bytes_down"],
+                "files_failed": len(runner.failed_files),
+                "requests": getattr(provider, "requests", 0) - runner.requests_before}
 
     def _end_run(self, runner):
         """The folder tasks of this run are over: end it (see ``ClientSync.end``)."""
@@ -423,6 +438,11 @@ class CloudsClientQueue(models.Model):
         self.ensure_one()
         atts = self.env["ir.attachment"].sudo().search([("clouds_client_id", "=", self.id)])
         atts._clouds_fetch_binaries()
+        self.env["clouds.log.operation"].sudo().create([{
+            "client_id": self.id, "task_id": self.env.context.get("clouds_task_id"),
+            "kind": "reverse", "direction": "down", "name": att.name,
+            "path_before": att.clouds_folder_id.complete_name, "size": att.file_size,
+            "attachment_id": att.id} for att in atts])
         atts.with_context(clouds_no_reset=True).write({
             "clouds_client_id": False, "clouds_remote_id": False, "clouds_state": "local",
             "clouds_verified": False, "clouds_version": False, "clouds_hash": False})

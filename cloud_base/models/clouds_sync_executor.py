@@ -29,6 +29,7 @@ from odoo.tools import SQL, mute_logger, split_every
 from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from cloud_sync.engine.planner import (
+    DIRECT,
     OPERATIONS,
     ROOT,
     CreateLocal,
@@ -82,6 +83,12 @@ class NotSynced(CloudError):
 
 
 CRITICAL = (ReauthRequired, QuotaExceeded, DeletionGuard)
+# What the operation log calls each operation (a move within its folder is a rename).
+LINE_KINDS = {
+    CreateRemote: "create", LinkRemote: "link", UpdateRemote: "update", MoveRemote: "move",
+    DeleteRemote: "delete", KeepRemoteCopy: "conflict", CreateLocal: "create",
+    UpdateLocal: "update", MoveLocal: "move", DeleteLocal: "delete", Forget: "forget",
+}
 
 
 class Handler(NamedTuple):
@@ -136,8 +143,14 @@ class ClientSync:
         self.writes = []  # this run's own remote changes, for Provider.advance
         self.synced, self.local = {}, {}  # the states the run planned from
         self.synced_children = None  # parent key -> keys, from self.synced (when needed)
-        self.stats = {"ops": 0, "failed": 0, "calls": 0}
         self.uploads = None  # attachment id -> (checksum, state) of interrupted uploads
+        self.stats = {"ops": 0, "failed": 0, "calls": 0, "ops_up": 0, "ops_down": 0,
+                      "bytes_up": 0, "bytes_down": 0}
+        self.lines = []  # operation lines not inserted yet (see _line)
+        self.failed_files = set()
+        self.created = {}  # key of an item this run created in Odoo -> (parent, name)
+        self.paths = {}
+        self.requests_before = getattr(provider, "requests", 0)
         self.errors = []
         self.broken = set()  # keys of the operations that failed
         self.parts, self.pending_end = {}, None  # what run() left to folder tasks
@@ -292,11 +305,15 @@ class ClientSync:
             atts._write_multi([self.pending_atts[i] for i in atts.ids])
             atts.invalidate_recordset(fnames)
             self.pending_atts.clear()
+        if self.lines:
+            self.env["clouds.log.operation"].sudo().create(self.lines)
+            self.lines = []
 
     def _drop_pending(self):
         """A failed operation's bookkeeping goes with its savepoint."""
         self.pending.clear()
         self.pending_atts.clear()
+        self.lines = []
 
     def run(self, detach=0):
         """Plan and execute; returns the plan. Raises :class:`DeletionGuard` unexecuted.
@@ -528,6 +545,10 @@ class ClientSync:
     def _failed(self, op, exc):
         self.broken.add(op.key)
         self.stats["failed"] += 1
+        key = self.keymap.get(op.key, op.key)
+        if key.startswith("a"):
+            self.failed_files.add(key)
+        self._line(op, key, error=str(exc) or type(exc).__name__)
         self.errors.append(f"{type(op).__name__} {op.key}: {exc!r}")
         _logger.warning("clouds.client %s: %s failed: %r", self.client.id, op, exc)
 
@@ -537,13 +558,14 @@ class ClientSync:
         handler = HANDLERS[type(op)]
         method = getattr(self, handler.method)
         if not handler.transfer:
-            self._written(handler, method, op, key)
+            self._written(op, handler, method, op, key)
             return None
         transfer, finish = method(op, key)
-        return transfer, lambda result: self._written(handler, finish, result)
+        return transfer, lambda result: self._written(op, handler, finish, result)
 
-    def _written(self, handler, write, *args):
-        """The database part of an operation, then a commit at most once a second."""
+    def _written(self, op, handler, write, *args):
+        """The database part of an operation and its line, then a commit at most once a
+        second."""
         if handler.savepoint:
             self._flush_pending()
             try:
@@ -556,9 +578,63 @@ class ClientSync:
         else:
             write(*args)
         self.stats["ops"] += 1
+        self.stats["ops_up" if op.direction == DIRECT else "ops_down"] += 1
+        self._line(op, self.keymap.get(op.key, op.key))
         if time.monotonic() - self.committed > COMMIT_EVERY:
             self.commit()
             self.committed = time.monotonic()
+
+    # ---------------------------------------------------------------- operation lines
+    def _path(self, key, before=False):
+        """The path of ``key`` under the connection's root, from the states the run
+        planned with (no query), the items it created included: as the last sync left
+        it (``before``), or as Odoo has it."""
+        key = self.keymap.get(key, key)
+        if key == ROOT or key is None:
+            return ""
+        if (key, before) not in self.paths:
+            states = (self.synced, self.local) if before else (self.local, self.synced)
+            node = states[0].get(key) or states[1].get(key)
+            parent, name = (node.parent, node.name) if node else self.created.get(key, (None, "?"))
+            above = self._path(parent, before) if parent and parent != key else ""
+            self.paths[key, before] = f"{above}/{name}" if above else name
+        return self.paths[key, before]
+
+    def _line(self, op, key, error=None):
+        """One operation line, inserted with the run's next bookkeeping batch."""
+        kind = LINE_KINDS[type(op)]
+        before = self._path(key, before=True) if key in self.synced else False
+        after = False
+        parent = getattr(op, "parent", None)
+        if hasattr(op, "name") and parent is not None:
+            after = "/".join(p for p in (self._path(parent), op.name) if p)
+            old = self.synced.get(key)
+            if kind == "move" and old and self.keymap.get(parent, parent) == old.parent:
+                kind = "rename"
+        elif kind in ("update", "link"):
+            after = self._path(key)
+        if kind == "create":
+            before = False
+        size = 0
+        remote = self.remote.get(getattr(op, "remote_id", None) or "")
+        if not error and key.startswith("a") and kind in ("create", "update", "conflict"):
+            if op.direction == DIRECT:
+                size = self._target(key).file_size
+            elif remote is not None:
+                size = remote.size or 0
+            self.stats["bytes_up" if op.direction == DIRECT else "bytes_down"] += size
+        gone = kind in ("delete", "forget") and op.direction != DIRECT
+        is_folder = key.startswith("f") or getattr(op, "kind", None) == Kind.FOLDER
+        self.lines.append({
+            "client_id": self.client.id, "task_id": self.env.context.get("clouds_task_id"),
+            "kind": kind, "direction": "up" if op.direction == DIRECT else "down",
+            "state": "failed" if error else "done", "error": error or False,
+            "name": (after or before or getattr(op, "name", "") or "").rsplit("/", 1)[-1]
+            or (remote.name if remote else key),
+            "is_folder": is_folder, "path_before": before, "path_after": after, "size": size,
+            "attachment_id": int(key[1:]) if key.startswith("a") and not gone else False,
+            "folder_id": int(key[1:]) if key.startswith("f") else False,
+        })
 
     # ---------------------------------------------------------------- helpers
     def _remote_of(self, key):
@@ -855,6 +931,7 @@ class ClientSync:
             att._clouds_set_size(item.size)
             new = f"a{att.id}"
         self.keymap[op.key] = new
+        self.created[new] = (parent_key, op.name)
         self._record(new, item)
 
     def _op_update_local(self, op, key):

@@ -18,13 +18,21 @@ class ResConfigSettings(models.TransientModel):
         default=DEFAULT_MAX_LENGTH,
         help="Longer folder names are cut to this many characters.",
     )
+    clouds_history_days = fields.Integer(
+        string="Keep Sync History (days)",
+        config_parameter="cloud_base.history_days",
+        default=90,
+        help="Sync logs, their operations, the dashboard's statistics and share accesses "
+        "older than this are deleted every night.",
+    )
     clouds_prepare_interval = fields.Integer(
         string="Prepare Folders Every (minutes)",
         default=15,
         help="How often the cron applies folder rules to changed records.",
     )
 
-    @api.constrains("clouds_folder_name_max_length", "clouds_prepare_interval")
+    @api.constrains("clouds_folder_name_max_length", "clouds_prepare_interval",
+                    "clouds_history_days")
     def _check_clouds_values(self):
         for settings in self:
             if not 1 <= settings.clouds_folder_name_max_length <= MAX_NAME_LENGTH:
@@ -32,6 +40,8 @@ class ResConfigSettings(models.TransientModel):
                     _("The folder name length must be between 1 and %s characters.",
                       MAX_NAME_LENGTH)
                 )
+            if settings.clouds_history_days < 1:
+                raise ValidationError(_("Sync history is kept at least one day."))
             if settings.clouds_prepare_interval < 1:
                 raise ValidationError(_("Folders are prepared at most every minute."))
 

@@ -324,7 +324,9 @@ class CloudSharePortal(CustomerPortal):
                 auth="public")
     def portal_share_download(self, share_id, attachment_id, access_token=None, **kw):
         share = self._clouds_share(share_id, access_token)
-        return self._clouds_file_response(self._clouds_file(share, attachment_id))
+        attachment = self._clouds_file(share, attachment_id)
+        self._clouds_audit(share, "download", attachments=attachment)
+        return self._clouds_file_response(attachment)
 
     @http.route(["/my/shares/<int:share_id>/files/<int:attachment_id>/preview"], type="http",
                 auth="public")
@@ -332,7 +334,13 @@ class CloudSharePortal(CustomerPortal):
         """The file shown by the browser (images, PDF, text); any other type downloads."""
         share = self._clouds_share(share_id, access_token)
         attachment = self._clouds_file(share, attachment_id)
+        self._clouds_audit(share, "preview", attachments=attachment)
         return self._clouds_file_response(attachment, preview_type(attachment))
+
+    def _clouds_audit(self, share, kind, **items):
+        """The access in the share's audit trail (who, from which address)."""
+        request.env["clouds.share.access"].sudo()._clouds_log(
+            share, kind, request.httprequest.remote_addr, **items)
 
     def _clouds_file_response(self, attachment, inline_type=None):
         """The file streamed (local or cloud), as a download or inline as ``inline_type``."""
@@ -367,6 +375,8 @@ class CloudSharePortal(CustomerPortal):
             name = tag.name
         files = share._clouds_files(domain, order="id")
         layout = share._clouds_zip_layout(files, folder_ids, base=folder)
+        self._clouds_audit(share, "zip", folder=folder, name=_(
+            "%(name)s (%(count)s files)", name=name, count=len(files)))
         return zip_response(layout.entries, name, headers=DOWNLOAD_HEADERS)
 
     # ---------------------------------------------------------------- changes
@@ -398,6 +408,7 @@ class CloudSharePortal(CustomerPortal):
         # visitor as creator.
         attachments = request.env["ir.attachment"].sudo()._clouds_upload(target, checked)
         attachments.write({"clouds_share_id": share.id})
+        self._clouds_audit(share, "upload", attachments=attachments, folder=target)
         if target.id not in share._clouds_shared_subtree():
             share._clouds_add_items(attachments=attachments)
         share.message_post(

@@ -1,1 +1,1 @@
-from . import clouds_share, ir_attachment, res_config_settings
+from . import clouds_share, ir_attachment, res_config_settings, clouds_share_access

@@ -3,3 +3,4 @@ from . import test_share_http
 from . import test_share_scale
 from . import test_share_tour
 from . import test_attacks
+from . import test_share_audit

@@ -158,6 +158,7 @@ class Provider(abc.ABC):
         self.owner_call: Callable[..., Any] = _direct
         self._single_flight = threading.RLock()
         self._token_generation = 0  # refreshes so far: threads refresh once per expiry
+        self.requests = 0  # attempts made through call() (the dashboard's API requests)
 
     # -- helpers shared by every provider -------------------------------------------
     def safe_name(self, name: str) -> str:
@@ -172,6 +173,7 @@ class Provider(abc.ABC):
         """
 
         def attempt():
+            self.requests += 1  # under the GIL; a rare lost count only blurs a statistic
             throttle = self.throttle
             if throttle is not None:
                 throttle.wait()

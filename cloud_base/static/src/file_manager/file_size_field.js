@@ -4,7 +4,7 @@ import { registry } from "@web/core/registry";
 import { humanSize } from "@web/core/utils/binary";
 import { standardFieldProps } from "@web/views/fields/standard_field_props";
 
-/** A size in bytes (``file_size``) shown as Odoo shows binary sizes: "2.40 Mb". */
+/** A size in bytes (``file_size``, or a float column of bytes) shown as Odoo shows binary sizes: "2.40 Mb". */
 export class FileSizeField extends Component {
     static template = "cloud_base.FileSizeField";
     static props = { ...standardFieldProps };
@@ -18,7 +18,7 @@ export class FileSizeField extends Component {
 export const fileSizeField = {
     component: FileSizeField,
     displayName: _t("File size"),
-    supportedTypes: ["integer"],
+    supportedTypes: ["integer", "float"],
 };
 
 registry.category("fields").add("clouds_file_size", fileSizeField);
