@@ -42,10 +42,15 @@ class CloudsSyncStat(models.Model):
         string="Bytes Only in the Cloud", digits=(16, 0), aggregator="max",
         help="Bytes of the files whose binary left the filestore: space saved in Odoo.")
 
+    def init(self):
+        # the dashboard's latest row per connection (see _compute_last_stat_id)
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS clouds_sync_stat_latest_index "
+            "ON clouds_sync_stat (client_id, date DESC, id DESC)")
+
     @api.model
     def _record(self, log, result, seconds):
-        """The run's row, with the connection's files counted now (one grouped query),
-        and the connection pointed at it (the dashboard's ``last_stat_id``)."""
+        """The run's row, with the connection's files counted now (one grouped query)."""
         client = log.client_id.sudo()
         files = client._clouds_file_counts()
         up, down = result.get("ops_up", 0), result.get("ops_down", 0)
@@ -60,7 +65,7 @@ class CloudsSyncStat(models.Model):
             "requests": result.get("requests", 0),
             "files_failed": result.get("files_failed", 0), **files,
         })
-        client.last_stat_id = stat
+        client.invalidate_recordset(["last_stat_id"])  # computed: read again when asked
         return stat
 
     @api.model
@@ -88,8 +93,8 @@ class CloudsClientStat(models.Model):
     _inherit = "clouds.client"
 
     # The dashboard's numbers: administrators only, as the dashboard.
-    last_stat_id = fields.Many2one("clouds.sync.stat", string="Last Run", readonly=True,
-                                   copy=False, ondelete="set null", groups=ADMIN)
+    last_stat_id = fields.Many2one("clouds.sync.stat", string="Last Run",
+                                   compute="_compute_last_stat_id", groups=ADMIN)
     last_run_date = fields.Datetime(related="last_stat_id.date", string="Last Run At", groups=ADMIN)
     last_run_duration = fields.Float(related="last_stat_id.duration", groups=ADMIN)
     last_run_operations = fields.Integer(related="last_stat_id.operations", groups=ADMIN)
@@ -105,6 +110,19 @@ class CloudsClientStat(models.Model):
     tasks_waiting = fields.Integer(compute="_compute_task_counts", groups=ADMIN)
     tasks_running = fields.Integer(compute="_compute_task_counts", groups=ADMIN)
     tasks_failed = fields.Integer(compute="_compute_task_counts", groups=ADMIN)
+
+    def _compute_last_stat_id(self):
+        """The latest row of each connection, for every card in one query. Not a stored
+        pointer: two workers running folder tasks of one connection would both write it
+        (a serialization failure for one of them)."""
+        Stat = self.env["clouds.sync.stat"]
+        Stat.flush_model(["client_id", "date"])
+        ids = [client.id for client in self if client.id]
+        latest = dict(self.env.execute_query(SQL(
+            "SELECT DISTINCT ON (client_id) client_id, id FROM clouds_sync_stat "
+            "WHERE client_id = ANY(%s) ORDER BY client_id, date DESC, id DESC", ids)))
+        for client in self:
+            client.last_stat_id = Stat.browse(latest.get(client.id))
 
     def _compute_task_counts(self):
         """One grouped query for every card shown."""
