@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE_APPS = ("contacts", "project")
 SUMMARY = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
 SKIPPED = re.compile(r"\bINFO \S+ \S+: skipped ")
+STARTED = re.compile(r" odoo\.addons\.(\w+)\.tests\.\S+: Starting ")
 PROBLEM = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) ")
 
 
@@ -160,6 +161,7 @@ def main() -> int:
     print(f"odoo {version}: installing {', '.join(addons)} in {dbname} with tests", flush=True)
     summary = None
     skipped = problems = 0
+    tested = set()  # addons whose tests started
     with open(args.log, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT),
@@ -168,6 +170,8 @@ def main() -> int:
             log.write(line)
             if match := SUMMARY.search(line):
                 summary = tuple(int(g) for g in match.groups())
+            if match := STARTED.search(line):
+                tested.add(match.group(1))
             if SKIPPED.search(line):
                 skipped += 1
                 print(line, end="")
@@ -191,7 +195,13 @@ def main() -> int:
         print("no Odoo test ran: that is a failure")
     if problems and not bad:
         print(f"{problems} error lines in the Odoo log count as a failure")
-    ok = rc == 0 and total > 0 and bad == 0 and skipped == 0 and problems == 0
+    # Every addon asked for (all of them by default) must have run tests of its own: a
+    # tag or an import that silently drops an addon's tests is a failure.
+    untested = [] if args.tags else sorted(set(addons) - tested)
+    if untested:
+        print(f"no test of {', '.join(untested)} ran: that is a failure")
+    ok = (rc == 0 and total > 0 and bad == 0 and skipped == 0 and problems == 0
+          and not untested)
     print(f"odoo: {passed} passed, {bad or int(not ok)} failed, {skipped} skipped")
     return 0 if ok else 1
 
