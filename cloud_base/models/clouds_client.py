@@ -238,10 +238,12 @@ class CloudsClient(models.Model):
         return self._cloud_notification(_("Connected"), "\n".join(lines))
 
     @api.model
-    def _cloud_notification(self, title, message, next_action=None):
-        """A success notification for a button (then ``next_action``, if any)."""
+    def _cloud_notification(self, title, message):
+        """A success notification for a button, then a close action: it closes a wizard,
+        and Odoo reloads the form that called the button (the state it changed)."""
         return {"type": "ir.actions.client", "tag": "display_notification", "params": {
-            "type": "success", "title": title, "message": message, "next": next_action}}
+            "type": "success", "title": title, "message": message,
+            "next": {"type": "ir.actions.act_window_close"}}}
 
     def action_check_connection(self):
         """Check each connection; a notification says what answered (account, storage,

@@ -108,6 +108,8 @@ class TestSteerNas(NasCase):
         self.assertIn(f"{self.client_vals()['dav_login']} on {self.emulator.url}",
                       action["params"]["message"])
         self.assertIn("root folder “connected”", action["params"]["message"])
+        # then the form reloads (Odoo runs the close action's onClose): it shows "Connected"
+        self.assertEqual(action["params"]["next"], {"type": "ir.actions.act_window_close"})
 
     def test_synced_items_name_their_connection(self):
         client = self.make_client(root_name="badges")

@@ -121,8 +121,7 @@ class DrivePicker(models.TransientModel):
         connected = client.with_context(clouds_oauth_done=True).action_connect()
         message = _("Syncing into “%(drive)s”. %(connected)s", drive=line.name,
                     connected=connected["params"]["message"])
-        return client._cloud_notification(_("Drive chosen"), message,
-                                          {"type": "ir.actions.act_window_close"})
+        return client._cloud_notification(_("Drive chosen"), message)
 
 
 class DrivePickerLine(models.TransientModel):
