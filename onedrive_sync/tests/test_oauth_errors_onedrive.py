@@ -32,3 +32,12 @@ class TestOneDriveConnectErrors(OAuthCase):
         self.assertEqual(response.status_code, 400, response.text[:500])
         self.assertIn("could not be reached", response.text)
         self.assertEqual(client.state, "draft")
+
+    def test_mistyped_authority_path_at_start(self):
+        authority = self.client_vals()["od_authority_url"].rstrip("/") + "/no-such-path"
+        client = self.make_client(od_authority_url=authority)
+        response = self.url_open(self.start_url(client, client.action_connect()),
+                                 allow_redirects=False)
+        self.assertEqual(response.status_code, 400, response.text[:500])
+        self.assertIn("did not answer as a Microsoft identity platform", response.text)
+        self.assertIn("refused to start the connect flow", response.text)
