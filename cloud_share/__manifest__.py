@@ -22,6 +22,9 @@
         "views/portal_templates.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "cloud_share/static/src/folder_menu/*.js",
+        ],
         "web.assets_frontend": [
             "cloud_share/static/src/js/share_page.js",
         ],

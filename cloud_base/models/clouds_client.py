@@ -209,8 +209,10 @@ class CloudsClient(models.Model):
         return self.env["ir.config_parameter"].sudo().get_param("database.uuid")
 
     def action_connect(self):
-        """Check the credentials, create or pick the root folder and bind the database."""
+        """Check the credentials, create or pick the root folder and bind the database;
+        a notification says what was connected (account, storage, root folder)."""
         self.check_access("write")
+        lines = []
         for client in self:
             provider = client._cloud_provider(root="")
             try:
@@ -231,16 +233,24 @@ class CloudsClient(models.Model):
                 "database_uuid": self._database_uuid(), "cursor": False,
             })
             client.message_post(body=_("Connected; root folder “%s”.", root.name))
-        return True
+            lines.append(_("“%(name)s” is connected: %(where)s.", name=client.name,
+                           where="; ".join(client._cloud_where(provider))))
+        return self._cloud_notification(_("Connected"), "\n".join(lines))
+
+    @api.model
+    def _cloud_notification(self, title, message):
+        """A success notification for a button, then a close action: it closes a wizard,
+        and Odoo reloads the form that called the button (the state it changed)."""
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
+            "type": "success", "title": title, "message": message,
+            "next": {"type": "ir.actions.act_window_close"}}}
 
     def action_check_connection(self):
         """Check each connection; a notification says what answered (account, storage,
         root folder) when all work, an error says why otherwise."""
         self.check_access("write")
         lines = [client._cloud_check_one() for client in self]
-        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
-            "type": "success", "title": _("Connection checked"), "message": "\n".join(lines),
-        }}
+        return self._cloud_notification(_("Connection checked"), "\n".join(lines))
 
     def _cloud_check_one(self):
         """Check this connection: what answered, in a sentence, or a ``UserError``."""

@@ -10,9 +10,11 @@ reconnect keeps the client's folders). An addon implements three hooks for its k
 
 import json
 import secrets
+import socket
+import ssl
 from urllib.parse import parse_qs, urlsplit
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from cloud_sync.providers.errors import CloudError, ReauthRequired
@@ -35,6 +37,20 @@ class CloudsClientOAuth(models.Model):
 
     oauth_account = fields.Char(string="Connected Account", readonly=True, copy=False,
                                 help="Who the connection acts as, as the provider said.")
+    oauth_enabled = fields.Boolean(compute="_compute_oauth_redirect_uri")
+    oauth_redirect_uri = fields.Char(
+        string="Redirect URI", compute="_compute_oauth_redirect_uri",
+        help="The address the provider sends the administrator back to after consent: "
+        "register it in the provider's app (Google Cloud console: OAuth client > "
+        "Authorized redirect URIs; Microsoft Entra: App registration > Authentication > "
+        "Web > Redirect URIs; Dropbox and Box: the app's OAuth 2 redirect URIs).")
+
+    @api.depends("provider")
+    def _compute_oauth_redirect_uri(self):
+        uri = self._cloud_oauth_redirect_uri()
+        for client in self:
+            client.oauth_enabled = bool(client.provider) and client._cloud_oauth_enabled()
+            client.oauth_redirect_uri = uri if client.oauth_enabled else False
 
     # ---------------------------------------------------------------- addon hooks
     def _cloud_oauth_enabled(self):
@@ -119,7 +135,15 @@ class CloudsClientOAuth(models.Model):
         if not self.env.user.has_group(ADMIN):
             raise AccessError(_("Only cloud storage administrators connect accounts."))
         state = f"{self.id}.{secrets.token_urlsafe(24)}"
-        url, data = self._cloud_oauth_start(self._cloud_oauth_redirect_uri(), state)
+        try:
+            url, data = self._cloud_oauth_start(self._cloud_oauth_redirect_uri(), state)
+        except CloudError as exc:
+            raise UserError(self._cloud_unreachable(exc) or _(
+                "The provider refused to start the connect flow: %s", exc)) from exc
+        except Exception as exc:
+            if reason := self._cloud_unreachable(exc):
+                raise UserError(reason) from exc
+            raise
         sent = parse_qs(urlsplit(url).query).get("state", [state])[0]
         session[SESSION_KEY] = {"state": sent, "client_id": self.id, "data": data}
         return url
@@ -146,8 +170,40 @@ class CloudsClientOAuth(models.Model):
             tokens, account = client._cloud_oauth_finish(
                 params, self._cloud_oauth_redirect_uri(), pending.get("data"))
         except CloudError as exc:
-            raise UserError(_("The provider refused the code: %s", exc)) from exc
+            raise UserError(client._cloud_unreachable(exc) or _(
+                "The provider refused the code: %s", exc)) from exc
+        except Exception as exc:
+            if reason := client._cloud_unreachable(exc):
+                raise UserError(reason) from exc
+            raise
         client.sudo().write({"token_json": json.dumps(tokens), "oauth_account": account})
         client.with_context(clouds_oauth_done=True).action_connect()
         client.message_post(body=_("Connected as %s.", account or _("(unknown account)")))
         return client
+
+    def _cloud_unreachable(self, exc):
+        """What failed and what to check, in words, when ``exc`` (or what caused it) is a
+        network, name or certificate failure on the way to the provider; else None."""
+        seen = set()
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            text = str(exc)
+            if isinstance(exc, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in text:
+                return _(
+                    "The provider's server certificate could not be verified (%(error)s). "
+                    "Check the server addresses on “%(name)s” and, for a server signed by "
+                    "your own authority, its CA bundle.", error=text, name=self.name)
+            if (isinstance(exc, socket.gaierror) or type(exc).__name__ in (
+                    "ServerNotFoundError", "NameResolutionError")
+                    or "Name or service not known" in text or "nodename nor" in text):
+                return _(
+                    "The provider's server could not be found (%(error)s). Check the "
+                    "spelling of the authority and token addresses on “%(name)s” and this "
+                    "server's DNS.", error=text, name=self.name)
+            if isinstance(exc, OSError):  # refused, reset, timed out (requests' too)
+                return _(
+                    "The provider's server could not be reached (%(error)s). Check the "
+                    "authority and token addresses on “%(name)s”, and that this Odoo server "
+                    "can reach them (network, firewall, proxy).", error=text, name=self.name)
+            exc = exc.__cause__ or exc.__context__
+        return None

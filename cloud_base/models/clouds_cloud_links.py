@@ -14,7 +14,7 @@ administrator group. Anyone else gets the internal link, which opens only for pe
 who already have access in the cloud.
 """
 
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from cloud_sync.providers.errors import CloudError, NotFound
@@ -55,6 +55,16 @@ def _may_share(records):
 class IrAttachment(models.Model):
     _inherit = "ir.attachment"
 
+    clouds_client_name = fields.Char(
+        string="Cloud Connection", compute="_compute_clouds_client_name",
+        help="The connection a synced file is on (empty: the file is only in Odoo).")
+
+    def _compute_clouds_client_name(self):
+        """The connection's name for the cards' badge (its record is for administrators)."""
+        for att in self:
+            att.clouds_client_name = bool(att._clouds_cloud_url()) and (
+                att.sudo().clouds_client_id.name or False)
+
     @api.model_create_multi
     def create(self, vals_list):
         _check_remote_fields(self, vals_list)
@@ -93,6 +103,14 @@ class CloudsFolder(models.Model):
     def _clouds_cloud_url(self):
         self.ensure_one()
         return (self.client_id and self.clouds_link) or super()._clouds_cloud_url()
+
+    def _clouds_fm_nodes(self):
+        """A synced folder's node names its connection (the tree's badge)."""
+        nodes = super()._clouds_fm_nodes()
+        for node, folder in zip(nodes, self, strict=True):
+            node["client_name"] = bool(node["cloud_url"]) and (
+                folder.sudo().client_id.name or False)
+        return nodes
 
     def clouds_open_in_cloud(self):
         """RPC of "Open in the cloud" on a folder: its link, asked of the provider now."""

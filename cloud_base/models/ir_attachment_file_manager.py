@@ -73,6 +73,12 @@ class IrAttachment(models.Model):
         """Move files into a folder; in an object folder they follow its record."""
         if not folder_id:
             raise UserError(_("Choose a folder to move the files to."))
+        folder = self.env["clouds.folder"].browse(folder_id)
+        if folder.folder_type == "rule" and not folder.res_model:
+            # a rule's container holds one folder per record, never files of its own
+            raise UserError(_(
+                "“%s” holds the folders of a folder rule, one per record: files go into a "
+                "record's folder (or a folder of your own), not here.", folder.name))
         self.check_access("write")
         self.write({"clouds_folder_id": folder_id})
         return True

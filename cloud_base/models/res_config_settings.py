@@ -1,12 +1,18 @@
-"""Cloud Storage settings: folder name length cap and the "Prepare folders" cron interval."""
+"""Cloud Storage settings: folder name length cap and the intervals of the crons that
+prepare folders (rules) and sync (prepare and run the sync tasks)."""
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from cloud_sync.naming import DEFAULT_MAX_LENGTH
 
-PREPARE_CRON = "cloud_base.ir_cron_prepare_folders"
 MAX_NAME_LENGTH = 255
+MINUTES = {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080, "months": 43200}
+# setting -> the crons whose interval it is (the first one is read back)
+CRONS = {
+    "clouds_prepare_interval": ("cloud_base.ir_cron_prepare_folders",),
+    "clouds_sync_interval": ("cloud_base.ir_cron_sync_run", "cloud_base.ir_cron_sync_prepare"),
+}
 
 
 class ResConfigSettings(models.TransientModel):
@@ -30,9 +36,16 @@ class ResConfigSettings(models.TransientModel):
         default=15,
         help="How often the cron applies folder rules to changed records.",
     )
+    clouds_sync_interval = fields.Integer(
+        string="Sync Every (minutes)",
+        default=15,
+        help="How often the crons queue and run the sync of every connection (Sync now "
+        "on a connection does not wait for them).",
+    )
 
     @api.constrains("clouds_folder_name_max_length", "clouds_prepare_interval",
                     "clouds_history_days")
+                    "clouds_sync_interval")
     def _check_clouds_values(self):
         for settings in self:
             if not 1 <= settings.clouds_folder_name_max_length <= MAX_NAME_LENGTH:
@@ -44,25 +57,28 @@ class ResConfigSettings(models.TransientModel):
                 raise ValidationError(_("Sync history is kept at least one day."))
             if settings.clouds_prepare_interval < 1:
                 raise ValidationError(_("Folders are prepared at most every minute."))
+            if settings.clouds_sync_interval < 1:
+                raise ValidationError(_("The sync runs at most every minute."))
 
     @api.model
-    def _clouds_prepare_cron(self):
-        cron = self.env.ref(PREPARE_CRON, raise_if_not_found=False)
-        return cron and cron.sudo()
+    def _clouds_crons(self, field):
+        crons = [self.env.ref(xmlid, raise_if_not_found=False) for xmlid in CRONS[field]]
+        return self.env["ir.cron"].sudo().union(*filter(None, crons))
 
     @api.model
     def get_values(self):
         res = super().get_values()
-        cron = self._clouds_prepare_cron()
-        if cron:
-            minutes = {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080, "months": 43200}
-            res["clouds_prepare_interval"] = cron.interval_number * minutes[cron.interval_type]
+        for field in CRONS:
+            if cron := self._clouds_crons(field)[:1]:
+                res[field] = cron.interval_number * MINUTES[cron.interval_type]
         return res
 
     def set_values(self):
         super().set_values()
-        cron = self._clouds_prepare_cron()
-        if cron:
-            cron.write(
-                {"interval_number": self.clouds_prepare_interval, "interval_type": "minutes"}
-            )
+        for field in CRONS:
+            self._clouds_crons(field).write(
+                {"interval_number": self[field], "interval_type": "minutes"})
+
+    def action_clouds_connections(self):
+        """The cloud connections, from the settings."""
+        return self.env["ir.actions.act_window"]._for_xml_id("cloud_base.action_clouds_clients")

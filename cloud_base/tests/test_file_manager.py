@@ -141,6 +141,12 @@ class TestFileManagerTree(FolderCase, AccessSetup):
         self.assertEqual((att.clouds_folder_id, att.res_id), (self.f_ok, self.p_ok.id))
         att.clouds_fm_move(self.f_public.id)
         self.assertEqual(att.clouds_folder_id, self.f_public)
+        # a rule's container folder (not a record's folder) is refused, nothing moves
+        with self.assertRaisesMsg(UserError, "holds the folders of a folder rule"):
+            att.clouds_fm_move(self.title.id)
+        self.assertEqual(att.clouds_folder_id, self.f_public)
+        # the view says why a rule's folder looks empty (instead of "No data to display")
+        self.assertIn("Include subfolders", self.env.ref("cloud_base.action_clouds_files").help)
         att.clouds_fm_tag([self.tag.id])
         self.assertEqual(att.clouds_tag_ids, self.tag)
         att.clouds_fm_tag([self.tag.id], remove=True)

@@ -288,6 +288,30 @@ class TestSettings(FolderCase):
         with self.assertRaisesMsg(ValidationError, "every minute"):
             self.env["res.config.settings"].create({"clouds_prepare_interval": 0})
 
+    def test_sync_interval_drives_both_sync_crons(self):
+        crons = (self.env.ref("cloud_base.ir_cron_sync_prepare")
+                 | self.env.ref("cloud_base.ir_cron_sync_run"))
+        self.assertEqual(self.env["res.config.settings"].create({}).clouds_sync_interval, 15)
+        self.env["res.config.settings"].create({"clouds_sync_interval": 5}).execute()
+        self.assertEqual(set(crons.mapped("interval_number")), {5})
+        self.assertEqual(set(crons.mapped("interval_type")), {"minutes"})
+        self.assertEqual(self.env["res.config.settings"].create({}).clouds_sync_interval, 5)
+        prepare = self.env.ref("cloud_base.ir_cron_prepare_folders")
+        self.assertEqual(prepare.interval_number, 15, "the folders cron keeps its own")
+        with self.assertRaisesMsg(ValidationError, "every minute"):
+            self.env["res.config.settings"].create({"clouds_sync_interval": 0})
+
+    def test_settings_link_to_the_connections(self):
+        admin = self.env.ref("base.user_admin")
+        admin.groups_id = [(4, self.env.ref("cloud_base.group_clouds_admin").id)]
+        arch = self.env["res.config.settings"].with_user(admin).get_view(
+            view_type="form")["arch"]
+        self.assertIn('name="clouds_sync_interval"', arch)
+        self.assertIn('name="action_clouds_connections"', arch)
+        action = self.env["res.config.settings"].with_user(admin).create(
+            {}).action_clouds_connections()
+        self.assertEqual(action["res_model"], "clouds.client")
+
 
 @tagged("post_install", "-at_install")
 class TestFolderViews(FolderCase):

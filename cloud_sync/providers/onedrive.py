@@ -593,7 +593,12 @@ def start_connect(config: dict, redirect_uri: str, state: str) -> dict:
     Keep the returned dict server-side (the Odoo session) and send the user to its
     ``auth_uri``; ``state`` is the caller's CSRF token, which msal checks on the way back.
     """
-    return msal_app(config).initiate_auth_code_flow(
+    try:
+        app = msal_app(config)
+    except ValueError as exc:  # msal: the authority's OpenID configuration was refused
+        raise Fatal(f"the authority address did not answer as a Microsoft identity "
+                    f"platform (check the authority URL and tenant): {exc}") from exc
+    return app.initiate_auth_code_flow(
         _scopes(config), redirect_uri=redirect_uri, state=state, prompt="select_account")
 
 

@@ -29,7 +29,8 @@ class TestDrivePicker(TransactionCase):
             "gd_api_url": config["api_url"], "gd_auth_uri": config["auth_uri"],
             "gd_token_uri": config["token_uri"], "gd_ca_bundle": config["ca_bundle"],
             "token_json": json.dumps({"refresh_token": config["refresh_token"]})})
-        client.action_connect()
+        done = client.action_connect()
+        self.assertIn("“Drive picker” is connected", done["params"]["message"])
         return client
 
     def open_wizard(self, client):
@@ -49,7 +50,12 @@ class TestDrivePicker(TransactionCase):
         old_root = client.sudo().remote_root_id
         wizard = self.open_wizard(client)
         wizard.choice_id = wizard.line_ids.filtered(lambda line: line.drive_id == self.team)
-        wizard.action_choose()
+        done = wizard.action_choose()
+        # a notification says which drive and root folder; then the wizard closes
+        self.assertEqual(done["tag"], "display_notification")
+        self.assertIn("“Team Files”", done["params"]["message"])
+        self.assertIn(f"root folder “{client.root_name}”", done["params"]["message"])
+        self.assertEqual(done["params"]["next"], {"type": "ir.actions.act_window_close"})
         self.assertEqual(client.sudo().gd_drive_id, self.team)
         self.assertEqual(client.state, "connected")
         root = self.bare.files().get(fileId=client.sudo().remote_root_id,

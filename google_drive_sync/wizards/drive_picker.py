@@ -50,8 +50,10 @@ class DrivePicker(models.TransientModel):
                                   "another drive would lose track of them. Create a new "
                                   "connection for the other drive.", client.name))
             client.sudo().write({"gd_drive_id": drive_id})
-        client.with_context(clouds_oauth_done=True).action_connect()
-        return {"type": "ir.actions.act_window_close"}
+        connected = client.with_context(clouds_oauth_done=True).action_connect()
+        message = _("Syncing into “%(drive)s”. %(connected)s", drive=self.choice_id.name,
+                    connected=connected["params"]["message"])
+        return client._cloud_notification(_("Drive chosen"), message)
 
 
 class DrivePickerLine(models.TransientModel):

@@ -116,6 +116,37 @@ class TestSteerNas(NasCase):
         with self.assertRaisesRegex(UserError, "does not work"):
             client.with_user(self.admin_user).action_check_connection()
 
+    def test_connect_says_what_was_connected(self):
+        client = self.env["clouds.client"].create({
+            "name": "nas connect", "provider": self.provider_key, "root_name": "connected",
+            **self.client_vals()})
+        action = client.with_user(self.admin_user).action_connect()
+        self.assertEqual((action["tag"], action["params"]["type"]),
+                         ("display_notification", "success"))
+        self.assertIn("“nas connect” is connected", action["params"]["message"])
+        self.assertIn(f"{self.client_vals()['dav_login']} on {self.emulator.url}",
+                      action["params"]["message"])
+        self.assertIn("root folder “connected”", action["params"]["message"])
+        # then the form reloads (Odoo runs the close action's onClose): it shows "Connected"
+        self.assertEqual(action["params"]["next"], {"type": "ir.actions.act_window_close"})
+
+    def test_synced_items_name_their_connection(self):
+        client = self.make_client(root_name="badges")
+        _rule, _people, projects = self.make_tree(client)
+        loose = self.Folder.create({"name": "Not synced"})
+        self.sync()
+        nodes = {n["id"]: n for n in self.Folder.clouds_fm_children(False)}
+        self.assertEqual(nodes[projects.id]["client_name"], client.name)
+        self.assertFalse(nodes[loose.id]["client_name"])
+        files = self.Attachment.search([("clouds_folder_id", "in", projects.ids)])
+        self.assertEqual(files.mapped("clouds_client_name"), [client.name])
+        unsynced = self.Attachment.create({"name": "here.txt", "raw": b"x",
+                                           "clouds_folder_id": loose.id})
+        self.assertFalse(unsynced.clouds_client_name)
+        arch = self.env["ir.attachment"].get_view(
+            self.env.ref("cloud_base.ir_attachment_view_kanban_file_manager").id)["arch"]
+        self.assertIn("o_clouds_client", arch)
+
     def test_folders_tab_lists_inherited_folders(self):
         client = self.make_client(root_name="tab")
         rule, people, projects = self.make_tree(client)

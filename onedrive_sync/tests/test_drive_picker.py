@@ -125,7 +125,9 @@ class TestDrivePicker(TransactionCase):
         wizard = self.open_wizard(client)
         self.search(wizard, "contoso")
         wizard.choice_id = self.line(wizard, "Contoso / Archive")
-        wizard.action_choose()
+        done = wizard.action_choose()
+        self.assertIn("“Contoso / Archive”", done["params"]["message"])
+        self.assertEqual(done["params"]["next"], {"type": "ir.actions.act_window_close"})
         me = client.sudo()
         self.assertEqual((me.od_drive_type, me.od_site_id, me.od_drive_id),
                          ("sharepoint", SITE_ID, self.archive))

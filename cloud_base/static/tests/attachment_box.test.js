@@ -2,6 +2,7 @@ import { describe, expect, test } from "@odoo/hoot";
 import {
     click,
     contains,
+    inputFiles,
     mailModels,
     openFormView,
     start,
@@ -95,4 +96,56 @@ test("a record with a folder shows its folder tree and the selected folder's fil
     patchWithCleanup(browser, { open: () => tab });
     await click(".o_clouds_ab_open_cloud");
     await expect.waitForSteps(["link of 2", "tab to https://cloud.example/specs?shared"]);
+});
+
+test("the first upload on a record without files keeps the box open and shows the file", async () => {
+    const pyEnv = await startServer();
+    const partnerId = pyEnv["res.partner"].create({ name: "Empty" });
+    onRpc("clouds.folder", "clouds_fm_record_root", () => ({
+        id: 1, name: "Empty", parent_id: false, child_count: 0, file_count: 0,
+        folder_type: "rule", cloud_url: false,
+    }));
+    onRpc("clouds.folder", "clouds_fm_children", () => []);
+    onRpc(
+        "/cloud_base/upload",
+        () => {
+            expect.step("upload");
+            // the server files it in the folder and on the record
+            const id = pyEnv["ir.attachment"].create({
+                name: "First.txt", mimetype: "text/plain", res_model: "res.partner",
+                res_id: partnerId, clouds_folder_id: 1,
+            });
+            return { ids: [id] };
+        },
+        { pure: true }
+    );
+    await start();
+    await openFormView("res.partner", partnerId);
+    await click(".o-mail-Chatter-attachFiles");
+    await contains(".o_clouds_attachment_box");
+    await contains(".o_clouds_ab_file", { count: 0 });
+    const file = new File(["hello"], "First.txt", { type: "text/plain" });
+    await inputFiles(".o_clouds_ab_upload input[type=file]", [file]);
+    await expect.waitForSteps(["upload"]);
+    await contains(".o_notification", { text: "1 file(s) uploaded." });
+    await contains(".o_clouds_attachment_box .o_clouds_ab_file", { text: "First.txt" });
+    expect(".o_clouds_attachment_box").toHaveCount(1);
+    // deleting asks first: cancel keeps the file, confirm removes it
+    await click(".o_clouds_ab_delete");
+    await contains(".modal", { text: "Delete “First.txt”?" });
+    await click(".modal .modal-footer .btn-secondary");
+    await contains(".modal", { count: 0 });
+    await contains(".o_clouds_ab_file", { count: 1 });
+    const [fileId] = pyEnv["ir.attachment"].search([["res_id", "=", partnerId]]);
+    onRpc("ir.attachment", "unlink", ({ args }) => {
+        expect.step(`unlink ${args[0]}`);
+        pyEnv["ir.attachment"].unlink(args[0]);
+        return true;
+    });
+    await click(".o_clouds_ab_delete");
+    await contains(".modal .modal-footer .btn-primary");
+    await click(".modal .modal-footer .btn-primary");
+    await expect.waitForSteps([`unlink ${fileId}`]);
+    await contains(".o_clouds_ab_file", { count: 0 });
+    expect(pyEnv["ir.attachment"].search([["res_id", "=", partnerId]])).toEqual([]);
 });

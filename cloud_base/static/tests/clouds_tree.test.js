@@ -3,7 +3,9 @@ import { queryAllTexts, queryOne } from "@odoo/hoot-dom";
 import { animationFrame } from "@odoo/hoot-mock";
 import { contains, mountWithCleanup } from "@web/../tests/web_test_helpers";
 import { defineMailModels } from "@mail/../tests/mail_test_helpers";
+import { registry } from "@web/core/registry";
 import { CloudsTree } from "@cloud_base/clouds_tree/clouds_tree";
+import { folderMenuItems } from "@cloud_base/clouds_tree/operations";
 
 describe.current.tags("desktop");
 defineMailModels();
@@ -131,4 +133,37 @@ test("non-lazy trees (tags) nest all nodes from one load", async () => {
     await contains(".o_clouds_tree_item[data-id='1'] .o_clouds_toggle").click();
     expect(names()).toEqual(["Finance", "Invoices"]);
     expect(".o_clouds_tree_item[data-id='2'] .fa-tag").toHaveClass("o_tag_color_3");
+});
+
+test("the context menu stays inside the window", async () => {
+    await mountTree({
+        menuItems: () => [{ label: "Create subfolder", icon: "fa-plus", run: () => {} }],
+    });
+    queryOne(".o_clouds_tree_item[data-id='5'] .o_clouds_name").dispatchEvent(
+        new MouseEvent("contextmenu", {
+            bubbles: true, clientX: window.innerWidth - 2, clientY: window.innerHeight - 2,
+        })
+    );
+    await animationFrame();
+    const box = queryOne(".o_clouds_tree_menu").style;
+    expect(parseInt(box.left)).toBeLessThan(window.innerWidth - 200);
+    expect(parseInt(box.top)).toBeLessThan(window.innerHeight - 40);
+});
+
+test("addons add folder menu items (cloud_share's Share) to the file manager's menu", async () => {
+    const menu = registry.category("cloud_base.folder_menu");
+    menu.add("test_item", (env, node) =>
+        node.folder_type === "manual" ? { label: "Test item", icon: "fa-star", run: () => {} } : null
+    );
+    try {
+        const env = { services: { orm: {}, action: {} } };
+        const node = { id: 7, name: "Mine", folder_type: "manual" };
+        const labels = (full, n = node) =>
+            folderMenuItems(env, n, { full }).map((item) => item.label);
+        expect(labels(true)).toInclude("Test item");
+        expect(labels(false)).not.toInclude("Test item"); // the attachment box's short menu
+        expect(labels(true, { ...node, folder_type: "rule" })).not.toInclude("Test item");
+    } finally {
+        menu.remove("test_item");
+    }
 });

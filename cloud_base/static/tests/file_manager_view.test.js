@@ -200,6 +200,46 @@ test("list mass actions: tag the selection", async () => {
     expect(tagged).toEqual([[[[2], [7]], false]]);
 });
 
+test("Add tags can create a tag, chosen at once; the panel's tag counts are redrawn", async () => {
+    serveTree();
+    const tags = [];
+    let treeLoads = 0;
+    onRpc("clouds.tag", "clouds_fm_tags", () => {
+        treeLoads++;
+        return tags.map((t) => ({ ...t }));
+    });
+    onRpc("clouds.tag", "create", ({ args }) => {
+        const id = 40 + tags.length;
+        tags.push({ id, name: args[0][0].name, parent_id: false, color: 0, file_count: 0 });
+        return [id];
+    });
+    const tagged = [];
+    onRpc("ir.attachment", "clouds_fm_tag", ({ args }) => {
+        tagged.push(args);
+        tags[0].file_count = args[0].length;
+        return true;
+    });
+    await mountView({
+        type: "list", resModel: "ir.attachment", arch: LIST_ARCH, actionMenus: {},
+    });
+    await contains(".o_data_row:contains(inner.txt) .o_list_record_selector input").click();
+    await toggleActionMenu();
+    await contains(".o-dropdown--menu .dropdown-item:contains(Add tags)").click();
+    // no tag exists yet: the picker offers to make one
+    await contains(".modal .o_clouds_tree_add").click();
+    await contains(".modal .o_clouds_tree_input").edit("Urgent", { confirm: false });
+    await contains(".modal .o_clouds_tree_input").press("Enter");
+    await waitFor(".modal .o_clouds_name:contains(Urgent)");
+    expect(".modal .o_clouds_picker_confirm").toBeEnabled();
+    const before = treeLoads;
+    await contains(".modal .o_clouds_picker_confirm").click();
+    await animationFrame();
+    expect(tagged).toEqual([[[2], [40]]]);
+    // the side panel's tag tree was loaded again, with the new count
+    await waitFor(".o_clouds_fm_tags .o_clouds_tree_item:contains(Urgent) .o_clouds_count:contains(1)");
+    expect(treeLoads).toBeGreaterThan(before);
+});
+
 const CARD_ARCH = `
     <kanban js_class="clouds_file_manager_kanban" create="0">
         <templates><t t-name="card">

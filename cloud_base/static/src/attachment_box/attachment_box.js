@@ -3,6 +3,7 @@ import { _t } from "@web/core/l10n/translation";
 import { useService } from "@web/core/utils/hooks";
 import { useFileViewer } from "@web/core/file_viewer/file_viewer_hook";
 import { FileModel } from "@web/core/file_viewer/file_model";
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { CloudsTree } from "../clouds_tree/clouds_tree";
 import {
     ATTACHMENTS_TYPE,
@@ -31,6 +32,7 @@ export class CloudsAttachmentBox extends Component {
     setup() {
         this.orm = useService("orm");
         this.notification = useService("notification");
+        this.dialog = useService("dialog");
         this.fileViewer = useFileViewer();
         this.FOLDER_TYPE = FOLDER_TYPE;
         this.state = useState({ selected: this.props.root, files: [], treeKey: 0, roots: [this.props.root] });
@@ -135,8 +137,16 @@ export class CloudsAttachmentBox extends Component {
         }
     }
 
-    async remove(file) {
-        await this.orm.unlink("ir.attachment", [file.id]);
-        await this.reloadAll();
+    remove(file) {
+        this.dialog.add(ConfirmationDialog, {
+            title: _t("Delete file"),
+            body: _t("Delete “%s”?", file.name),
+            confirmLabel: _t("Delete"),
+            confirm: async () => {
+                await this.orm.unlink("ir.attachment", [file.id]);
+                await this.reloadAll();
+            },
+            cancel: () => {},
+        });
     }
 }

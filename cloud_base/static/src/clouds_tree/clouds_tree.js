@@ -190,7 +190,10 @@ export class CloudsTree extends Component {
         }
         ev.preventDefault();
         ev.stopPropagation();
-        this.state.menu = { node, items, x: ev.clientX, y: ev.clientY };
+        // kept inside the window (a menu opened near an edge would be cut)
+        const x = Math.max(0, Math.min(ev.clientX, window.innerWidth - 240));
+        const y = Math.max(0, Math.min(ev.clientY, window.innerHeight - 36 * items.length - 16));
+        this.state.menu = { node, items, x, y };
     }
 
     async runMenuItem(item) {

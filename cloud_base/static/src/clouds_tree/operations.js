@@ -205,6 +205,15 @@ export function folderMenuItems(env, node, { full, onChanged }) {
     }
     items.push({ label: _t("Download as zip"), icon: "fa-download",
                  run: (n) => download(zipUrl({ folder_id: n.id })) });
+    if (full) {
+        // other addons add theirs (cloud_share: "Share"): (env, node) => item or null
+        for (const extra of registry.category("cloud_base.folder_menu").getAll()) {
+            const item = extra(env, node);
+            if (item) {
+                items.push(item);
+            }
+        }
+    }
     if (full && node.folder_type === "manual") {
         items.push({
             label: _t("Archive"),

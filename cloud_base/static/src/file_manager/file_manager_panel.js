@@ -1,6 +1,6 @@
 import { Component, onWillStart, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
-import { useService } from "@web/core/utils/hooks";
+import { useBus, useService } from "@web/core/utils/hooks";
 import { CloudsTree } from "../clouds_tree/clouds_tree";
 import {
     FOLDER_TYPE,
@@ -9,6 +9,8 @@ import {
     dropOnTag,
     folderMenuItems,
 } from "../clouds_tree/operations";
+
+export const TREES_CHANGED = "CLOUDS_FM:TREES_CHANGED";
 
 /** The file manager's side panel: search box, folder tree, subfolder toggle, tag tree. */
 export class FileManagerPanel extends Component {
@@ -32,6 +34,8 @@ export class FileManagerPanel extends Component {
         });
         this.FOLDER_TYPE = FOLDER_TYPE;
         this.TAG_TYPE = TAG_TYPE;
+        // the selection's actions (tags added, files moved) change the trees' counts
+        useBus(this.env.bus, TREES_CHANGED, () => this.redraw());
     }
 
     get clouds() {
@@ -106,13 +110,18 @@ export class FileManagerPanel extends Component {
 
     /** Redraw both trees (kept open on the selected folder) and reload the view. */
     async reload() {
+        await this.redraw();
+        await this.props.onChanged();
+    }
+
+    /** Redraw both trees, their counts fresh (kept open on the selected folder). */
+    async redraw() {
         this.clearSearch();
         const folderId = this.clouds.folderId;
         this.reveal = folderId
             ? (await this.orm.call("clouds.folder", "clouds_fm_reveal", [folderId])) || undefined
             : undefined;
         this.state.reloadKey++;
-        await this.props.onChanged();
     }
 
     dropOnFolder = async (node, dataTransfer) => {

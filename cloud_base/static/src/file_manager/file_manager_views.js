@@ -12,7 +12,7 @@ import { KanbanRenderer } from "@web/views/kanban/kanban_renderer";
 import { listView } from "@web/views/list/list_view";
 import { ListController } from "@web/views/list/list_controller";
 import { ListRenderer } from "@web/views/list/list_renderer";
-import { FileManagerPanel } from "./file_manager_panel";
+import { FileManagerPanel, TREES_CHANGED } from "./file_manager_panel";
 import { FileManagerSearchModel } from "./search_model";
 import { FolderPickerDialog, TagPickerDialog } from "./picker_dialogs";
 import {
@@ -171,7 +171,10 @@ function setupFileManagerController(controller) {
  */
 function cloudsMassActions(controller) {
     const ids = () => controller.model.root.getResIds(true);
-    const reload = () => controller.model.load();
+    const reload = async () => {
+        await controller.model.load();
+        controller.env.bus.trigger(TREES_CHANGED);
+    };
     return {
         clouds_zip: {
             sequence: 5,
@@ -211,6 +214,7 @@ function cloudsMassActions(controller) {
             callback: () =>
                 controller.cloudsDialog.add(TagPickerDialog, {
                     title: _t("Add tags"),
+                    allowCreate: true,
                     confirm: async (tagIds) => {
                         await controller.orm.call("ir.attachment", "clouds_fm_tag", [
                             await ids(),

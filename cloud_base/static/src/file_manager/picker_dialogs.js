@@ -26,7 +26,8 @@ export class FolderPickerDialog extends Component {
 export class TagPickerDialog extends Component {
     static template = "cloud_base.TagPickerDialog";
     static components = { Dialog, CloudsTree };
-    static props = { title: String, confirm: Function, close: Function };
+    static props = { title: String, confirm: Function, close: Function,
+                     allowCreate: { type: Boolean, optional: true } };
 
     setup() {
         this.orm = useService("orm");
@@ -40,6 +41,15 @@ export class TagPickerDialog extends Component {
                 this.state.selected.push(node.id);
             }
         };
+        // "Add tags" may make a new tag (none may exist yet); it is chosen at once
+        this.create = this.props.allowCreate
+            ? async (parent, name) => {
+                  const [id] = await this.orm.create("clouds.tag", [
+                      { name, parent_id: parent ? parent.id : false },
+                  ]);
+                  this.state.selected.push(id);
+              }
+            : undefined;
     }
 
     async confirm() {
