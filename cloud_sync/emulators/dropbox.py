@@ -37,7 +37,7 @@ from html import escape
 from urllib.parse import parse_qs, quote, urlencode
 
 from ..hashing import hash_bytes
-from .base import Emulator
+from .base import Emulator, consent_answer, consent_page
 from .tls import ca_bundle
 
 APP_KEY = "emulator-app-key"
@@ -330,8 +330,15 @@ class DropboxEmulator(Emulator):
         redirect = query.get("redirect_uri")
         if query.get("client_id") != APP_KEY or not redirect:
             raise Fail(400, text="Invalid client_id or redirect_uri")
+        decision = consent_answer(self, query, self.deny)
+        if decision == "page":  # "<app> would like to access the files in your Dropbox"
+            page = consent_page("Dropbox", query["client_id"], query.get("scope", "").split(),
+                                query, "Allow", "Cancel").encode()
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                      ("Content-Length", str(len(page)))])
+            return [page]
         params = {"state": query["state"]} if "state" in query else {}
-        if self.deny:
+        if decision == "deny":
             params.update(error="access_denied", error_description="The user chose not to give "
                           "your app access to their Dropbox account.")
         else:
