@@ -15,8 +15,9 @@ wire protocol, ``files.py``/``sharing.py`` for the JSON shapes it decodes):
   for ``list_folder/continue``: changed paths since the cursor, each in its current state
   (a deleted or moved-away path as ``.tag: deleted``, without id, as Dropbox does);
 - ``list_folder/longpoll`` (no auth) on the same server (the notify host);
-- OAuth: ``GET /oauth2/authorize`` (302 back with code and state, or
-  ``error=access_denied`` when :attr:`deny` is set) and ``POST /oauth2/token``
+- OAuth: ``GET /oauth2/authorize`` (a consent page whose "Allow" / "Cancel" redirect
+  back with code and state or ``error=access_denied``; at once with ``auto_consent``, or
+  denied at once when :attr:`deny` is set) and ``POST /oauth2/token``
   (authorization code and refresh grants; refresh tokens can be revoked);
 - team members selected by the ``Dropbox-API-Select-User`` header get their own space.
 

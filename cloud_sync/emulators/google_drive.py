@@ -7,7 +7,8 @@ with ``Content-Range``, 308 + ``Range`` until done), ``alt=media`` downloads wit
 ``files/{id}/export`` for Google-native documents, the change feed (numeric page tokens,
 one change per file, ``removed`` for permanent deletions), permissions, shared drives, an
 OAuth token endpoint (refresh, authorization-code and JWT-bearer grants) and an authorize
-endpoint. Answers follow the v3 reference: partial responses by ``fields``, page sizes
+endpoint (a consent page, or at once with ``auto_consent``). Answers follow the v3
+reference: partial responses by ``fields``, page sizes
 capped at 1000, Drive's error body ``{"error": {"code", "message", "errors": [...]}}``.
 Everything lives in memory under one lock.
 """
