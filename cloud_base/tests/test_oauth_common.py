@@ -222,6 +222,20 @@ class OAuthFlowTests:
         self.assertEqual(client.state, "draft")
         self.assertFalse(client.sudo().token_json)
 
+    def test_other_provider_error_is_shown_on_the_form(self):
+        client = self.make_client()
+        back = self.consent(self.start_url(client, client.action_connect()))
+        state = parse_qs(urlsplit(back).query)["state"][0]
+        response = self.callback(f"{CALLBACK}?" + urlencode({
+            "state": state, "error": "temporarily_unavailable",
+            "error_description": "Try again later"}))
+        self.assertEqual(response.status_code, 303, response.text[:500])
+        label = dict(client._fields["provider"]._description_selection(self.env))[
+            client.provider]
+        self.assertEqual(client.pause_reason, f"{label} refused the connection: Try again later")
+        self.assertEqual(client.state, "draft")
+        self.assertFalse(client.sudo().token_json)
+
     def test_expired_grant_needs_reconnect_and_keeps_folders(self):
         client = self.connect(self.make_client())
         root_id = client.sudo().remote_root_id
