@@ -13,5 +13,10 @@
         "views/clouds_client_views.xml",
         "wizards/drive_picker_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "onedrive_sync/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
 }

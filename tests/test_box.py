@@ -19,7 +19,7 @@ FAST = RetryPolicy(initial_delay=0.01, max_delay=0.05)
 
 @pytest.fixture(scope="module")
 def emulator():
-    with BoxEmulator() as emu:
+    with BoxEmulator(auto_consent=True) as emu:
         yield emu
 
 
@@ -125,6 +125,17 @@ def test_authorize_endpoint_redirects_with_code_or_denial(emulator):
     finally:
         emulator.deny_consent = False
     assert parse_qs(urlparse(answer.headers["Location"]).query)["error"] == ["access_denied"]
+    emulator.auto_consent = False  # the consent page, then its buttons
+    try:
+        page = requests.get(url, params=params, verify=ca, allow_redirects=False)
+        assert page.status_code == 200 and CLIENT_ID in page.text
+        assert ">Grant access to Box</button>" in page.text
+        answers = {d: parse_qs(urlparse(requests.get(
+            url, params={**params, "consent": d}, verify=ca, allow_redirects=False,
+        ).headers["Location"]).query) for d in ("allow", "deny")}
+    finally:
+        emulator.auto_consent = True
+    assert answers["allow"]["code"] and answers["deny"]["error"] == ["access_denied"]
 
 
 # -- strictness: fields, If-Match, what events carry ----------------------------------------

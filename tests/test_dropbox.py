@@ -41,7 +41,7 @@ ONCE = RetryPolicy(max_attempts=1)
 
 @pytest.fixture(scope="module")
 def emulator():
-    with DropboxEmulator() as emu:
+    with DropboxEmulator(auto_consent=True) as emu:
         yield emu
 
 
@@ -418,6 +418,26 @@ def test_denied_consent_redirects_with_access_denied(emu):
     emu.deny = True
     back = _authorize(emu)
     assert back["error"] == "access_denied" and back["state"] == "s1" and "code" not in back
+
+
+def test_consent_page_allow_and_cancel(emu):
+    """Without ``auto_consent`` the authorize URL shows the consent page; its buttons
+    redirect back with a code or with access_denied."""
+    emu.auto_consent = False
+    try:
+        page = requests.get(f"{emu.url}/oauth2/authorize", verify=ca_bundle(), timeout=10,
+                            params={"client_id": APP_KEY, "redirect_uri": "https://odoo.test/cb",
+                                    "state": "s1", "response_type": "code"},
+                            allow_redirects=False)
+    finally:
+        emu.auto_consent = True
+    assert page.status_code == 200 and APP_KEY in page.text and ">Allow</button>" in page.text
+    assert _authorize(emu, consent="allow")["code"]
+    emu.auto_consent = False
+    try:
+        assert _authorize(emu, consent="deny")["error"] == "access_denied"
+    finally:
+        emu.auto_consent = True
 
 
 def test_sdk_web_flow_on_the_configured_hosts(emu):

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from googleapiclient.errors import HttpError
 
 from cloud_sync.conformance.targets.google_drive import bare_service, provider_config
-from cloud_sync.emulators.google_drive import FOLDER, GoogleDriveEmulator
+from cloud_sync.emulators.google_drive import FOLDER, SCOPE, GoogleDriveEmulator
 from cloud_sync.emulators.tls import ca_bundle
 from cloud_sync.providers import (
     ChangeType,
@@ -45,7 +45,7 @@ ODT = "application/vnd.oasis.opendocument.text"
 
 @pytest.fixture(scope="module")
 def emulator():
-    with GoogleDriveEmulator() as emu:
+    with GoogleDriveEmulator(auto_consent=True) as emu:
         yield emu
 
 
@@ -304,6 +304,29 @@ def test_authorize_and_code_exchange(emulator):
         emulator.deny = False
     query = parse_qs(urlparse(denied.headers["Location"]).query)
     assert query == {"error": ["access_denied"], "state": ["s-123"]}
+
+
+def test_consent_page_allow_and_cancel(emulator):
+    """Without ``auto_consent`` the authorize URL shows the consent page; its buttons
+    redirect back with a code or with ``error=access_denied``."""
+    config = emulator.provider_config()
+    url = authorization_url(config, "https://odoo.example.com/cb", "s-9")
+    emulator.auto_consent = False
+    try:
+        page = requests.get(url, verify=ca_bundle(), allow_redirects=False, timeout=10)
+    finally:
+        emulator.auto_consent = True
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert config["client_id"] in page.text and SCOPE in page.text
+    assert ">Allow</button>" in page.text and ">Cancel</button>" in page.text
+    answers = {}
+    for decision in ("allow", "deny"):
+        answer = requests.get(url + "&consent=" + decision, verify=ca_bundle(),
+                              allow_redirects=False, timeout=10)
+        assert answer.status_code == 302
+        answers[decision] = parse_qs(urlparse(answer.headers["Location"]).query)
+    assert answers["allow"]["state"] == ["s-9"] and answers["allow"]["code"]
+    assert answers["deny"] == {"error": ["access_denied"], "state": ["s-9"]}
 
 
 # -- links, exports, errors -------------------------------------------------------------

@@ -41,7 +41,7 @@ FAST = RetryPolicy(initial_delay=0.01, max_delay=0.05, jitter=False)
 
 @pytest.fixture(scope="module")
 def emulator():
-    with OneDriveEmulator() as emu:
+    with OneDriveEmulator(auto_consent=True) as emu:
         yield emu
 
 
@@ -485,6 +485,31 @@ def test_connect_flow_helpers(emulator):
         emulator.deny_consent = False
     with pytest.raises(ReauthRequired, match="access_denied"):
         onedrive.finish_connect(config, flow, denied)
+
+
+def test_consent_page_accept_and_cancel(emulator):
+    """Without ``auto_consent`` the authorize URL shows the permissions page; "Accept"
+    redirects back with a code, "Cancel" with access_denied and its description."""
+    params = {"client_id": CLIENT_ID, "redirect_uri": "https://odoo.example/cb",
+              "state": "s2", "response_type": "code", "scope": "Files.ReadWrite.All offline_access"}
+    url = f"{emulator.url}/common/oauth2/v2.0/authorize"
+    emulator.auto_consent = False
+    try:
+        page = requests.get(url, params=params, allow_redirects=False, verify=ca_bundle(),
+                            timeout=10)
+    finally:
+        emulator.auto_consent = True
+    assert page.status_code == 200 and CLIENT_ID in page.text
+    assert "Files.ReadWrite.All" in page.text and ">Accept</button>" in page.text
+    answers = {}
+    for decision in ("allow", "deny"):
+        answer = requests.get(url, params={**params, "consent": decision},
+                              allow_redirects=False, verify=ca_bundle(), timeout=10)
+        assert answer.status_code == 302
+        answers[decision] = parse_qs(urlparse(answer.headers["Location"]).query)
+    assert answers["allow"]["state"] == ["s2"] and answers["allow"]["code"]
+    assert answers["deny"]["error"] == ["access_denied"]
+    assert answers["deny"]["error_description"][0].startswith("AADSTS65004")
 
 
 def test_denied_consent_redirects_with_access_denied(emulator):

@@ -148,10 +148,29 @@ class CloudsClientOAuth(models.Model):
         session[SESSION_KEY] = {"state": sent, "client_id": self.id, "data": data}
         return url
 
+    def _cloud_oauth_refused(self, params):
+        """The provider sent back an error instead of a code: say so on the form (in the
+        alert that also shows why a sync paused) and in the chatter; tokens stay as they
+        were."""
+        provider = dict(self._fields["provider"]._description_selection(self.env)).get(
+            self.provider, self.provider)
+        error = params["error"]
+        if error == "access_denied":
+            reason = params.get("error_description") or _("the consent was declined.")
+            message = _("Access was denied at %(provider)s: %(reason)s",
+                        provider=provider, reason=reason)
+        else:
+            message = _("%(provider)s refused the connection: %(reason)s",
+                        provider=provider, reason=params.get("error_description") or error)
+        self.sudo().write({"pause_reason": message})
+        self.message_post(body=message)
+
     def _cloud_oauth_complete(self, params, session):
         """Check ``state`` against the session (single use), store the tokens, connect.
 
-        Returns the connected client; raises ``UserError`` with the reason otherwise.
+        Returns the client, connected or (the provider answered an ``error``, e.g. the
+        user denied the consent) with the reason on its form; raises ``UserError`` when
+        the request itself is not trusted.
         """
         pending = session.pop(SESSION_KEY, None)
         state = params.get("state") or ""
@@ -164,8 +183,8 @@ class CloudsClientOAuth(models.Model):
         if not self.env.user.has_group(ADMIN):
             raise AccessError(_("Only cloud storage administrators connect accounts."))
         if params.get("error"):
-            reason = params.get("error_description") or params["error"]
-            raise UserError(_("The provider refused the connection: %s", reason))
+            client._cloud_oauth_refused(params)
+            return client
         try:
             tokens, account = client._cloud_oauth_finish(
                 params, self._cloud_oauth_redirect_uri(), pending.get("data"))

@@ -7,6 +7,7 @@ inherits :class:`OAuthFlowTests` and :class:`OAuthCase`, starts its emulator as
 ``cls.emulator`` and implements the three emulator switches below.
 """
 
+import base64
 import json
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -69,8 +70,12 @@ class OAuthCase(RealRequestsMixin, HttpCase):
         """Odoo's start route, then the provider's consent page: the callback URL."""
         response = self.url_open(start_url, allow_redirects=False)
         self.assertEqual(response.status_code, 303, response.text[:300])
-        page = requests.get(response.headers["Location"], verify=ca_bundle(),
-                            allow_redirects=False, timeout=30)
+        url = response.headers["Location"]
+        page = requests.get(url, verify=ca_bundle(), allow_redirects=False, timeout=30)
+        if page.status_code == 200:  # the consent page: press its "allow" button
+            self.assertIn("name='consent' value='allow'", page.text)
+            page = requests.get(url + "&consent=allow", verify=ca_bundle(),
+                                allow_redirects=False, timeout=30)
         self.assertEqual(page.status_code, 302, page.text[:300])
         back = page.headers["Location"]
         self.assertTrue(back.startswith(self.base_url() + CALLBACK), back)
@@ -96,6 +101,56 @@ class OAuthCase(RealRequestsMixin, HttpCase):
     def assertRefused(self, response, words):
         self.assertEqual(response.status_code, 400)
         self.assertIn(words, response.text)
+
+
+class ConsentTourCase(OAuthCase):
+    """A connect tour in Chromium through the emulator's consent page.
+
+    Odoo's test browser answers every request outside ``http://127.0.0.1`` with
+    :meth:`fetch_proxy` (Fetch domain of the DevTools protocol), so the emulator's https
+    pages are fetched here, trusting its throwaway CA, and Chromium never checks a
+    certificate. The tour runs on Odoo's pages only; on the consent page (no tour
+    runner there) the button in ``self.decisions`` (``"allow"`` / ``"deny"``, one per
+    consent page, in order) is pressed by a script added to the page served to the
+    browser. The pages seen are kept in ``self.consent_pages``.
+    """
+
+    allow_inherited_tests_method = False
+
+    def setUp(self):
+        super().setUp()
+        self.assertFalse(self.emulator.auto_consent)
+        self.decisions, self.consent_pages = [], []
+
+    def fetch_proxy(self, url):
+        if not url.startswith(self.emulator.url + "/"):
+            return super().fetch_proxy(url)
+        answer = requests.get(url, verify=ca_bundle(), allow_redirects=False, timeout=30)
+        body = answer.content
+        if answer.status_code == 200 and b"name='consent'" in body:
+            self.consent_pages.append(answer.text)
+            if self.decisions:
+                press = ("<script>document.querySelector('button[value=%s]').click()</script>"
+                         % self.decisions.pop(0))
+                body = body.replace(b"</body>", press.encode() + b"</body>")
+        headers = [{"name": k, "value": v} for k, v in answer.headers.items()
+                   if k.lower() in ("location", "content-type")]
+        return {"body": base64.b64encode(body).decode(), "responseCode": answer.status_code,
+                "responseHeaders": headers}
+
+    def run_connect_tour(self, client, tour):
+        """Deny, then allow: the tour checks the message, then the connected state."""
+        self.decisions = ["deny", "allow"]
+        self.start_tour(f"/odoo/action-cloud_base.action_clouds_clients/{client.id}", tour,
+                        login="admin", timeout=180)
+        self.env.invalidate_all()
+        self.assertEqual(self.decisions, [])
+        self.assertEqual(len(self.consent_pages), 2)
+        self.assertIn(client.sudo()._cloud_provider_config()["client_id"],
+                      self.consent_pages[0])
+        self.assertEqual(client.state, "connected", client.pause_reason)
+        self.assertFalse(client.pause_reason)
+        self.assertTrue(json.loads(client.sudo().token_json).get("refresh_token"))
 
 
 def with_state(url, state):
@@ -159,7 +214,25 @@ class OAuthFlowTests:
         finally:
             self.deny(False)
         self.assertIn("error=access_denied", back)
-        self.assertRefused(self.callback(back), "refused the connection")
+        response = self.callback(back)  # back to the form, which says why
+        self.assertEqual(response.status_code, 303, response.text[:500])
+        self.assertTrue(response.headers["Location"].endswith(f"/{client.id}"))
+        self.assertIn("Access was denied at", client.pause_reason)
+        self.assertTrue(any(client.pause_reason in (m.body or "") for m in client.message_ids))
+        self.assertEqual(client.state, "draft")
+        self.assertFalse(client.sudo().token_json)
+
+    def test_other_provider_error_is_shown_on_the_form(self):
+        client = self.make_client()
+        back = self.consent(self.start_url(client, client.action_connect()))
+        state = parse_qs(urlsplit(back).query)["state"][0]
+        response = self.callback(f"{CALLBACK}?" + urlencode({
+            "state": state, "error": "temporarily_unavailable",
+            "error_description": "Try again later"}))
+        self.assertEqual(response.status_code, 303, response.text[:500])
+        label = dict(client._fields["provider"]._description_selection(self.env))[
+            client.provider]
+        self.assertEqual(client.pause_reason, f"{label} refused the connection: Try again later")
         self.assertEqual(client.state, "draft")
         self.assertFalse(client.sudo().token_json)
 

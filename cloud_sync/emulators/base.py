@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from .faults import FaultInjector
 from .server import LocalServer
 
@@ -16,8 +18,12 @@ class Emulator:
     key: str = ""
     tls: bool = False
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, data_dir: str | None = None):
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, data_dir: str | None = None,
+                 auto_consent: bool = False):
         self.host = host
+        # OAuth authorize endpoints: a consent page by default (as the providers serve,
+        # for the browser tours and the demo); True answers at once (browserless tests)
+        self.auto_consent = auto_consent
         self.data_dir = data_dir
         self.faults = FaultInjector(self.make_app(), **self.fault_wording())
         self.server = LocalServer(self.faults, host=host, port=port, tls=self.tls)
@@ -58,6 +64,33 @@ class Emulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def consent_page(provider: str, app: str, scopes: list[str], query: dict, allow: str,
+                 deny: str) -> str:
+    """The consent page of an OAuth authorize endpoint: names the app and the scopes;
+    its buttons send the same query back with ``consent=allow`` or ``consent=deny`` (a GET
+    form, so a test browser whose requests are proxied can submit it)."""
+    hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+                     for k, v in query.items() if k != "consent")
+    items = "".join(f"<li>{html.escape(s)}</li>" for s in scopes)
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(provider)}"
+            f" - consent</title></head><body><h1>{html.escape(provider)}</h1>"
+            f"<p><b class='consent-app'>{html.escape(app)}</b> wants to access your account:</p>"
+            f"<ul class='consent-scopes'>{items}</ul><form method='get'>{hidden}"
+            f"<button type='submit' name='consent' value='allow'>{html.escape(allow)}</button>"
+            f" <button type='submit' name='consent' value='deny'>{html.escape(deny)}</button>"
+            "</form></body></html>")
+
+
+def consent_answer(emulator: Emulator, query: dict, denied: bool) -> str | None:
+    """What the authorize endpoint does: "page" (show it), "allow" or "deny"."""
+    decision = query.get("consent")
+    if decision in ("allow", "deny"):
+        return decision
+    if denied:  # the test switch: the user declines at once
+        return "deny"
+    return "allow" if emulator.auto_consent else "page"
 
 
 def make_emulator(cls, **kwargs) -> Emulator:

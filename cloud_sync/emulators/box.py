@@ -32,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .base import Emulator
+from .base import Emulator, consent_answer, consent_page
 from .faults import Answer
 
 ROOT_ID = "0"
@@ -400,7 +400,12 @@ class BoxEmulator(Emulator):
         state = request.args.get("state", "")
         if request.args.get("client_id") != CLIENT_ID or not redirect_uri:
             raise BoxError(400, "invalid_client", "Unknown client or missing redirect_uri")
-        if self.deny_consent:
+        decision = consent_answer(self, request.args, self.deny_consent)
+        if decision == "page":
+            page = consent_page("Box", CLIENT_ID, request.args.get("scope", "").split(),
+                                request.args.to_dict(), "Grant access to Box", "Deny access")
+            return Response(page, content_type="text/html; charset=utf-8")
+        if decision == "deny":
             query = {"error": "access_denied", "error_description": "The user denied access",
                      "state": state}
         else:

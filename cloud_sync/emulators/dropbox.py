@@ -15,8 +15,9 @@ wire protocol, ``files.py``/``sharing.py`` for the JSON shapes it decodes):
   for ``list_folder/continue``: changed paths since the cursor, each in its current state
   (a deleted or moved-away path as ``.tag: deleted``, without id, as Dropbox does);
 - ``list_folder/longpoll`` (no auth) on the same server (the notify host);
-- OAuth: ``GET /oauth2/authorize`` (302 back with code and state, or
-  ``error=access_denied`` when :attr:`deny` is set) and ``POST /oauth2/token``
+- OAuth: ``GET /oauth2/authorize`` (a consent page whose "Allow" / "Cancel" redirect
+  back with code and state or ``error=access_denied``; at once with ``auto_consent``, or
+  denied at once when :attr:`deny` is set) and ``POST /oauth2/token``
   (authorization code and refresh grants; refresh tokens can be revoked);
 - team members selected by the ``Dropbox-API-Select-User`` header get their own space.
 
@@ -37,7 +38,7 @@ from html import escape
 from urllib.parse import parse_qs, quote, urlencode
 
 from ..hashing import hash_bytes
-from .base import Emulator
+from .base import Emulator, consent_answer, consent_page
 from .tls import ca_bundle
 
 APP_KEY = "emulator-app-key"
@@ -330,8 +331,15 @@ class DropboxEmulator(Emulator):
         redirect = query.get("redirect_uri")
         if query.get("client_id") != APP_KEY or not redirect:
             raise Fail(400, text="Invalid client_id or redirect_uri")
+        decision = consent_answer(self, query, self.deny)
+        if decision == "page":  # "<app> would like to access the files in your Dropbox"
+            page = consent_page("Dropbox", query["client_id"], query.get("scope", "").split(),
+                                query, "Allow", "Cancel").encode()
+            start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                      ("Content-Length", str(len(page)))])
+            return [page]
         params = {"state": query["state"]} if "state" in query else {}
-        if self.deny:
+        if decision == "deny":
             params.update(error="access_denied", error_description="The user chose not to give "
                           "your app access to their Dropbox account.")
         else:

@@ -7,7 +7,8 @@ with ``Content-Range``, 308 + ``Range`` until done), ``alt=media`` downloads wit
 ``files/{id}/export`` for Google-native documents, the change feed (numeric page tokens,
 one change per file, ``removed`` for permanent deletions), permissions, shared drives, an
 OAuth token endpoint (refresh, authorization-code and JWT-bearer grants) and an authorize
-endpoint. Answers follow the v3 reference: partial responses by ``fields``, page sizes
+endpoint (a consent page, or at once with ``auto_consent``). Answers follow the v3
+reference: partial responses by ``fields``, page sizes
 capped at 1000, Drive's error body ``{"error": {"code", "message", "errors": [...]}}``.
 Everything lives in memory under one lock.
 """
@@ -30,7 +31,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
-from .base import Emulator
+from .base import Emulator, consent_answer, consent_page
 
 FOLDER = "application/vnd.google-apps.folder"
 NATIVE_PREFIX = "application/vnd.google-apps."
@@ -648,12 +649,20 @@ class GoogleDriveEmulator(Emulator):
         return None
 
     def authorize(self, request: Request) -> Response:
+        """Google's consent screen (``auto_consent`` skips it): "Allow" redirects back with
+        ``code`` and ``state``, "Cancel" with ``error=access_denied``."""
         args = request.args
         redirect_uri, state = args.get("redirect_uri"), args.get("state")
         if args.get("client_id") not in self.clients or not redirect_uri:
             return Response("Error 401: invalid_client", 400, content_type="text/plain")
+        decision = consent_answer(self, args, self.deny)
+        if decision == "page":
+            page = consent_page("Google", args["client_id"],
+                                args.get("scope", SCOPE).split(), args.to_dict(), "Allow",
+                                "Cancel")
+            return Response(page, content_type="text/html; charset=utf-8")
         params = {"state": state} if state is not None else {}
-        if self.deny:
+        if decision == "deny":
             params["error"] = "access_denied"
         else:
             code = "4/" + secrets.token_urlsafe(24)

@@ -32,7 +32,7 @@ from html import escape
 from urllib.parse import parse_qs, quote, urlencode
 
 from ..hashing import hash_bytes
-from .base import Emulator
+from .base import Emulator, consent_answer, consent_page
 
 GRAPH_PREFIX = "/v1.0"
 PAGE_SIZE = 200  # Graph's default page size for children and delta
@@ -512,11 +512,18 @@ class OneDriveEmulator(Emulator):
                 "tenant_region_scope": None, "cloud_instance_name": "emulator"}
 
     def _authorize(self, tenant: str, query: dict):
+        """The consent page (``auto_consent`` skips it): "Accept" redirects back with
+        ``code`` and ``state``, "Cancel" with ``access_denied`` and AADSTS65004."""
         redirect = query.get("redirect_uri")
         if query.get("client_id") != CLIENT_ID or not redirect:
             return 400, [("Content-Type", "text/plain")], b"AADSTS700016: unknown client_id"
         sep = "&" if "?" in redirect else "?"
-        if self.deny_consent:
+        decision = consent_answer(self, query, self.deny_consent)
+        if decision == "page":  # Microsoft's "Permissions requested" page
+            page = consent_page("Microsoft", query["client_id"], query.get("scope", "").split(),
+                                query, "Accept", "Cancel")
+            return 200, [("Content-Type", "text/html; charset=utf-8")], page.encode()
+        if decision == "deny":
             params = {"error": "access_denied", "error_description":
                       "AADSTS65004: User declined to consent to access the app."}
         else:

@@ -1,6 +1,10 @@
 """Google Drive connect flow through HTTP against the Drive emulator."""
 
-from odoo.addons.cloud_base.tests.test_oauth_common import OAuthCase, OAuthFlowTests
+from odoo.addons.cloud_base.tests.test_oauth_common import (
+    ConsentTourCase,
+    OAuthCase,
+    OAuthFlowTests,
+)
 from odoo.tests import tagged
 
 from cloud_sync.emulators.google_drive import GoogleDriveEmulator
@@ -28,3 +32,23 @@ class TestGoogleDriveOAuth(OAuthFlowTests, OAuthCase):
     def revoke(self):
         self.emulator.revoke_refresh_tokens()
         self.emulator.expire_access_tokens()
+
+
+@tagged("post_install", "-at_install")
+class TestGoogleDriveConnectTour(ConsentTourCase):
+    """Chromium: Connect → Google's consent page → Cancel → the form says access was
+    denied → Connect → Allow → connected."""
+
+    provider_key = "google_drive"
+    client_vals = TestGoogleDriveOAuth.client_vals
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = GoogleDriveEmulator().start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def test_connect_tour(self):
+        client = self.make_client()
+        self.run_connect_tour(client, "google_drive_sync_connect")
+        self.assertIn("https://www.googleapis.com/auth/drive", self.consent_pages[0])

@@ -1,7 +1,11 @@
 """OneDrive connect flow (msal auth-code flow with PKCE) through HTTP against the Graph
 and identity platform emulator."""
 
-from odoo.addons.cloud_base.tests.test_oauth_common import OAuthCase, OAuthFlowTests
+from odoo.addons.cloud_base.tests.test_oauth_common import (
+    ConsentTourCase,
+    OAuthCase,
+    OAuthFlowTests,
+)
 from odoo.tests import tagged
 
 from cloud_sync.emulators.onedrive import OneDriveEmulator
@@ -30,3 +34,23 @@ class TestOneDriveOAuth(OAuthFlowTests, OAuthCase):
     def revoke(self):
         self.emulator.expire_refresh_tokens("revoked")
         self.emulator.expire_access_tokens()
+
+
+@tagged("post_install", "-at_install")
+class TestOneDriveConnectTour(ConsentTourCase):
+    """Chromium: Connect → Microsoft's permissions page → Cancel → the form says access
+    was denied (AADSTS65004) → Connect → Accept → connected, "Choose drive" offered."""
+
+    provider_key = "onedrive"
+    client_vals = TestOneDriveOAuth.client_vals
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = OneDriveEmulator().start()
+        cls.addClassCleanup(cls.emulator.stop)
+
+    def test_connect_tour(self):
+        client = self.make_client()
+        self.run_connect_tour(client, "onedrive_sync_connect")
+        self.assertIn("Files.ReadWrite.All", self.consent_pages[0])
