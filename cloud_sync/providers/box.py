@@ -14,7 +14,10 @@ expired token once and polls a chunked-upload commit that answers 202: throttlin
 
 Change feed: the ``changes`` event stream (``stream_position``), filtered to items
 beneath the root by their path; events may repeat and are de-duplicated by
-``event_id``. An item moved out of the root is reported as deleted.
+``event_id``. An item moved out of the root is reported as deleted. An event whose
+source is Box's "event source" resource (``item_id``, ``item_name``, ``parent``: no
+path or hashes) costs one metadata lookup per item and read; a trashed or missing item
+is a deletion.
 """
 
 from __future__ import annotations
