@@ -215,6 +215,8 @@ class SyncCase(TransactionCase):
         # (and so how many retries the faults cause) varies a little from run to run:
         # the check is that faults really happened, not their exact number.
         self.assertGreaterEqual(sum(injected.values()), 3, injected)
+        if "timeout" in kinds:
+            self.assertGreaterEqual(injected.get("timeout", 0), 1, injected)
         return client
 
     def assertInterruptedUploadResumes(self, chunk_request, size=35 << 20, chunk=10 << 20,
