@@ -189,7 +189,7 @@ def test_if_match_with_a_stale_etag_is_412(emulator, provider):
 
 
 def test_upload_events_carry_no_version_number_and_are_still_told_apart(emulator, provider):
-    """Box's event source is the standard representation, without ``version_number``:
+    """An upload event's source is the standard file object, without ``version_number``:
     the provider tells a new file from a new version by ``sequence_id``."""
     cursor = provider.initial_cursor()
     item = provider.upload_bytes(provider.root_id, "versions.txt", b"v1")
@@ -199,3 +199,36 @@ def test_upload_events_carry_no_version_number_and_are_still_told_apart(emulator
     changes, _ = provider.changes(cursor)
     assert [(c.type, c.item.id) for c in changes] == [
         (ChangeType.CREATED, item.id), (ChangeType.UPDATED, item.id)]
+
+
+EVENT_SOURCE = {"item_type", "item_id", "item_name", "parent", "owned_by"}
+
+
+def test_event_sources_have_the_documented_shape_per_type(emulator, provider):
+    """Renames, moves and trashes carry Box's "event source" (no path, etag or sha1):
+    the provider looks such an item up once per feed read, and reports a trashed one
+    as deleted once, whatever happened to it before."""
+    root = provider.root_id
+    sub = provider.create_folder(root, "shapes")
+    renamed = provider.upload_bytes(root, "r.txt", b"r")
+    moved = provider.upload_bytes(root, "m.txt", b"m")
+    doomed = provider.upload_bytes(root, "d.txt", b"d")
+    cursor = provider.initial_cursor()
+    start = len(emulator.events)
+    provider.rename(renamed.id, "r2.txt")
+    provider.move(moved.id, sub.id)
+    provider.rename(doomed.id, "d2.txt")
+    provider.delete(doomed.id)
+    events = emulator.events[start:]
+    assert [e["event_type"] for e in events] == [
+        "ITEM_RENAME", "ITEM_MOVE", "ITEM_RENAME", "ITEM_TRASH"]
+    assert all(set(e["source"]) == EVENT_SOURCE for e in events)
+    assert events[1]["source"]["parent"]["id"] == sub.id.split(":")[1]
+    before = provider.requests
+    changes, _ = provider.changes(cursor)
+    assert provider.requests - before == 1 + 3  # the page, then one lookup per item
+    assert [(c.type, c.item.id) for c in changes] == [
+        (ChangeType.RENAMED, renamed.id), (ChangeType.MOVED, moved.id),
+        (ChangeType.DELETED, doomed.id)]
+    assert changes[0].item.name == "r2.txt" and changes[1].item.parent_id == sub.id
+    assert changes[0].item.content_hash == renamed.content_hash  # from the lookup

@@ -131,3 +131,15 @@ def test_random_faults_are_reproducible_and_clearable():
     assert first == statuses(3)[0]
     assert 0 < first.count(503) < 30
     assert after == [200] * 5
+
+
+def test_cut_response_closes_the_connection_mid_body(faults, http):
+    """A short answer passes and leaves the cut armed; the next long one stops after the
+    given bytes and the connection closes (the client sees a broken body)."""
+    faults.cut_response(20, match=r"^POST ")
+    assert http.post(http.url("/s"), data=b"x", timeout=5).text == "POST /s 1"
+    with pytest.raises(requests.exceptions.ChunkedEncodingError) as cut:
+        http.post(http.url("/a-longer-path-for-a-longer-answer"), data=b"y" * 100, timeout=5)
+    assert "20 bytes read" in str(cut.value)
+    assert faults.injected["cut"] == 1
+    assert http.post(http.url("/a-longer-path-again"), data=b"z", timeout=5).ok  # one cut

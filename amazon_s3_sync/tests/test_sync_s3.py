@@ -216,7 +216,7 @@ class TestS3Sync(S3ServerCase):
         self.assertTreesEqual(broken)
 
     def test_converges_under_random_faults(self):
-        self.assertConvergesUnderFaults(kinds=("429", "503", "500"))  # SigV4: no token
+        self.assertConvergesUnderFaults(kinds=("429", "503", "500", "timeout"))  # SigV4: no token
 
     def test_folder_tasks_longest_unchecked_first(self):
         self.assertFolderTasksInCheckOrder()

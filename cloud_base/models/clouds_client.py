@@ -136,6 +136,8 @@ class CloudsClient(models.Model):
         if me.token_json:
             config.update(json.loads(me.token_json))
         config["root"] = (me.remote_root or "") if root is None else root
+        if timeout := self.env.context.get("clouds_timeout"):  # tests: a short one
+            config["timeout"] = timeout
         return config
 
     def _cloud_make_provider(self, config, retry=None):

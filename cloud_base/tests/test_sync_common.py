@@ -15,6 +15,7 @@ import threading
 import time
 import tracemalloc
 from datetime import timedelta
+from urllib.parse import urlparse
 
 import requests
 from odoo import Command, fields
@@ -22,6 +23,7 @@ from odoo.addons.bus.models.bus import json_dump
 from odoo.api import Transaction
 from odoo.exceptions import AccessError
 from odoo.tests import TransactionCase, new_test_user
+from odoo.tests.common import _super_send
 
 from cloud_sync.emulators.tls import ca_bundle
 from cloud_sync.retry import RetryPolicy
@@ -45,6 +47,15 @@ def disk_tree(top):
 class SyncCase(TransactionCase):
     provider_key = None
     steady_calls = 2  # API calls of a cycle with nothing changed, whatever the folders
+    keep_short_timeouts = False  # see assertConvergesUnderFaults
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        """Odoo's tests raise every ``requests`` timeout under 10 s to 10 s; the fault
+        test needs the client's own short timeout to expire (local servers only)."""
+        if cls.keep_short_timeouts and urlparse(r.url).hostname in ("127.0.0.1", "localhost"):
+            return _super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)
 
     def client_vals(self):
         raise NotImplementedError
@@ -178,19 +189,24 @@ class SyncCase(TransactionCase):
         self.assertEqual(sum(logs.mapped("operations")), expected, logs.mapped("message"))
 
     def assertConvergesUnderFaults(self, *, seed=3,
-                                   kinds=("429", "503", "500", "expired_token")):
+                                   kinds=("429", "503", "500", "expired_token", "timeout")):
         """With 20 % of requests faulted, the sync converges with nothing lost: the retry
-        policy absorbs most faults and the queue retries the rest on later rounds."""
+        policy absorbs most faults and the queue retries the rest on later rounds. A
+        ``timeout`` fault holds a request 1.5 s while the client waits 1 s (``timeout``
+        from the context), so the client sees a real timeout, not an answer."""
         client = self.make_client(root_name="Faulty")
         self.make_tree(client, partners=("Cid", "Dee", "Eve"))
         self.emulator.faults.reset_counts()
-        self.emulator.faults.random_faults(0.2, seed=seed, kinds=kinds)
+        self.emulator.faults.random_faults(0.2, seed=seed, kinds=kinds, timeout=1.5)
+        self.Queue = type(self).Queue.with_context(clouds_timeout=1.0)
+        self.patch(type(self), "keep_short_timeouts", True)
         try:
             for _round in range(4):
                 self.Queue.search([("state", "=", "pending")]).next_try = False
                 self.sync()
             injected = dict(self.emulator.faults.injected)
         finally:
+            del self.Queue
             self.emulator.faults.clear()
         self.assertSyncOps(self.sync(), 0)
         self.assertTreesEqual(client)
@@ -199,6 +215,8 @@ class SyncCase(TransactionCase):
         # (and so how many retries the faults cause) varies a little from run to run:
         # the check is that faults really happened, not their exact number.
         self.assertGreaterEqual(sum(injected.values()), 3, injected)
+        if "timeout" in kinds:
+            self.assertGreaterEqual(injected.get("timeout", 0), 1, injected)
         return client
 
     def assertInterruptedUploadResumes(self, chunk_request, size=35 << 20, chunk=10 << 20,

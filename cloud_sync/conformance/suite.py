@@ -36,6 +36,7 @@ data, then plans the fault, then runs one read (``list_children``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import http.cookiejar
@@ -676,6 +677,82 @@ def test_a_fault_in_the_middle_of_a_chunked_upload(target, provider):
         assert 0 < position < len(faults.log) - 1, "the fault was not in the middle"
     assert _digest(target.read_direct(item)) == _digest(data)
     assert [c.name for c in provider.list_children(provider.root_id)] == ["middle.bin"]
+
+
+def test_a_download_cut_mid_stream(target, provider):
+    """The connection closes after 1.5 MiB of a 3 MiB download (one chunk already handed
+    out): the provider recovers or raises RetryLater, never a foreign error, and the
+    caller's next download gives the file's bytes, once."""
+    data = hashlib.sha256(b"cut").digest() * (3 * 1024 * 1024 // 32)
+    item = provider.upload_bytes(provider.root_id, "cut.bin", data)
+    faults = _faults(target)
+    faults.cut_response(3 * 1024 * 1024 // 2, count=1)
+    got = bytearray()
+    try:
+        for chunk in provider.download(item.id):
+            got += chunk
+    except RetryLater:
+        assert len(got) < len(data)
+        got = bytearray(provider.read_bytes(item.id))  # the caller starts over
+    assert faults.injected["cut"] == 1
+    assert _digest(bytes(got)) == _digest(data)
+
+
+def _until_done(run, tries=6):
+    """The caller's own retry (the queue's next round) of a typed RetryLater."""
+    for attempt in range(tries):
+        try:
+            return run()
+        except RetryLater:
+            if attempt == tries - 1:
+                raise
+    return None
+
+
+def test_random_faults_with_timeouts_on_every_operation(target):
+    """A fifth of all requests meet a 429, a 503 or a timeout (the server holds the
+    request 1 s, the client waits 0.4 s): every operation recovers or raises RetryLater,
+    and what ends on the server is each operation's result, once."""
+    provider = target.new_provider(config={"timeout": 0.4}, retry=fast_retry())
+    try:
+        root = provider.root_id
+        faults = _faults(target)
+        faults.random_faults(0.2, seed=11, kinds=("429", "503", "timeout"), timeout=1.0)
+        cursor = _until_done(provider.initial_cursor)
+        folder = _until_done(lambda: _made(provider, root, "box"))
+        file = _until_done(lambda: _uploaded(provider, root, "a.txt", b"a" * 1000))
+        _until_done(lambda: provider.update(file.id, io.BytesIO(b"b" * 2000)))
+        renamed = _until_done(lambda: provider.rename(file.id, "b.txt"))
+        moved = _until_done(lambda: provider.move(renamed.id, folder.id))
+        assert _until_done(lambda: provider.read_bytes(moved.id)) == b"b" * 2000
+        doomed = _until_done(lambda: _uploaded(provider, root, "doomed.txt", b"x"))
+        _until_done(lambda: _deleted(provider, doomed.id))
+        _until_done(lambda: provider.changes(cursor))
+        injected = dict(faults.injected)
+        faults.clear()
+    finally:
+        target.emulator.faults.clear()
+        provider.close()
+    assert sorted(c.name for c in provider.list_children(root)) == ["box"]
+    [inside] = provider.list_children(folder.id)
+    assert inside.name == "b.txt" and provider.read_bytes(inside.id) == b"b" * 2000
+    assert injected.get("timeout", 0) >= 1 and sum(injected.values()) >= 3, injected
+
+
+def _made(provider, parent_id, name):
+    """Create a folder; after an ambiguous failure the retry finds the one made."""
+    existing = _children(provider, parent_id).get(name)
+    return existing or provider.create_folder(parent_id, name)
+
+
+def _uploaded(provider, parent_id, name, data):
+    existing = _children(provider, parent_id).get(name)
+    return existing or provider.upload_bytes(parent_id, name, data)
+
+
+def _deleted(provider, item_id):
+    with contextlib.suppress(NotFound):  # an earlier attempt deleted it, answer lost
+        provider.delete(item_id)
 
 
 class _Killed(Exception):

@@ -10,8 +10,11 @@ the client credentials grant.
 
 Emulator choices (documented in docs/DECISIONS.md): a stream position older than the
 retained events (after :meth:`BoxEmulator.expire_cursors`) answers 400
-``invalid_stream_position``; an ``ITEM_TRASH`` event carries the item as it was before
-trashing (its old parent and path), which is what a sync needs.
+``invalid_stream_position``. An event's ``source`` is Box's "event source" resource
+(``item_type``, ``item_id``, ``item_name``, ``parent``, ``owned_by``: no path, etag,
+sha1 or sequence_id) for the types in :data:`MINI_SOURCE_EVENTS`, and the standard file
+or folder object for the others (``ITEM_CREATE``, ``ITEM_UPLOAD``), so a client that
+needs more than Box documents for an event must look the item up.
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 CLIENT_ID = "box-client-id"
 CLIENT_SECRET = "box-client-secret"
+OWNER = {"type": "user", "id": "11446498", "name": "Emulator User",
+         "login": "emulator@example.com"}
+# Events whose source is the "event source" resource rather than the file/folder object:
+# the item left its place (or the trash), so Box tells only which item and where it was.
+MINI_SOURCE_EVENTS = frozenset({"ITEM_TRASH", "ITEM_UNDELETE_VIA_TRASH", "ITEM_RENAME",
+                                "ITEM_MOVE", "ITEM_COPY"})
 
 
 class BoxError(Exception):
@@ -237,11 +246,17 @@ class BoxEmulator(Emulator):
                         stack.append(n.id)
         return out
 
-    def _event(self, event_type: str, node: Node, source: dict | None = None) -> None:
+    def _event(self, event_type: str, node: Node) -> None:
+        if event_type in MINI_SOURCE_EVENTS:
+            parent = self.nodes.get(node.parent_id) if node.parent_id else None
+            source = {"item_type": node.type, "item_id": node.id, "item_name": node.name,
+                      "parent": self._mini(parent) if parent else None,
+                      "owned_by": dict(OWNER)}
+        else:
+            source = self._full(node)
         self.events.append({
             "type": "event", "event_id": secrets.token_hex(8), "event_type": event_type,
-            "created_at": _now(), "recorded_at": _now(),
-            "source": source or self._full(node), "session_id": None,
+            "created_at": _now(), "recorded_at": _now(), "source": source, "session_id": None,
         })
 
     # -- rules ------------------------------------------------------------------------
@@ -320,12 +335,10 @@ class BoxEmulator(Emulator):
             raise BoxError(403, "access_denied_insufficient_permissions", "Cannot trash root")
         if node.type == "folder" and not recursive and self._descendants(node.id):
             raise BoxError(400, "folder_not_empty", "Folder is not empty")
-        source = self._full(node)
-        source["item_status"] = "trashed"
         for child in self._descendants(node.id):
             child.trashed = True
         node.trashed = True
-        self._event("ITEM_TRASH", node, source)
+        self._event("ITEM_TRASH", node)
 
     # -- HTTP ---------------------------------------------------------------------------
     def make_app(self):
@@ -451,8 +464,7 @@ class BoxEmulator(Emulator):
 
     def _on_user_me(self, request: Request) -> Response:
         """The signed-in user (the connect flow shows who it connected)."""
-        return self._json({"type": "user", "id": "11446498", "name": "Emulator User",
-                           "login": "emulator@example.com", "status": "active"})
+        return self._json({**OWNER, "status": "active"})
 
     def _on_revoke(self, request: Request) -> Response:
         token = request.form.get("token", "")

@@ -3,9 +3,11 @@
 :class:`FaultInjector` is a WSGI middleware: put it in front of any emulator (or of
 moto and wsgidav) to count requests per endpoint and to answer chosen requests with
 429 + Retry-After, a 5xx, an expired-token answer, a delay longer than the client's
-timeout, or a slow response, and to add a fixed latency to every request (what a real
-cloud costs per request: ``latency``). Each emulator passes how its provider words those
-answers, so the SDK under test sees exactly what the real service would send.
+timeout, a slow response, or a response cut in the middle of its body (the connection
+closes after some bytes: :meth:`FaultInjector.cut_response`), and to add a fixed latency
+to every request (what a real cloud costs per request: ``latency``). Each emulator passes
+how its provider words those answers, so the SDK under test sees exactly what the real
+service would send.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def plain_error(status: int, retry_after: float | None) -> Answer:
 
 @dataclass
 class Fault:
-    kind: str  # "status" | "timeout" | "slow" | "expired_token"
+    kind: str  # "status" | "timeout" | "slow" | "expired_token" | "cut"
     status: int = 503
     retry_after: float | None = None
     delay: float = 0.0
@@ -71,6 +73,7 @@ class FaultInjector:
         self.injected: Counter[str] = Counter()
         self.faulted: list[int] = []  # positions in ``log`` of the requests faulted
         self._random: tuple[float, random.Random, tuple[str, ...]] | None = None
+        self._random_timeout = 2.0
 
     # -- planning ---------------------------------------------------------------------
     def _add(self, fault: Fault, match: str | None) -> None:
@@ -97,14 +100,25 @@ class FaultInjector:
         """Delay the next matching requests, then answer them normally."""
         self._add(Fault("slow", delay=seconds, remaining=count), match)
 
+    def cut_response(self, after_bytes: int, *, count: int = 1, match: str | None = None):
+        """Cut the next ``count`` matching responses whose body is longer than
+        ``after_bytes``: the status, headers and ``after_bytes`` bytes go out, then the
+        connection closes (a download broken mid-stream). Shorter answers pass, the
+        fault stays armed."""
+        self._add(Fault("cut", delay=after_bytes, remaining=count), match)
+
     def expire_token(self, *, count: int = 1, match: str | None = None):
         """Answer the next matching requests as the provider does for an expired token."""
         self._add(Fault("expired_token", status=401, remaining=count), match)
 
     def random_faults(self, rate: float, *, seed: int = 0,
-                      kinds: tuple[str, ...] = ("429", "503", "expired_token")) -> None:
-        """Fault a share ``rate`` of all requests, drawn from ``kinds`` (reproducible)."""
+                      kinds: tuple[str, ...] = ("429", "503", "expired_token"),
+                      timeout: float = 2.0) -> None:
+        """Fault a share ``rate`` of all requests, drawn from ``kinds`` (reproducible);
+        a ``timeout`` fault holds its request ``timeout`` seconds (more than the
+        client's timeout) before answering 504."""
         self._random = (rate, random.Random(seed), kinds) if rate else None
+        self._random_timeout = timeout
 
     def clear(self) -> None:
         with self._lock:
@@ -134,7 +148,7 @@ class FaultInjector:
             return None
         with self._lock:
             for fault in self._faults:
-                if fault.remaining > 0 and fault.applies(line):
+                if fault.kind != "cut" and fault.remaining > 0 and fault.applies(line):
                     if fault.after > 0:
                         fault.after -= 1
                         continue
@@ -149,7 +163,7 @@ class FaultInjector:
                     if kind == "expired_token":
                         return Fault("expired_token", status=401)
                     if kind == "timeout":
-                        return Fault("timeout", status=504, delay=2.0)
+                        return Fault("timeout", status=504, delay=self._random_timeout)
                     status = int(kind)
                     return Fault("status", status=status,
                                  retry_after=0.05 if status == 429 else None)
@@ -170,7 +184,10 @@ class FaultInjector:
             time.sleep(self.latency)
         fault = self._take(line)
         if fault is None:
-            return self.app(environ, start_response)
+            cut = self._armed_cut(line)
+            if cut is None:
+                return self.app(environ, start_response)
+            return self._cutting(cut, index, self.app(environ, start_response))
         with self._lock:
             self.injected[fault.kind] += 1
             self.faulted.append(index)
@@ -187,6 +204,46 @@ class FaultInjector:
             status, headers, body = self.error_answer(fault.status, fault.retry_after)
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
         return [body]
+
+
+    # -- cuts -------------------------------------------------------------------------
+    def _armed_cut(self, line: str) -> Fault | None:
+        if self.skip and self.skip.search(line):
+            return None
+        with self._lock:
+            return next((f for f in self._faults if f.kind == "cut" and f.remaining > 0
+                         and f.applies(line)), None)
+
+    def _claim(self, fault: Fault, index: int) -> bool:
+        with self._lock:
+            if fault.remaining <= 0:
+                return False
+            fault.remaining -= 1
+            if fault.remaining == 0 and fault in self._faults:
+                self._faults.remove(fault)
+            self.injected["cut"] += 1
+            self.faulted.append(index)
+            return True
+
+    def _cutting(self, fault: Fault, index: int, body):
+        """``body`` until ``fault.delay`` bytes went out and more would follow; then
+        :class:`ConnectionCut` (the server closes the connection, headers already sent)."""
+        limit, sent = int(fault.delay), 0
+        try:
+            for chunk in body:
+                if sent + len(chunk) > limit and self._claim(fault, index):
+                    if limit > sent:
+                        yield chunk[:limit - sent]
+                    raise ConnectionCut(f"cut after {limit} bytes")
+                sent += len(chunk)
+                yield chunk
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+
+class ConnectionCut(Exception):
+    """Raised inside a response body: the server drops the connection mid-stream."""
 
 
 def _content_length(environ) -> int:

@@ -14,7 +14,10 @@ expired token once and polls a chunked-upload commit that answers 202: throttlin
 
 Change feed: the ``changes`` event stream (``stream_position``), filtered to items
 beneath the root by their path; events may repeat and are de-duplicated by
-``event_id``. An item moved out of the root is reported as deleted.
+``event_id``. An item moved out of the root is reported as deleted. An event whose
+source is Box's "event source" resource (``item_id``, ``item_name``, ``parent``: no
+path or hashes) costs one metadata lookup per item and read; a trashed or missing item
+is a deletion.
 """
 
 from __future__ import annotations
@@ -286,7 +289,8 @@ class BoxProvider(Provider):
             web_url=f"{self.web_url}/{data['type']}/{data['id']}",
             extra={"path_ids": [e["id"] for e in (data.get("path_collection") or {})
                                 .get("entries", [])],
-                   "version_number": data.get("version_number")},
+                   "version_number": data.get("version_number"),
+                   "item_status": data.get("item_status")},
         )
 
     @staticmethod
@@ -533,6 +537,7 @@ class BoxProvider(Provider):
             raise CursorExpired(f"not a Box stream position: {cursor!r}")
         root = box_id(self._root)[1]
         seen: set[str] = set()
+        looked_up: dict[str, Item | None] = {}
         out: list[Change] = []
         position = str(cursor)
         while True:
@@ -542,16 +547,23 @@ class BoxProvider(Provider):
                 if event.event_id in seen:
                     continue
                 seen.add(event.event_id)
-                change = self._change(event.to_dict(), root)
-                if change:
+                change = self._change(event.to_dict(), root, looked_up)
+                if change and not (change.type == ChangeType.DELETED and any(
+                        c.type == ChangeType.DELETED and c.item.id == change.item.id
+                        for c in out)):
                     out.append(change)
             position = str(page.next_stream_position)
             if (page.chunk_size or 0) < EVENT_PAGE:
                 return out, position
 
-    def _change(self, event: dict, root: str) -> Change | None:
+    def _change(self, event: dict, root: str, looked_up: dict) -> Change | None:
+        """One event as a change. Box sends the whole item only for some event types;
+        for the others (``item_type``/``item_id``/``item_name``/``parent``) the item is
+        looked up once, and a trashed or missing one is a deletion."""
         source = event.get("source") or {}
-        if source.get("type") not in ("file", "folder"):
+        kind, raw = source.get("type") or source.get("item_type"), source.get("id") or \
+            source.get("item_id")
+        if kind not in ("file", "folder") or not raw or raw == root:
             return None
         event_type = event.get("event_type")
         if event_type == "ITEM_UPLOAD":  # a new file's sequence_id is 0, a new version's more
@@ -559,15 +571,35 @@ class BoxProvider(Provider):
                            else ChangeType.UPDATED)
         else:
             change_type = _EVENT_TYPES.get(event_type)
-        if change_type is None or source.get("id") == root:
+        if change_type is None:
             return None
-        item = self._item(source)
+        item_id = f"{kind}:{raw}"
+        if "type" in source and source.get("item_status", "active") == "active":
+            item = self._item(source)
+        else:
+            if item_id not in looked_up:
+                looked_up[item_id] = self._lookup(item_id)
+            item = looked_up[item_id]
+        if item is None:  # trashed or gone: where it was no longer matters
+            return Change(ChangeType.DELETED, Item(
+                id=item_id, name=source.get("name") or source.get("item_name") or "",
+                kind=Kind.FOLDER if kind == "folder" else Kind.FILE, parent_id=None))
+        if change_type == ChangeType.DELETED:  # trashed, then restored before we looked
+            return None
         beneath = root == "0" or root in item.extra["path_ids"]
         if not beneath:
             if change_type != ChangeType.MOVED:
                 return None
             change_type = ChangeType.DELETED  # moved out of the root
         return Change(change_type, item)
+
+    def _lookup(self, item_id: str) -> Item | None:
+        """The item as it is now, or None when it is trashed or no longer exists."""
+        try:
+            item = self.metadata(item_id)
+        except NotFound:
+            return None
+        return None if item.extra.get("item_status") == "trashed" else item
 
 
 def _parse_time(value) -> datetime | None:

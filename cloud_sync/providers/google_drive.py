@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.client
 import io
 import json
 import mimetypes
@@ -265,7 +266,8 @@ class GoogleDriveProvider(Provider):
             return Fatal(f"TLS: the server's certificate is not trusted ({exc}); "
                          f"check ca_bundle")
         if isinstance(exc, auth_exceptions.TransportError | TimeoutError | ConnectionError |
-                      httplib2.HttpLib2Error):
+                      httplib2.HttpLib2Error | http.client.HTTPException |  # a cut body
+                      ssl.SSLEOFError | ssl.SSLZeroReturnError):  # the TLS link closed
             return RetryLater(f"network: {exc!r}")
         return exc
 

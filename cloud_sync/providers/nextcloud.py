@@ -548,6 +548,8 @@ class NextcloudProvider(Provider):
         response = self.call(lambda: self._request("GET", url, stream=True))
         try:
             yield from response.iter_content(self.download_chunk_size)
+        except requests.RequestException as exc:  # cut mid-stream: the caller starts over
+            raise RetryLater(f"Nextcloud download interrupted: {exc}") from exc
         finally:
             response.close()
 

@@ -544,8 +544,12 @@ def _seekable(stream: BinaryIO):
 
 
 def _iter_body(response: requests.Response, chunk_size: int) -> Iterator[bytes]:
+    """The body in chunks; a connection lost mid-stream is RetryLater (the caller starts
+    the download over: chunks already handed out cannot be taken back)."""
     try:
         yield from response.iter_content(chunk_size=chunk_size)
+    except requests.RequestException as exc:
+        raise RetryLater(f"webdav: download interrupted ({exc})") from exc
     finally:
         response.close()
 

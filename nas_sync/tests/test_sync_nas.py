@@ -59,6 +59,9 @@ class TestNasSync(NasCase):
             self.Folder.with_user(editor).create(
                 {"name": "forged", "clouds_remote_id": folder.clouds_remote_id})
         self.assertLinksRefused(file, folder, reader)
+    def test_converges_under_random_faults(self):
+        self.assertConvergesUnderFaults(kinds=("429", "503", "500", "timeout"))  # basic auth
+
     def test_folder_tasks_longest_unchecked_first(self):
         self.assertFolderTasksInCheckOrder()
 

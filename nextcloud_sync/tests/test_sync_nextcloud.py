@@ -57,6 +57,9 @@ class TestNextcloudSync(SyncCase):
         client.sudo().database_uuid = "a-copy-of-the-database"  # shares nothing from a copy
         self.assertEqual(self.open_in_cloud(folder, editor), self.open_in_cloud(folder, reader))
         self.assertLinksRefused(file, folder, reader)
+    def test_converges_under_random_faults(self):
+        self.assertConvergesUnderFaults(kinds=("429", "503", "500", "timeout"))  # app password
+
     def test_interrupted_large_upload_resumes_in_the_next_run(self):
         """Chunking v2: the third chunk fails until the run gives up; the next run lists
         the upload folder (PROPFIND) and sends chunks 3 and 4 only."""
