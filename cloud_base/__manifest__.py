@@ -24,6 +24,7 @@
         "views/res_config_settings_views.xml",
         "views/menus.xml",
         "data/ir_cron_sync.xml",
+        "data/mail_message_subtype.xml",
         "views/clouds_client_views.xml",
         "views/clouds_client_oauth_views.xml",
         "views/clouds_queue_views.xml",

@@ -18,3 +18,4 @@ from . import clouds_change
 from . import clouds_upload_session
 from . import clouds_stat
 from . import clouds_history
+from . import clouds_digest

@@ -282,7 +282,11 @@ class CloudsClient(models.Model):
         """Resume a paused connection (after fixing what its chatter says)."""
         self.check_access("write")
         self.action_check_connection()
+        stopped = self.filtered(lambda c: c.state in ("paused", "needs_reconnect"))
         self.sudo().write({"state": "connected", "pause_reason": False})
+        for client in stopped:
+            client.message_post(body=_("Sync resumed."),
+                                subtype_xmlid="cloud_base.mt_clouds_resumed")
         return True
 
     def action_confirm_database(self):
@@ -297,13 +301,24 @@ class CloudsClient(models.Model):
         self.env["clouds.queue"]._enqueue(self, "reverse")
         return True
 
-    def _cloud_pause(self, reason, state="paused"):
-        """Stop syncing this connection and say why (chatter, notifying followers)."""
+    def _cloud_pause(self, reason, state="paused", guard=False):
+        """Stop syncing this connection and say why: one message to the followers (the
+        "Sync stopped" subtype) when it stops, none while it stays stopped (a later run or
+        another folder task of the same run only updates the reason). ``guard``: the
+        deletion guard stopped it."""
         for client in self:
+            was = client.state
             client.sudo().write({"state": state, "pause_reason": reason})
-            client.message_post(body=_("Sync paused: %s", reason),
-                                subtype_xmlid="mail.mt_comment")
             _logger.warning("clouds.client %s paused: %s", client.id, reason)
+            if was == state:
+                continue
+            if guard:
+                body = _("Sync paused by the deletion guard: %s", reason)
+            elif state == "needs_reconnect":
+                body = _("Sync paused, the connection needs reconnecting: %s", reason)
+            else:
+                body = _("Sync paused: %s", reason)
+            client.message_post(body=body, subtype_xmlid="cloud_base.mt_clouds_stopped")
 
     def _cloud_ready(self):
         """True if this connection may sync now (it pauses itself on a copied database)."""

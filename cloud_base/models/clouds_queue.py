@@ -227,7 +227,7 @@ class CloudsQueue(models.Model):
                 cr.rollback()
             state = "needs_reconnect" if isinstance(exc, ReauthRequired) else "paused"
             reason = _("quota exceeded: %s", exc) if isinstance(exc, QuotaExceeded) else str(exc)
-            client._cloud_pause(reason, state=state)
+            client._cloud_pause(reason, state=state, guard=isinstance(exc, DeletionGuard))
             self.write({"state": "failed", "last_error": reason})
             log._record(self, "error", reason, started)
             self._notify_requesters("danger", reason=reason, paused=True)

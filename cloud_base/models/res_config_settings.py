@@ -31,6 +31,12 @@ class ResConfigSettings(models.TransientModel):
         help="Sync logs, their operations, the dashboard's statistics and share accesses "
         "older than this are deleted every night.",
     )
+    clouds_failure_digest = fields.Boolean(
+        string="Daily Failure Digest",
+        config_parameter="cloud_base.failure_digest",
+        help="Once a day, the followers of each connection with sync failures in the last "
+        "24 hours get one message with the counts and the first errors.",
+    )
     clouds_prepare_interval = fields.Integer(
         string="Prepare Folders Every (minutes)",
         default=15,

@@ -86,7 +86,7 @@ class CloudsClient(models.Model):
             provider.close()
         return tokens, user.get("emailAddress") or user.get("displayName")
 
-    def _cloud_pause(self, reason, state="paused"):
+    def _cloud_pause(self, reason, state="paused", guard=False):
         """A service account has no consent page to go through again: say what to fix."""
         for client in self:
             why = reason
@@ -96,7 +96,7 @@ class CloudsClient(models.Model):
                         "(JSON) of an account that can reach the drive (with domain-wide "
                         "delegation when it impersonates a user), then click Reconnect.",
                         error=reason)
-            super(CloudsClient, client)._cloud_pause(why, state=state)
+            super(CloudsClient, client)._cloud_pause(why, state=state, guard=guard)
 
     def action_choose_google_drive(self):
         """Pick My Drive or a shared drive from those the account can see."""

@@ -20,9 +20,11 @@ class IrAttachment extends mailModels.IrAttachment {
     clouds_tag_ids = fields.Many2many({ relation: "clouds.tag" });
     clouds_cloud_url = fields.Char();
     file_size = fields.Integer();
+    clouds_history = fields.Html();
     _records = [
         { id: 1, name: "spec.txt", mimetype: "text/plain", clouds_folder_id: 1,
-          file_size: 2645000 },
+          file_size: 2645000,
+          clouds_history: "<table><tr><td>Created (Odoo → cloud, NAS)</td></tr></table>" },
         { id: 2, name: "inner.txt", mimetype: "text/plain", clouds_folder_id: 2, file_size: 3 },
         { id: 3, name: "other.txt", mimetype: "text/plain", clouds_folder_id: 3,
           clouds_cloud_url: "https://cloud.example/other", file_size: 2048 },
@@ -33,8 +35,10 @@ class CloudsFolder extends models.Model {
     _name = "clouds.folder";
     name = fields.Char();
     parent_id = fields.Many2one({ relation: "clouds.folder" });
+    clouds_history = fields.Html();
     _records = [
-        { id: 1, name: "Docs", parent_id: false },
+        { id: 1, name: "Docs", parent_id: false,
+          clouds_history: "<table><tr><td>Renamed (Odoo → cloud, NAS)</td></tr></table>" },
         { id: 2, name: "Inner", parent_id: 1 },
         { id: 3, name: "Other", parent_id: false },
     ];
@@ -352,4 +356,32 @@ test("a refused upload shows the server's reason as a danger notification", asyn
     expect(".o_notification_title").toHaveText("Upload refused");
     expect(".o_error_dialog").toHaveCount(0);
     expect.verifyErrors(["You may not add files to Docs."]);
+});
+
+test("the side panel shows the History of the selected folder, or of the one selected file", async () => {
+    serveTree();
+    const reads = [];
+    onRpc("read", ({ model, args }) => {
+        reads.push([model, args[0], args[1]]);
+    });
+    await mountView({
+        type: "list", resModel: "ir.attachment", arch: LIST_ARCH, actionMenus: {},
+    });
+    expect(".o_clouds_fm_history").toHaveCount(0);
+    await contains(".o_clouds_fm_panel .o_clouds_name:contains(Docs)").click();
+    await animationFrame();
+    expect(".o_clouds_fm_history_name").toHaveText("Docs");
+    expect(".o_clouds_fm_history_body td").toHaveText("Renamed (Odoo → cloud, NAS)");
+    expect(reads).toEqual([["clouds.folder", [1], ["display_name", "clouds_history"]]]);
+
+    await contains(".o_data_row:contains(spec.txt) .o_list_record_selector input").click();
+    await animationFrame();
+    expect(".o_clouds_fm_history_name").toHaveText("spec.txt");
+    expect(".o_clouds_fm_history_body td").toHaveText("Created (Odoo → cloud, NAS)");
+    expect(reads.at(-1)).toEqual(["ir.attachment", [1], ["display_name", "clouds_history"]]);
+
+    // No file selected: the folder's again.
+    await contains(".o_data_row:contains(spec.txt) .o_list_record_selector input").click();
+    await animationFrame();
+    expect(".o_clouds_fm_history_name").toHaveText("Docs");
 });

@@ -1,4 +1,4 @@
-import { Component, onWillStart, useState } from "@odoo/owl";
+import { Component, markup, onWillStart, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { useBus, useService } from "@web/core/utils/hooks";
 import { CloudsTree } from "../clouds_tree/clouds_tree";
@@ -13,10 +13,41 @@ import {
 export const TREES_CHANGED = "CLOUDS_FM:TREES_CHANGED";
 
 /** The file manager's side panel: search box, folder tree, subfolder toggle, tag tree. */
+/**
+ * The History of a file or folder in the side panel: the form's ``clouds_history`` field,
+ * read as the form reads it (the user's own access; the server renders the lines).
+ */
+export class FileManagerHistory extends Component {
+    static template = "cloud_base.FileManagerHistory";
+    static props = { model: String, resId: Number };
+
+    setup() {
+        this.orm = useService("orm");
+        this.state = useState({ name: "", html: null });
+        onWillStart(async () => {
+            const [record] = await this.orm.read(this.props.model, [this.props.resId], [
+                "display_name",
+                "clouds_history",
+            ]);
+            if (record) {
+                this.state.name = record.display_name;
+                this.state.html = markup(record.clouds_history || "");
+            }
+        });
+    }
+}
+
+/**
+ * The file manager's side panel: search box, folder tree, subfolder toggle, tag tree, and
+ * the History of the one selected file (else of the selected folder).
+ */
 export class FileManagerPanel extends Component {
     static template = "cloud_base.FileManagerPanel";
-    static components = { CloudsTree };
-    static props = { onChanged: Function };
+    static components = { CloudsTree, FileManagerHistory };
+    static props = {
+        onChanged: Function,
+        fileId: { type: [Number, { value: false }], optional: true },
+    };
 
     setup() {
         this.orm = useService("orm");
@@ -40,6 +71,17 @@ export class FileManagerPanel extends Component {
 
     get clouds() {
         return this.env.searchModel.clouds;
+    }
+
+    /** Whose History the panel shows: the one selected file, else the selected folder. */
+    get historyOf() {
+        if (this.props.fileId) {
+            return { model: "ir.attachment", resId: this.props.fileId };
+        }
+        if (this.clouds.folderId) {
+            return { model: "clouds.folder", resId: this.clouds.folderId };
+        }
+        return null;
     }
 
     loadFolders = (parentId) => this.orm.call("clouds.folder", "clouds_fm_children", [parentId]);
