@@ -11,7 +11,8 @@ MINUTES = {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080, "months": 43
 # setting -> the crons whose interval it is (the first one is read back)
 CRONS = {
     "clouds_prepare_interval": ("cloud_base.ir_cron_prepare_folders",),
-    "clouds_sync_interval": ("cloud_base.ir_cron_sync_run", "cloud_base.ir_cron_sync_prepare"),
+    "clouds_sync_interval": ("cloud_base.ir_cron_sync_run", "cloud_base.ir_cron_sync_prepare",
+                             "cloud_base.ir_cron_sync_run_2"),
 }
 
 
@@ -50,8 +51,7 @@ class ResConfigSettings(models.TransientModel):
     )
 
     @api.constrains("clouds_folder_name_max_length", "clouds_prepare_interval",
-                    "clouds_history_days")
-                    "clouds_sync_interval")
+                    "clouds_history_days", "clouds_sync_interval")
     def _check_clouds_values(self):
         for settings in self:
             if not 1 <= settings.clouds_folder_name_max_length <= MAX_NAME_LENGTH:

@@ -12,7 +12,6 @@ import {
 
 export const TREES_CHANGED = "CLOUDS_FM:TREES_CHANGED";
 
-/** The file manager's side panel: search box, folder tree, subfolder toggle, tag tree. */
 /**
  * The History of a file or folder in the side panel: the form's ``clouds_history`` field,
  * read as the form reads it (the user's own access; the server renders the lines).
