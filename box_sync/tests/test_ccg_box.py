@@ -26,7 +26,9 @@ class TestBoxCCGSync(BoxSyncCase):
         start = len(self.emulator.grants)
         client = self.env["clouds.client"].create({
             "name": "Box CCG", "provider": "box", "root_name": "Odoo CCG", **self.client_vals()})
-        self.assertIs(client.action_connect(), True)  # no act_url to a consent page
+        action = client.action_connect()  # a notification, no consent page
+        self.assertEqual((action["type"], action["params"]["type"]),
+                         ("ir.actions.client", "success"))
         self.assertEqual(client.state, "connected")
         me = client.sudo()
         self.assertTrue(me.remote_root_id)

@@ -33,7 +33,9 @@ class TestGoogleDriveServiceAccount(GoogleDriveSyncCase):
         client = self.env["clouds.client"].create({
             "name": "Drive service account", "provider": "google_drive",
             "root_name": "Odoo SA", **self.client_vals()})
-        self.assertIs(client.action_connect(), True)  # no act_url to a consent page
+        action = client.action_connect()  # a notification, no consent page
+        self.assertEqual((action["type"], action["params"]["type"]),
+                         ("ir.actions.client", "success"))
         self.assertEqual(client.state, "connected")
         self.assertFalse(client.sudo().token_json)  # the key is the credential
         self.assertEqual(self.children(client.sudo().remote_root_id), [])

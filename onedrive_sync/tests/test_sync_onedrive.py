@@ -165,7 +165,9 @@ class TestOneDriveAppOnlySync(GraphSyncCase):
             "name": "App-only", "provider": "onedrive", "root_name": "App connect",
             **self.client_vals()})
         self.emulator.faults.reset_counts()
-        self.assertIs(client.action_connect(), True)  # no redirect to a consent page
+        action = client.action_connect()  # a notification, no consent page
+        self.assertEqual((action["type"], action["params"]["type"]),
+                         ("ir.actions.client", "success"))
         self.assertEqual(client.state, "connected")
         self.assertEqual(self.emulator.faults.total(r"/authorize"), 0)
         tokens = json.loads(client.sudo().token_json)
