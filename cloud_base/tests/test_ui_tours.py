@@ -78,3 +78,23 @@ class TestFileManagerTours(HttpCase):
         # A record without a folder keeps Odoo's standard box.
         self.assertFalse(env["clouds.folder"].clouds_fm_record_root("project.project",
                                                                    project.id))
+
+    def test_attachment_box_first_upload_tour(self):
+        """On a task with no file: the first upload keeps the box open and shows the
+        file (it used to close the box without a word); deleting asks first."""
+        env = self.env
+        project = env["project.project"].create({"name": "Tour Empty Project"})
+        task = env["project.task"].create({"name": "Empty Task", "project_id": project.id})
+        folder = env["clouds.folder"].with_context(clouds_rule_apply=True).create({
+            "name": "Empty Task", "folder_type": "rule", "res_model": "project.task",
+            "res_id": task.id,
+        })
+        self.assertFalse(env["ir.attachment"].search([("res_model", "=", "project.task"),
+                                                      ("res_id", "=", task.id)]))
+        self.start_tour(f"/odoo/project.task/{task.id}", "cloud_base_attachment_box_first_upload",
+                        login="admin", timeout=180)
+        files = env["ir.attachment"].search([("res_model", "=", "project.task"),
+                                             ("res_id", "=", task.id)])
+        self.assertEqual(files.mapped("name"), ["first.txt"], "kept: the deletion was cancelled")
+        self.assertEqual((files.clouds_folder_id, files.raw),
+                         (folder, b"the first file of the task"))

@@ -215,6 +215,28 @@ registry.category("web_tour.tours").add("cloud_base_attachment_box", {
     ],
 });
 
+// A record with no file yet: the first upload keeps the box open, says so and shows the
+// file; deleting it asks first.
+registry.category("web_tour.tours").add("cloud_base_attachment_box_first_upload", {
+    steps: () => [
+        { trigger: ".o-mail-Chatter-attachFiles", run: "click" },
+        { trigger: ".o_clouds_attachment_box .o_clouds_name:contains(Empty Task)" },
+        { trigger: ".o_clouds_attachment_box:not(:has(.o_clouds_ab_file))" },
+        {
+            trigger: ".o_clouds_ab_upload input:not(:visible)",
+            run() {
+                chooseFile(this.anchor, "first.txt", "the first file of the task");
+            },
+        },
+        { trigger: ".o_notification:contains(1 file(s) uploaded.)" },
+        { trigger: ".o_clouds_attachment_box .o_clouds_ab_file:contains(first.txt)" },
+        { trigger: ".o_clouds_ab_file:contains(first.txt) .o_clouds_ab_delete", run: "click" },
+        { trigger: ".modal:contains(Delete “first.txt”?) .modal-footer .btn-secondary", run: "click" },
+        { trigger: "body:not(:has(.modal))" },
+        { trigger: ".o_clouds_attachment_box .o_clouds_ab_file:contains(first.txt)" },
+    ],
+});
+
 registry.category("web_tour.tours").add("cloud_base_file_manager_cards", {
     steps: () => [
         { trigger: `${folders} .o_clouds_name:contains(Tour Cards)`, run: "click" },
