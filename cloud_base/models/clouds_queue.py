@@ -47,6 +47,7 @@ PRIORITY = {"reverse": 0, "move": 0, "sync": 10, "folder": 10}
 # folder tasks (a folder task costs a few queries and a claim: not worth it for less).
 DETACH = 50
 OPEN = ("pending", "running", "waiting")
+DONE_KEPT = timedelta(days=1)  # done tasks (and their folder tasks' plans) kept this long
 BACKOFF_BASE = 60  # seconds; doubled at every try, capped
 BACKOFF_CAP = 3600
 
@@ -89,6 +90,20 @@ class CloudsQueue(models.Model):
         labels = dict(self._fields["task_type"]._description_selection(self.env))
         for task in self:
             task.display_name = f"{labels.get(task.task_type, '')}: {task.client_id.name or ''}"
+
+    @api.autovacuum
+    def _gc_done_tasks(self):
+        """Done tasks older than a day go: a large run leaves one folder task per folder,
+        each holding its planned operations; the logs, their operations and the
+        statistics keep the history (a failed task stays until it is dealt with). A
+        folder task goes only with its run done (the run reads them when it ends)."""
+        self.flush_model()
+        self.env.execute_query(SQL(
+            "DELETE FROM clouds_queue q WHERE q.state = 'done' AND q.done_at < %s "
+            "AND (q.parent_id IS NULL OR EXISTS (SELECT 1 FROM clouds_queue p "
+            "WHERE p.id = q.parent_id AND p.state = 'done'))",
+            fields.Datetime.now() - DONE_KEPT))
+        self.invalidate_model()
 
     @api.model
     def _enqueue(self, clients, task_type):

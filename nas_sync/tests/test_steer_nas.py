@@ -3,7 +3,9 @@ cron's trigger, the requester notified with the counts), Check connection's answ
 the Folders tab."""
 
 import json
+from datetime import timedelta
 
+from odoo import fields
 from odoo.addons.bus.models.bus import json_dump
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -101,6 +103,30 @@ class TestSteerNas(NasCase):
         self.assertIn('name="own_client_id"',
                       self.Folder.with_user(self.admin_user).get_views(
                           [(False, "form")])["views"]["form"]["arch"])
+
+    def test_done_tasks_are_cleaned_after_a_day(self):
+        """Done tasks go after a day (a large run leaves a folder task per folder); open
+        and failed ones stay, and so does a done folder task of a run still waiting."""
+        client = self.make_client(root_name="cleaned tasks")
+        folder = self.Folder.create({"name": "Cleaned", "own_client_id": client.id})
+        old = fields.Datetime.now() - timedelta(days=2)
+
+        def task(state, done_at=None, **vals):
+            return self.Queue.create(dict(vals, client_id=client.id, task_type=vals.get(
+                "task_type", "sync"), state=state, done_at=done_at))
+
+        old_run = task("done", old)
+        old_part = task("done", old, task_type="folder", parent_id=old_run.id,
+                        folder_id=folder.id)
+        waiting_run = task("waiting")
+        part_of_waiting = task("done", old, task_type="folder", parent_id=waiting_run.id,
+                               folder_id=folder.id)
+        recent = task("done", fields.Datetime.now())
+        failed = task("failed", old)
+        self.Queue._gc_done_tasks()
+        self.assertFalse((old_run | old_part).exists())
+        self.assertEqual((waiting_run | part_of_waiting | recent | failed).exists(),
+                         waiting_run | part_of_waiting | recent | failed)
 
     def test_check_connection_says_what_answered(self):
         client = self.make_client(root_name="checked")
