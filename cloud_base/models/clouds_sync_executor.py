@@ -74,6 +74,12 @@ RECORD_COLUMNS = ("client_id", "key", "remote_id", "parent_key", "name", "kind",
                   "local_content", "remote_version")
 
 
+# How many transfers each connection's server coped with at the end of its last run, per
+# process: the next run (a folder task of the same run, most often) starts there instead
+# of ramping up again from the provider's cautious start.
+LEARNED_LIMITS = {}
+
+
 class DeletionGuard(CloudError):
     """A backward sync would delete too large a share of a connection's items."""
 
@@ -524,7 +530,9 @@ class ClientSync:
         the operations make, whichever thread makes it."""
         size = max(1, self.client.transfer_pool or 1)
         provider = self.provider
-        throttle = Throttle(size, start=provider.start_concurrency, rates=provider.rates)
+        learned = (self.env.cr.dbname, self.client.id)
+        start = LEARNED_LIMITS.get(learned, provider.start_concurrency)
+        throttle = Throttle(size, start=start, rates=provider.rates)
         pool = TransferPool(size, throttle, name=f"clouds-{self.client.id}")
         saved = provider.throttle, provider.owner_call
         provider.throttle, provider.owner_call = throttle, pool.call_in_owner
@@ -532,6 +540,7 @@ class ClientSync:
             run_ordered(ops, pool, self._start, self._failed, self._is_failure)
         finally:
             provider.throttle, provider.owner_call = saved
+            LEARNED_LIMITS[learned] = throttle.limit
             if throttle.stats:
                 _logger.info("clouds.client %s: throttled %s", self.client.id,
                              dict(throttle.stats))

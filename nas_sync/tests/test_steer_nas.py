@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.addons.bus.models.bus import json_dump
+from odoo.addons.cloud_base.models.clouds_sync_executor import LEARNED_LIMITS
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
@@ -127,6 +128,21 @@ class TestSteerNas(NasCase):
         self.assertFalse((old_run | old_part).exists())
         self.assertEqual((waiting_run | part_of_waiting | recent | failed).exists(),
                          waiting_run | part_of_waiting | recent | failed)
+
+    def test_the_next_run_starts_at_the_concurrency_learned(self):
+        """A NAS starts at 4 transfers and grows while it copes; the next run (a folder
+        task of the same run, most often) starts where the last one ended."""
+        client = self.make_client(root_name="learned concurrency", transfer_pool=8)
+        folder = self.Folder.create({"name": "Learned", "own_client_id": client.id})
+        key = (self.env.cr.dbname, client.id)
+        self.addCleanup(LEARNED_LIMITS.pop, key, None)
+        self.sync()
+        self.assertIn(key, LEARNED_LIMITS)
+        LEARNED_LIMITS[key] = 7  # as if a large run had grown to 7
+        self.Attachment.create([{"name": f"f{i}.txt", "raw": b"x", "clouds_folder_id": folder.id}
+                                for i in range(3)])
+        self.sync()  # 3 uploads: from 4, the limit could not have reached 7
+        self.assertGreaterEqual(LEARNED_LIMITS[key], 7)
 
     def test_check_connection_says_what_answered(self):
         client = self.make_client(root_name="checked")
