@@ -30,7 +30,7 @@ class CloudsLog(models.Model):
     operations = fields.Integer()
     failures = fields.Integer()
     duration = fields.Float(string="Duration (s)", digits=(16, 2))
-    operation_ids = fields.One2many("clouds.log.operation", "log_id", string="Operations")
+    operation_ids = fields.One2many("clouds.log.operation", "log_id", string="Operation Lines")
 
     @api.depends("client_id", "task_type", "create_date")
     def _compute_display_name(self):

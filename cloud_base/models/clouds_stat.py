@@ -65,7 +65,7 @@ class CloudsSyncStat(models.Model):
             "requests": result.get("requests", 0),
             "files_failed": result.get("files_failed", 0), **files,
         })
-        client.invalidate_recordset(["last_stat_id"])  # computed: read again when asked
+        client.invalidate_recordset()  # the dashboard's computed numbers: read again
         return stat
 
     @api.model
@@ -93,20 +93,37 @@ class CloudsClientStat(models.Model):
     _inherit = "clouds.client"
 
     # The dashboard's numbers: administrators only, as the dashboard.
+    # Computed together from the latest statistics row (not related fields: a related
+    # field on a computed one makes Odoo warn at every start that it cannot search it).
     last_stat_id = fields.Many2one("clouds.sync.stat", string="Last Run",
                                    compute="_compute_last_stat_id", groups=ADMIN)
-    last_run_date = fields.Datetime(related="last_stat_id.date", string="Last Run At", groups=ADMIN)
-    last_run_duration = fields.Float(related="last_stat_id.duration", groups=ADMIN)
-    last_run_operations = fields.Integer(related="last_stat_id.operations", groups=ADMIN)
-    last_run_failures = fields.Integer(related="last_stat_id.failures", groups=ADMIN)
-    last_run_requests = fields.Integer(related="last_stat_id.requests", groups=ADMIN)
-    last_run_level = fields.Selection(related="last_stat_id.level", groups=ADMIN)
-    files_synced = fields.Integer(related="last_stat_id.files_synced", groups=ADMIN)
-    files_waiting = fields.Integer(related="last_stat_id.files_waiting", groups=ADMIN)
-    files_failed = fields.Integer(related="last_stat_id.files_failed", groups=ADMIN)
-    bytes_synced = fields.Float(related="last_stat_id.bytes_synced", groups=ADMIN)
-    bytes_waiting = fields.Float(related="last_stat_id.bytes_waiting", groups=ADMIN)
-    bytes_cloud_only = fields.Float(related="last_stat_id.bytes_cloud_only", groups=ADMIN)
+    last_run_date = fields.Datetime(string="Last Run At", compute="_compute_last_stat_id",
+                                    groups=ADMIN)
+    last_run_duration = fields.Float(string="Duration (s)", digits=(16, 2),
+                                     compute="_compute_last_stat_id", groups=ADMIN)
+    last_run_operations = fields.Integer(string="Operations", compute="_compute_last_stat_id",
+                                         groups=ADMIN)
+    last_run_failures = fields.Integer(string="Failures", compute="_compute_last_stat_id",
+                                       groups=ADMIN)
+    last_run_requests = fields.Integer(string="API Requests", compute="_compute_last_stat_id",
+                                       groups=ADMIN)
+    last_run_level = fields.Selection(
+        [("info", "Done"), ("warning", "Retry"), ("error", "Failure")], string="Level",
+        compute="_compute_last_stat_id", groups=ADMIN)
+    files_synced = fields.Integer(string="Files Synced", compute="_compute_last_stat_id",
+                                  groups=ADMIN)
+    files_waiting = fields.Integer(string="Files Waiting", compute="_compute_last_stat_id",
+                                   groups=ADMIN)
+    files_failed = fields.Integer(string="Files Failed", compute="_compute_last_stat_id",
+                                  groups=ADMIN)
+    bytes_synced = fields.Float(string="Bytes Synced", digits=(16, 0),
+                                compute="_compute_last_stat_id", groups=ADMIN)
+    bytes_waiting = fields.Float(string="Bytes Waiting", digits=(16, 0),
+                                 compute="_compute_last_stat_id", groups=ADMIN)
+    bytes_cloud_only = fields.Float(
+        string="Bytes Only in the Cloud", digits=(16, 0), compute="_compute_last_stat_id",
+        groups=ADMIN,
+        help="Bytes of the files whose binary left the filestore: space saved in Odoo.")
     tasks_waiting = fields.Integer(compute="_compute_task_counts", groups=ADMIN)
     tasks_running = fields.Integer(compute="_compute_task_counts", groups=ADMIN)
     tasks_failed = fields.Integer(compute="_compute_task_counts", groups=ADMIN)
@@ -122,7 +139,15 @@ class CloudsClientStat(models.Model):
             "SELECT DISTINCT ON (client_id) client_id, id FROM clouds_sync_stat "
             "WHERE client_id = ANY(%s) ORDER BY client_id, date DESC, id DESC", ids)))
         for client in self:
-            client.last_stat_id = Stat.browse(latest.get(client.id))
+            stat = Stat.browse(latest.get(client.id))
+            client.last_stat_id = stat
+            client.last_run_date = stat.date
+            client.last_run_level = stat.level
+            for name in ("duration", "operations", "failures", "requests"):
+                client[f"last_run_{name}"] = stat[name]
+            for name in ("files_synced", "files_waiting", "files_failed", "bytes_synced",
+                         "bytes_waiting", "bytes_cloud_only"):
+                client[name] = stat[name]
 
     def _compute_task_counts(self):
         """One grouped query for every card shown."""
