@@ -27,7 +27,8 @@ What every provider must honour:
 - the class attributes of :class:`~cloud_sync.providers.base.Provider` that declare
   differences: ``unique_names``, ``name_rules`` (case sensitivity), ``resumable_upload``,
   ``has_public_links``, ``public_link_is_content``, ``internal_link_is_content``,
-  ``link_options``, ``hash_type``, ``refreshes_tokens``.
+  ``link_options``, ``hash_type``, ``refreshes_tokens``, ``has_versions``, ``can_search``,
+  ``server_side_copy``.
   The suite never tests ``if key == ...``.
 
 Faults are injected into "the next request", so each fault test first prepares its
@@ -51,7 +52,7 @@ import requests
 
 from ..emulators.tls import ca_bundle
 from ..hashing import hash_bytes
-from ..providers.base import Change, ChangeType, Kind, Resume
+from ..providers.base import Change, ChangeType, Kind, Resume, Version
 from ..providers.errors import (
     CloudError,
     CursorExpired,
@@ -59,6 +60,7 @@ from ..providers.errors import (
     NotFound,
     ReauthRequired,
     RetryLater,
+    Unsupported,
 )
 from ..retry import RetryPolicy
 from .memprobe import probe_upload
@@ -847,6 +849,95 @@ def test_rejected_credentials_raise_reauth_required(target, provider):
     assert faults.injected["expired_token"] < 50, "no bound on re-authentication attempts"
     faults.clear()
     assert "present.txt" in _children(provider, provider.root_id)
+
+
+# -- the cloud picker: pages, search, copy ----------------------------------------------
+def test_list_page_gives_every_child_once(provider):
+    folder = provider.create_folder(provider.root_id, "Paged")
+    names = {f"file {n:02d}.txt" for n in range(7)}
+    for name in sorted(names):
+        provider.upload_bytes(folder.id, name, name.encode())
+    provider.create_folder(folder.id, "Sub")
+    seen, token, pages = [], None, 0
+    while True:
+        items, token = provider.list_page(folder.id, token, limit=3)
+        assert len(items) <= 3
+        seen += [item.name for item in items]
+        pages += 1
+        if token is None:
+            break
+        assert pages < 10, "list_page never ends"
+    assert sorted(seen) == sorted(names | {"Sub"}), "a child was missed or given twice"
+    assert pages >= 3
+    assert all(item.parent_id == folder.id for item in provider.list_page(folder.id)[0])
+
+
+def test_search_by_name_beneath_the_root(target, provider):
+    if not provider.can_search:
+        with pytest.raises(Unsupported):
+            provider.search("anything")
+        return
+    deep = provider.ensure_folder(provider.ensure_folder(provider.root_id, "Deals").id, "2026")
+    wanted = provider.upload_bytes(deep.id, "Signed Contract ACME.pdf", b"%PDF contract")
+    provider.upload_bytes(provider.root_id, "Invoice.pdf", b"%PDF invoice")
+    found = provider.search("contract acme")
+    assert [item.id for item in found] == [wanted.id], found
+    assert found[0].name == "Signed Contract ACME.pdf" and found[0].parent_id == deep.id
+    assert provider.search("no such name anywhere") == []
+    # Beneath the root only: a file under another connection's root is never found.
+    other = target.new_provider(retry=fast_retry())
+    try:
+        stranger = other.upload_bytes(other.root_id, "Contract ACME copy.pdf", b"%PDF other")
+        assert stranger.id not in {item.id for item in provider.search("Contract")}
+    finally:
+        other.close()
+
+
+def test_copy_leaves_the_source_and_makes_a_new_file(target, provider):
+    source = provider.upload_bytes(provider.root_id, "original.txt", b"copy me please")
+    folder = provider.create_folder(provider.root_id, "Copies")
+    requests_before = provider.requests
+    copied = provider.copy(source.id, folder.id)
+    assert copied.id != source.id and not copied.is_folder
+    assert copied.name == "original.txt" and copied.parent_id == folder.id
+    assert target.read_direct(copied) == b"copy me please"
+    assert provider.read_bytes(source.id) == b"copy me please"
+    renamed = provider.copy(source.id, folder.id, "renamed copy.txt")
+    assert renamed.name == "renamed copy.txt"
+    assert sorted(_children(provider, folder.id)) == ["original.txt", "renamed copy.txt"]
+    if provider.server_side_copy:  # no download: a handful of requests, not a transfer
+        assert provider.requests - requests_before <= 12
+
+
+# -- versions -----------------------------------------------------------------------------
+def test_versions_list_download_and_restore(target, provider):
+    item = provider.upload_bytes(provider.root_id, "versioned.txt", b"first content")
+    if not provider.has_versions:
+        for call in (lambda: provider.versions(item.id),
+                     lambda: list(provider.download_version(item.id, "1")),
+                     lambda: provider.restore_version(item.id, "1")):
+            with pytest.raises(Unsupported):
+                call()
+        return
+    time.sleep(0.01)  # distinct modification times where the server has a clock
+    provider.update(item.id, io.BytesIO(b"second, longer content"), 22)
+    versions = provider.versions(item.id)
+    assert all(isinstance(v, Version) for v in versions)
+    assert len(versions) >= 2 and versions[0].current and not any(v.current for v in versions[1:])
+    assert versions[0].size == 22 and versions[-1].size == 13
+    assert b"".join(provider.download_version(item.id, versions[0].id)) == b"second, longer content"
+    old = versions[-1]
+    assert b"".join(provider.download_version(item.id, old.id)) == b"first content"
+    restored = provider.restore_version(item.id, old.id)
+    assert provider.read_bytes(restored.id) == b"first content"
+    assert target.read_direct(restored) == b"first content"
+    assert restored.size == 13 and restored.name == "versioned.txt"
+    after = provider.versions(restored.id)
+    assert after[0].current and after[0].size == 13
+    kept = [b"".join(provider.download_version(restored.id, v.id)) for v in after[1:]]
+    assert b"second, longer content" in kept, "restoring lost the content it replaced"
+    with pytest.raises(NotFound):
+        list(provider.download_version(item.id, "no-such-version"))
 
 
 __all__ = [name for name in dir() if name.startswith("test_")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-from .base import Change, ChangeType, Item, Kind, Provider
+from .base import Change, ChangeType, Item, Kind, Provider, Version
 from .errors import (
     CloudError,
     CursorExpired,
@@ -19,6 +19,7 @@ from .errors import (
     QuotaExceeded,
     ReauthRequired,
     RetryLater,
+    Unsupported,
 )
 
 REGISTRY: dict[str, str] = {
@@ -66,6 +67,8 @@ __all__ = [
     "ReauthRequired",
     "REGISTRY",
     "RetryLater",
+    "Unsupported",
+    "Version",
     "available_keys",
     "make_provider",
     "provider_class",

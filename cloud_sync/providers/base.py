@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import enum
 import io
+import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -18,7 +19,7 @@ from typing import Any, BinaryIO, ClassVar
 
 from ..naming import NameRules, sanitize
 from ..retry import RetryPolicy
-from .errors import Fatal, NameTaken, NotFound, ReauthRequired, RetryLater
+from .errors import Fatal, NameTaken, NotFound, ReauthRequired, RetryLater, Unsupported
 
 
 class Kind(str, enum.Enum):
@@ -49,6 +50,20 @@ class Item:
 
     def evolve(self, **changes) -> Item:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Version:
+    """One kept version of a file, as the provider lists it (see :meth:`Provider.versions`).
+
+    ``id`` is what :meth:`Provider.download_version` and :meth:`Provider.restore_version`
+    take; ``current`` marks the file's present content (listed first)."""
+
+    id: str
+    size: int = 0
+    modified: datetime | None = None
+    author: str | None = None
+    current: bool = False
 
 
 class ChangeType(str, enum.Enum):
@@ -136,6 +151,10 @@ class Provider(abc.ABC):
     public_link_is_content: ClassVar[bool] = False  # a plain GET of the public link = bytes
     internal_link_is_content: ClassVar[bool] = False  # likewise the internal link (signed in)
     refreshes_tokens: ClassVar[bool] = False  # an expired token is refreshed (refresh_token)
+    # The cloud picker and file versions (issue 15):
+    has_versions: ClassVar[bool] = False  # versions() & co. work (an S3 bucket may still say no)
+    can_search: ClassVar[bool] = False  # search() finds files by name beneath the root
+    server_side_copy: ClassVar[bool] = False  # copy() copies in the cloud, bytes never pass here
     # Parallel transfers (cloud_sync.pool): published request rates per second by kind
     # ("request", "upload"), and where the pool starts when the provider publishes no
     # limit (it grows to the connection's setting while nothing is throttled).
@@ -362,6 +381,57 @@ class Provider(abc.ABC):
         report the writes themselves, cheaply, and keep this default.
         """
         return None
+
+    # -- browsing, search, copy and versions (the picker and "Versions") ------------
+    def list_page(self, folder_id: str, page_token: str | None = None,
+                  limit: int = 100) -> tuple[list[Item], str | None]:
+        """One page of the folder's children and the token of the next page (``None``:
+        the last). The default pages :meth:`list_children` by position; providers whose
+        API pages natively override it so that a page costs one request."""
+        start = int(page_token or 0)
+        items = []
+        for index, child in enumerate(self.list_children(folder_id)):
+            if index >= start + limit:
+                return items, str(start + limit)
+            if index >= start:
+                items.append(child)
+        return items, None
+
+    def search(self, query: str, limit: int = 50) -> list[Item]:
+        """Files and folders beneath the root whose name contains ``query`` (case
+        insensitive), at most ``limit``; :class:`Unsupported` where the provider has no
+        search (see :attr:`can_search`)."""
+        raise Unsupported(f"{self.key}: no search by name")
+
+    def copy(self, item_id: str, parent_id: str, name: str | None = None) -> Item:
+        """A copy of the file ``item_id`` under ``parent_id`` (named ``name`` or as the
+        source); :class:`NameTaken` as :meth:`upload`. The default streams the bytes down
+        and up through a spool file; providers with :attr:`server_side_copy` copy in the
+        cloud."""
+        source = self.metadata(item_id)
+        with tempfile.SpooledTemporaryFile(max_size=self.download_chunk_size) as stream:
+            size = 0
+            for chunk in self.download(item_id):
+                stream.write(chunk)
+                size += len(chunk)
+            stream.seek(0)
+            return self.upload(parent_id, name or source.name, stream, size)
+
+    def versions(self, item_id: str) -> list[Version]:
+        """The file's versions the provider keeps, newest first, the current content
+        first (``current=True``). :class:`Unsupported` where there are none (plain
+        WebDAV; an S3 bucket without versioning)."""
+        raise Unsupported(f"{self.key}: files have no versions")
+
+    def download_version(self, item_id: str, version_id: str) -> Iterator[bytes]:
+        """Stream one version's content, as :meth:`download`."""
+        raise Unsupported(f"{self.key}: files have no versions")
+
+    def restore_version(self, item_id: str, version_id: str) -> Item:
+        """Make that version's content the file's current content (the content it
+        replaces stays a version). Returns the file as it is now (its id kept where the
+        provider keeps ids)."""
+        raise Unsupported(f"{self.key}: files have no versions")
 
     # -- conveniences built on the contract -----------------------------------------
     def read_bytes(self, item_id: str) -> bytes:

@@ -51,5 +51,11 @@ class CursorExpired(CloudError):
     """The change-feed cursor is no longer valid: list everything again."""
 
 
+class Unsupported(CloudError):
+    """The provider, or this account or bucket, has no such feature (versions on plain
+    WebDAV or on an S3 bucket without versioning, search by name on S3): say so to the
+    user, never retry."""
+
+
 class Fatal(CloudError):
     """Anything else: a bug, a refused request, a misconfiguration."""
