@@ -223,10 +223,18 @@ class TestS3Sync(S3ServerCase):
 
     def test_two_workers_share_folder_tasks(self):
         self.assertWorkersShareFolderTasks()
+
     def test_interrupted_large_upload_resumes_in_the_next_run(self):
         """Multipart (8 MiB parts): part 3 fails until the run gives up (the upload is
         kept, not aborted); the next run lists its parts (ListParts) and sends the rest."""
         self.assertInterruptedUploadResumes(r"^PUT /.*[?&]partNumber=3(&|$)", chunk=8 << 20)
+        self.assertFalse(self.s3.list_multipart_uploads(
+            Bucket=self.emulator.bucket).get("Uploads"))
+
+    def test_abandoned_uploads_are_aborted(self):
+        """A multipart upload of a file since changed or deleted is aborted (S3 keeps and
+        bills unfinished uploads forever): none is left in the bucket."""
+        self.assertAbandonedUploadsEnded(r"^PUT /.*[?&]partNumber=3(&|$)")
         self.assertFalse(self.s3.list_multipart_uploads(
             Bucket=self.emulator.bucket).get("Uploads"))
 

@@ -219,19 +219,13 @@ class SyncCase(TransactionCase):
             self.assertGreaterEqual(injected.get("timeout", 0), 1, injected)
         return client
 
-    def assertInterruptedUploadResumes(self, chunk_request, size=35 << 20, chunk=10 << 20,
-                                       after=0):
-        """A run whose chunked upload fails after two chunks (``chunk_request``: a regex of
-        the third chunk's request line, or of every chunk's with ``after=2``, answered 503
-        until the retries give up) leaves
-        its state saved; the next run continues the provider's session: it sends less
-        than the whole file again, and the file arrives whole and verified."""
-        client = self.make_client(root_name="Resume")
+    def leave_upload_session(self, chunk_request, size, after=0, root_name="Resume"):
+        """(connection, attachment, logs) of a run whose chunked upload of a new file
+        failed after two chunks, its session state saved (see below)."""
+        client = self.make_client(root_name=root_name)
         folder = self.Folder.create({"name": "Big", "own_client_id": client.id})
-        data = os.urandom(size)
-        att = self.Attachment.create({"name": "big.bin", "raw": data,
+        att = self.Attachment.create({"name": "big.bin", "raw": os.urandom(size),
                                       "clouds_folder_id": folder.id})
-        Sessions = self.env["clouds.upload.session"]
         faults = self.emulator.faults
         faults.reset_counts()
         faults.inject(503, count=1000, match=chunk_request, after=after)
@@ -241,9 +235,61 @@ class SyncCase(TransactionCase):
             faults.clear()
         self.assertEqual(sum(logs.mapped("failures")), 1)
         self.assertNotEqual(att.clouds_state, "synced")
-        session = Sessions.search([("attachment_id", "=", att.id)])
+        session = self.env["clouds.upload.session"].search([("attachment_id", "=", att.id)])
         self.assertEqual(len(session), 1)
         self.assertEqual(session.checksum, att.checksum)
+        return client, att, logs
+
+    def assertAbandonedUploadsEnded(self, chunk_request, size=35 << 20, after=0):
+        """Sessions nobody will finish are ended on the server by the daily vacuum: one
+        whose file changed (the next run uploads the new content in a new session) and
+        one whose file was deleted. The server no longer knows either afterwards."""
+        Sessions = self.env["clouds.upload.session"]
+        client, att, _logs = self.leave_upload_session(chunk_request, size, after,
+                                                       root_name="Abandoned")
+        changed = Sessions.search([("attachment_id", "=", att.id)])
+        changed_state = changed.state
+        att.raw = os.urandom(size)
+        self.Queue.search([("state", "=", "pending")]).next_try = False
+        self.sync()
+        self.assertEqual(att.clouds_state, "synced")
+        self.assertFalse(changed.attachment_id, "the other content's session is not set aside")
+        self.assertFalse(Sessions.search([("attachment_id", "=", att.id)]))
+        other = self.Attachment.create({"name": "gone.bin", "raw": os.urandom(size),
+                                        "clouds_folder_id": att.clouds_folder_id.id})
+        self.emulator.faults.inject(503, count=1000, match=chunk_request, after=after)
+        try:
+            self.sync()
+        finally:
+            self.emulator.faults.clear()
+        deleted = Sessions.search([("attachment_id", "=", other.id)])
+        deleted_state = deleted.state
+        self.assertTrue(deleted_state)
+        other.unlink()
+        self.assertTrue(deleted.exists() and not deleted.attachment_id)
+        fresh = Sessions.create({"client_id": client.id, "attachment_id": att.id,
+                                 "checksum": att.checksum, "state": {"recent": True}})
+        Sessions._gc_abandoned_uploads()
+        self.assertFalse((changed | deleted).exists())
+        self.assertTrue(fresh.exists(), "a session of this week was ended")
+        provider = client._cloud_provider()
+        try:
+            for state in (changed_state, deleted_state):  # already ended: nothing to end
+                self.assertIs(provider.abort_upload(state), False)
+        finally:
+            provider.close()
+        self.assertTreesEqual(client)
+
+    def assertInterruptedUploadResumes(self, chunk_request, size=35 << 20, chunk=10 << 20,
+                                       after=0):
+        """A run whose chunked upload fails after two chunks (``chunk_request``: a regex of
+        the third chunk's request line, or of every chunk's with ``after=2``, answered 503
+        until the retries give up) leaves
+        its state saved; the next run continues the provider's session: it sends less
+        than the whole file again, and the file arrives whole and verified."""
+        client, att, logs = self.leave_upload_session(chunk_request, size, after)
+        Sessions = self.env["clouds.upload.session"]
+        faults = self.emulator.faults
         first = sum(faults.body_sizes)
         self.assertGreaterEqual(first, 2 * chunk)  # two chunks went before the failures
         faults.reset_counts()

@@ -28,7 +28,7 @@ What every provider must honour:
   differences: ``unique_names``, ``name_rules`` (case sensitivity), ``resumable_upload``,
   ``has_public_links``, ``public_link_is_content``, ``internal_link_is_content``,
   ``link_options``, ``hash_type``, ``refreshes_tokens``, ``has_versions``, ``can_search``,
-  ``server_side_copy``.
+  ``server_side_copy``, ``aborts_uploads``.
   The suite never tests ``if key == ...``.
 
 Faults are injected into "the next request", so each fault test first prepares its
@@ -838,6 +838,29 @@ def test_a_forgotten_upload_session_starts_over(target, provider):
     assert states[0] is None  # the stale state was dropped before a new session
     assert any(states[1:-1]), "the new session was not saved (a later crash could not resume)"
     assert states[-1] is None
+
+
+def test_an_abandoned_upload_session_is_aborted(target, provider):
+    """The session of an upload nobody will finish (its file deleted or changed) is
+    ended on the server where the provider can; the state is useless afterwards."""
+    data = os.urandom(LARGE_SIZE)
+    saved = _interrupted(provider, data)
+    if not provider.resumes_uploads:
+        assert saved == []
+        return
+    state = saved[-1]
+    if not provider.aborts_uploads:
+        assert provider.abort_upload(state) is False  # the session expires by itself
+        return
+    assert provider.abort_upload(state) is True
+    assert provider.abort_upload(state) is False, "a session already ended is not an error"
+    faults = _faults(target)
+    states = []
+    item = provider.upload(provider.root_id, "resumed.bin", io.BytesIO(data), len(data),
+                           resume=Resume(state, states.append))
+    assert sum(faults.body_sizes) >= len(data), "the aborted session was continued"
+    assert states[0] is None  # the server no longer knew it: dropped, a new one started
+    assert _digest(target.read_direct(item)) == _digest(data)
 
 
 def test_rejected_credentials_raise_reauth_required(target, provider):

@@ -144,6 +144,7 @@ class Provider(abc.ABC):
     unique_names: ClassVar[bool] = True  # a sibling's name (same kind) raises NameTaken
     resumable_upload: ClassVar[bool] = True  # above chunk_threshold no request carries it all
     resumes_uploads: ClassVar[bool] = False  # a chunked upload continues in a later run (Resume)
+    aborts_uploads: ClassVar[bool] = False  # abort_upload() ends a saved session remotely
     has_public_links: ClassVar[bool] = False  # link(public=True) works (else a CloudError)
     # link() options the provider honours besides ``public`` (others raise Fatal):
     # "audience" ("anyone" | "organization" for public links), "expires_in" (seconds).
@@ -305,6 +306,14 @@ class Provider(abc.ABC):
         and the provider enforces unique names. ``resume``: see :class:`Resume` (used
         where :attr:`resumes_uploads`, ignored elsewhere; ``stream`` must then be
         seekable)."""
+
+    def abort_upload(self, state: dict) -> bool:
+        """End the upload session a saved :class:`Resume` state names, so the server frees
+        what it holds for it (S3 keeps, and bills, the parts of an unfinished multipart
+        upload forever). True if a session was ended; a session the server no longer
+        knows is not an error (False). Providers whose sessions expire by themselves
+        and offer no abort (Drive, Dropbox: after a week) keep this default."""
+        return False
 
     @abc.abstractmethod
     def update(self, item_id: str, stream: BinaryIO, size: int | None = None,

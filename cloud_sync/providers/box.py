@@ -166,6 +166,7 @@ class BoxProvider(Provider):
     hash_type = "sha1"
     chunk_threshold = 20_000_000  # Box accepts upload sessions from 20,000,000 bytes
     resumes_uploads = True  # the upload session's endpoints, asked for its parts
+    aborts_uploads = True  # DELETE on the session ("abort" endpoint = upload_part's URL)
     has_public_links = True
     link_options = frozenset({"audience"})
     public_link_is_content = False  # a shared link opens Box's page; see public_download_url
@@ -410,6 +411,16 @@ class BoxProvider(Provider):
         result = self.call(commit, idempotent=False)
         resume.drop()
         return result
+
+    def abort_upload(self, state: dict) -> bool:
+        if state.get("provider") != self.key or not state.get("upload_part"):
+            return False
+        uploads = self.client.chunked_uploads
+        try:
+            self.call(lambda: uploads.delete_file_upload_session_by_url(state["upload_part"]))
+        except NotFound:
+            return False
+        return True
 
     def _resumed_session(self, resume: Resume, target: str, size: int) -> tuple[dict | None, list]:
         """(saved session, its parts from offset 0 on, each of ``part_size``, short of the

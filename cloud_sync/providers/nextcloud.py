@@ -121,6 +121,7 @@ class NextcloudProvider(Provider):
     unique_names = True
     resumable_upload = True
     resumes_uploads = True  # the chunking v2 upload folder, listed by PROPFIND
+    aborts_uploads = True  # DELETE of the upload folder
     has_public_links = True
     public_link_is_content = True  # file links are the share's /download URL
     refreshes_tokens = False  # app passwords do not expire; a 401 means re-authenticate
@@ -510,6 +511,20 @@ class NextcloudProvider(Provider):
             resume.drop()
         return self._written(path, response, total, parent_id)
 
+    def abort_upload(self, state: dict) -> bool:
+        url = state.get("upload_url") or ""
+        if state.get("provider") != self.key or not self._own_upload_url(url):
+            return False
+        try:
+            self.call(lambda: self._request("DELETE", url))
+        except NotFound:
+            return False
+        return True
+
+    def _own_upload_url(self, url: str) -> bool:
+        """An upload folder of this server (a saved state is never trusted further)."""
+        return url.startswith(f"{self.url}/remote.php/dav/uploads/")
+
     def _resumed_upload(self, resume: Resume | None, destination: str, size: int | None
                         ) -> tuple[str | None, int]:
         """(upload folder, chunks 1..n complete) of a saved upload the server still lists
@@ -518,7 +533,7 @@ class NextcloudProvider(Provider):
         if not state or state.get("chunk_size") != self.chunk_size:
             return None, 0
         url = state.get("upload_url") or ""
-        if not url.startswith(f"{self.url}/remote.php/dav/uploads/"):
+        if not self._own_upload_url(url):
             resume.drop()
             return None, 0
         body = ('<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop>'

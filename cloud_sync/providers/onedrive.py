@@ -82,6 +82,7 @@ class OneDriveProvider(Provider):
     refreshes_tokens = True
     hash_type = "quickxor"  # per instance: "sha1" on personal drives (see __init__)
     resumes_uploads = True  # the upload session's URL, asked for nextExpectedRanges
+    aborts_uploads = True  # DELETE on the upload URL cancels the session
     chunk_threshold = 4 * 1024 * 1024  # Graph's simple upload limit
     fragment_size = 32 * FRAGMENT_UNIT  # 10 MiB per upload-session PUT
     page_size = 200
@@ -342,6 +343,15 @@ class OneDriveProvider(Provider):
         if done.size != size or (hasher and done.content_hash != hasher.hexdigest()):
             raise Fatal("the upload session finished, but not with this content")
         return done
+
+    def abort_upload(self, state: dict) -> bool:
+        if state.get("provider") != self.key or not state.get("upload_url"):
+            return False
+        try:
+            self.call(lambda: self._send("DELETE", state["upload_url"], auth=False))
+        except NotFound:
+            return False
+        return True
 
     def _resumed_session(self, resume: Resume, url: str, size: int) -> tuple[str | None, int]:
         """(upload URL, next offset) of a saved session the server still holds at a

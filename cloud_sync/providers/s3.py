@@ -81,6 +81,7 @@ class S3Provider(Provider):
     hash_type = "md5"
     part_size = 8 * 1024 * 1024
     resumes_uploads = True  # the multipart upload id, asked for its parts (ListParts)
+    aborts_uploads = True  # AbortMultipartUpload: unfinished uploads never expire on S3
     has_public_links = True
     public_link_is_content = True
     internal_link_is_content = True
@@ -305,6 +306,16 @@ class S3Provider(Provider):
         if resume is not None:
             resume.drop()
         return self._item(key, size=total, etag=result.get("ETag"))
+
+    def abort_upload(self, state: dict) -> bool:
+        if state.get("provider") != self.key or not state.get("upload_id"):
+            return False
+        try:
+            self.call(lambda: self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=state["target"], UploadId=state["upload_id"]))
+        except NotFound:  # NoSuchUpload: completed, aborted or expired
+            return False
+        return True
 
     def _resumed_upload(self, resume: Resume | None, key: str, size: int | None,
                         part_size: int) -> tuple[str | None, list[dict]]:
