@@ -45,6 +45,7 @@ class CloudsFolder(models.Model):
                 "access_internal": parent.access_internal,
                 "access_via_link": parent.access_via_link,
             })
+            document._cloud_documents_inherit_access(parent)
             sudo.with_context(clouds_rule_apply=True).write({
                 "folder_type": "rule", "rule_id": folder.parent_id.sudo().rule_id.id,
                 "res_model": DOCUMENT, "res_id": document.id,

@@ -4,7 +4,7 @@ Documents tree)."""
 
 from collections import defaultdict
 
-from odoo import api, models
+from odoo import Command, api, models
 
 from .clouds_folder import SYNCING
 from .clouds_folder_rule import DOCUMENT
@@ -27,6 +27,21 @@ class DocumentsDocument(models.Model):
         if PLACEMENT_FIELDS & vals.keys() and not self.env.context.get(SYNCING):
             self._cloud_documents_sync_files()
         return result
+
+    def _cloud_documents_inherit_access(self, parent):
+        """Documents made by the suite (from the cloud or the file manager) are shared as
+        their Documents folder is: its members (``documents.access`` lines, expiry kept)
+        get the same role on each. Only partners not listed yet are added (Documents may
+        already have copied them itself); granting what the folder grants, no more."""
+        lines = parent.sudo().access_ids
+        for document in self.sudo():
+            missing = lines.filtered(
+                lambda line, present=document.access_ids.partner_id:
+                line.partner_id not in present)
+            if missing:
+                document.access_ids = [Command.create({
+                    "partner_id": line.partner_id.id, "role": line.role,
+                    "expiration_date": line.expiration_date}) for line in missing]
 
     def _cloud_documents_sync_files(self):
         """Put each document's file where it belongs in the suite: the suite folder of its

@@ -111,9 +111,13 @@ class IrAttachment(models.Model):
         for folder_id, doc_ids in moves.items():
             Document.browse(doc_ids).write({"folder_id": folder_id})
         if creates:
-            Document.create([{
+            made = Document.create([{
                 "name": att.name, "type": "binary", "folder_id": target.id,
                 "attachment_id": att.id,
                 "owner_id": target.owner_id.id if self.env.su else self.env.uid,
                 "company_id": target.company_id.id,
+                "access_internal": target.access_internal,
+                "access_via_link": target.access_via_link,
             } for att, target in creates])
+            for document, (_att, target) in zip(made, creates, strict=True):
+                document._cloud_documents_inherit_access(target)

@@ -6,6 +6,7 @@ every addon; alone: ``tools/odoo_tests.py --addons cloud_documents,nas_sync``)."
 import unittest
 
 import requests
+from odoo import Command
 from odoo.addons.nas_sync.tests.test_sync_nas import NasCase
 from odoo.tests import HttpCase, tagged
 
@@ -75,6 +76,36 @@ class TestDocumentsSync(HttpCase, NasCase, DocumentsCase):
         self.assertEqual(len(self.Folder.search([("name", "ilike", "Trips")])), 1)
         self.assertSyncOps(self.sync(), 0)
         self.assertTreesEqual(self.client)
+
+    def test_documents_made_from_the_cloud_are_shared_as_their_folder(self):
+        """A file and a folder made on the server become documents shared as their
+        Documents folder: its internal and link access, and its members' roles (with
+        their expiry); nobody gains a role the folder does not give."""
+        ann = self.env["res.partner"].create({"name": "Ann"})
+        bob = self.env["res.partner"].create({"name": "Bob"})
+        until = "2030-01-01 00:00:00"
+        self.hr.write({"access_internal": "none", "access_via_link": "view", "access_ids": [
+            Command.create({"partner_id": ann.id, "role": "edit"}),
+            Command.create({"partner_id": bob.id, "role": "view", "expiration_date": until}),
+        ]})
+        self.sync()
+        self.mkdir("Documents/Internal/HR/Audit")
+        self.put(self.client, "Documents/Internal/HR/Audit/report.txt", b"audit")
+        self.put(self.client, "Documents/Internal/HR/offer.txt", b"offer")
+        self.sync()
+        self.env.invalidate_all()
+        audit = self.Document.search([("name", "=", "Audit")])
+        report = self.Document.search([("name", "=", "report.txt")])
+        offer = self.Document.search([("name", "=", "offer.txt")])
+        self.assertEqual((audit.folder_id, report.folder_id, offer.folder_id),
+                         (self.hr, audit, self.hr))
+        for document in audit | report | offer:
+            self.assertEqual((document.access_internal, document.access_via_link),
+                             ("none", "view"), document.name)
+            self.assertEqual(
+                sorted((a.partner_id.name, a.role, str(a.expiration_date or ""))
+                       for a in document.access_ids),
+                [("Ann", "edit", ""), ("Bob", "view", until)], document.name)
 
     def test_shortcuts_and_trash_stay_out_of_the_cloud(self):
         self.make_folder("Public (shortcut)", self.hr, shortcut_document_id=self.public.id)
