@@ -607,14 +607,10 @@ def test_search_pages_and_copy_conflicts(emu, provider, bare):
         provider.copy(source.id, provider.root_id, "dup.txt")
 
 
-def test_faults_hit_the_revision_search_and_copy_routes(emu, provider):
+def test_faults_hit_the_revision_search_and_copy_routes(emu, provider, picker_calls):
     item = provider.upload_bytes(provider.root_id, "faulty.txt", b"x")
     for route in ("list_revisions", "search_v2", "copy_v2", "restore"):
         emu.faults.throttle(0.01, match=rf"^POST /2/files/{route}$")
     emu.faults.inject(503, match=r"^POST /2/files/download$")
-    assert provider.versions(item.id)[0].current
-    assert b"".join(provider.download_version(item.id, item.version)) == b"x"
-    assert [i.id for i in provider.search("faulty")] == [item.id]
-    assert provider.copy(item.id, provider.root_id, "copied.txt").name == "copied.txt"
-    assert provider.restore_version(item.id, item.version).id == item.id
+    picker_calls(provider, item, item.version)
     assert sum(emu.faults.injected.values()) == 5

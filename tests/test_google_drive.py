@@ -525,14 +525,11 @@ def test_search_uses_name_contains_and_keeps_the_root(emulator, provider, bare):
     assert provider.search("nual") == []  # Drive matches the start of words only
 
 
-def test_faults_hit_the_revision_search_and_copy_routes(emulator, provider):
+def test_faults_hit_the_revision_search_and_copy_routes(emulator, provider, picker_calls):
     item = provider.upload_bytes(provider.root_id, "faulty.txt", b"x")
     emulator.faults.throttle(0.01, match=r"^GET /drive/v3/files/[^/]+/revisions\?")
     emulator.faults.throttle(0.01, match=r"^GET /drive/v3/files/[^/]+/revisions/[^/?]+\?")
     emulator.faults.throttle(0.01, match=r"/copy\?")
     emulator.faults.throttle(0.01, match=r"^GET /drive/v3/files\?.*name")
-    assert provider.versions(item.id)[0].current
-    assert b"".join(provider.download_version(item.id, item.version)) == b"x"
-    assert [i.id for i in provider.search("faulty")] == [item.id]
-    assert provider.copy(item.id, provider.root_id, "copied.txt").name == "copied.txt"
+    picker_calls(provider, item, item.version)
     assert sum(emulator.faults.injected.values()) == 4

@@ -754,14 +754,10 @@ def test_search_keeps_names_beneath_the_root_and_pages_are_graph_links(emulator,
         provider.list_page(provider.root_id, "https://attacker.example/v1.0/x")
 
 
-def test_faults_hit_the_version_search_copy_and_monitor_routes(emulator, provider):
+def test_faults_hit_the_version_search_copy_and_monitor_routes(emulator, provider, picker_calls):
     item = provider.upload_bytes(provider.root_id, "faulty.txt", b"x")
     for pattern in (r"/versions$", r"/versions/1\.0/content$", r"/search\(", r"/copy",
                     r"^GET /monitor/", r"/restoreVersion$"):
         emulator.faults.throttle(0.01, match=pattern)
-    assert provider.versions(item.id)[0].current
-    assert b"".join(provider.download_version(item.id, "1.0")) == b"x"
-    assert [i.id for i in provider.search("faulty")] == [item.id]
-    assert provider.copy(item.id, provider.root_id, "copied.txt").name == "copied.txt"
-    assert provider.restore_version(item.id, "1.0").id == item.id
+    picker_calls(provider, item, "1.0")
     assert sum(emulator.faults.injected.values()) == 6
