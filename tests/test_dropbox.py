@@ -587,6 +587,9 @@ def test_revision_routes_are_worded_as_dropbox_does(emu, bare):
     with pytest.raises(dbx_exceptions.ApiError) as invalid:
         bare.files_restore(f"{top}/f.txt", other.rev)
     assert invalid.value.error.is_invalid_revision()
+    bare.files_delete_v2(f"{top}/g.txt")
+    gone = bare.files_list_revisions(f"{top}/g.txt")  # path mode: a deleted file's too
+    assert gone.is_deleted and [e.rev for e in gone.entries] == [other.rev]
 
 
 def test_search_pages_and_copy_conflicts(emu, provider, bare):

@@ -620,12 +620,15 @@ class DropboxEmulator(Emulator):
         if mode == "id":
             node = self._lookup(space, path)
             revisions = list(node.revisions)
-        else:
-            node = self._lookup(space, path)
-            lower = node.path_lower
+        else:  # the path's revisions, whichever file had them: a deleted file's too
+            _check_path(path, "path")
+            node = self._find(space, path)
+            lower = node.path_lower if node is not None else path.lower()
             revisions = sorted((r for _n, r in space.revs.values() if r["path_lower"] == lower),
                                key=lambda r: r["rev"])
-        if node.is_folder:
+            if node is None and (path.startswith("id:") or not revisions):
+                raise Fail(409, {".tag": "path", "path": {".tag": "not_found"}})
+        if node is not None and node.is_folder:
             raise Fail(409, {".tag": "path", "path": {".tag": "not_file"}})
         before = arg.get("before_rev")
         if before:
@@ -636,7 +639,7 @@ class DropboxEmulator(Emulator):
             revisions = [r for r in revisions if r["rev"] < before]
         newest = revisions[::-1]
         owners = {r["rev"]: space.revs[r["rev"]][0] for r in newest}
-        return {"is_deleted": False, "has_more": len(newest) > limit,
+        return {"is_deleted": node is None, "has_more": len(newest) > limit,
                 "entries": [_revision_metadata(owners[r["rev"]], r) for r in newest[:limit]]}
 
     def r_files_restore(self, space, arg):
