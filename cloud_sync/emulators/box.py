@@ -6,7 +6,10 @@ trailing spaces refused, marker pagination (limit <= 1000, default 100), SHA-1 c
 hashes, chunked upload sessions only for files of 20,000,000 bytes or more with parts of
 exactly ``part_size`` and a per-part and whole-file SHA-1 ``Digest``, the ``changes``
 event stream with integer stream positions, single-use rotating refresh tokens and
-the client credentials grant.
+the client credentials grant, a previous file version kept on every upload of new
+content (``GET /files/{id}/versions`` lists only those; ``?version=`` downloads one;
+``POST /files/{id}/versions/current`` promotes one), ``POST /files/{id}/copy`` and
+``GET /search`` on names (words OR-ed, beneath ``ancestor_folder_ids``).
 
 Emulator choices (documented in docs/DECISIONS.md): a stream position older than the
 retained events (after :meth:`BoxEmulator.expire_cursors`) answers 400
