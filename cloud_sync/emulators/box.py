@@ -612,7 +612,8 @@ class BoxEmulator(Emulator):
             raise BoxError(400, "bad_request", "type file_version and id are required")
         old = self._version(node, str(body["id"]))
         self._new_version(node, old.content)
-        return self._json(self._version_json(self._version(node, node.version_id)), 201)
+        return self._json({**self._version_json(self._version(node, node.version_id)),
+                           "version_number": str(node.version)}, 201)
 
     def _on_copy(self, request: Request, item_id: str) -> Response:
         """Copy a file (its current content, or ``version``'s) under ``parent``."""
