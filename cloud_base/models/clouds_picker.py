@@ -52,6 +52,14 @@ def _mimetype(item):
     return given
 
 
+def _report_missing(registry, att_id):
+    with registry.cursor() as cr:
+        cr.execute(SQL(
+            "UPDATE ir_attachment SET clouds_state = 'missing', "
+            "clouds_checked = now() at time zone 'UTC' "
+            "WHERE id = %s AND clouds_state = 'linked'", att_id))
+
+
 class CloudsClientPicker(models.Model):
     _inherit = "clouds.client"
 
@@ -73,18 +81,15 @@ class IrAttachmentLinked(models.Model):
         help="When the remote item of a linked file was last found (or found missing).")
 
     def _clouds_http_check(self):
-        """A linked file whose item is gone is reported missing (in its own transaction:
-        the request's is rolled back with the error)."""
+        """A linked file whose item is gone is reported missing. The request's
+        transaction is rolled back with the 404: the report is written after that
+        rollback, in a transaction of its own."""
         try:
             return super()._clouds_http_check()
         except HttpNotFound:
             if self.clouds_state == "linked":
-                with self.env.registry.cursor() as cr:
-                    cr.execute(SQL(
-                        "UPDATE ir_attachment SET clouds_state = 'missing', "
-                        "clouds_checked = now() at time zone 'UTC' "
-                        "WHERE id = %s AND clouds_state = 'linked'", self.id))
-                self.invalidate_recordset(["clouds_state", "clouds_checked"])
+                registry, att_id = self.env.registry, self.id
+                self.env.cr.postrollback.add(lambda: _report_missing(registry, att_id))
             raise
 
     @api.model
