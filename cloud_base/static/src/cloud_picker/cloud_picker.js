@@ -1,4 +1,4 @@
-import { Component, onWillStart, useState } from "@odoo/owl";
+import { Component, onWillStart, useEnv, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { Dialog } from "@web/core/dialog/dialog";
 import { useService } from "@web/core/utils/hooks";
@@ -7,23 +7,30 @@ import { humanSize } from "@web/core/utils/binary";
 const MODEL = "clouds.picker";
 let offered = null; // the user's connections, asked once per page load
 
-/** The connections offered to the user (cached: every box asks). */
-export function offeredConnections(orm) {
-    offered ??= orm.call(MODEL, "clouds_connections", []).catch(() => []);
+/**
+ * The connections offered to the user, cached: every box asks. The call goes through the
+ * service itself, not a component's ``useService`` (whose promises never settle once
+ * that component is gone, and the cache outlives it).
+ */
+export function offeredConnections(env) {
+    offered ??= env.services.orm.call(MODEL, "clouds_connections", []).catch(() => []);
     return offered;
 }
 
 /**
- * "Add from cloud" for a screen: ``state.offered`` once the user has a connection, and
+ * "Add from cloud" for a screen: ``state.offered`` once the user has a connection (the
+ * screen renders at once; the button appears when the answer comes), and
  * ``open(target, onAdded)`` to open the dialog; ``target`` is ``{ folderId }`` or
  * ``{ resModel, resId }``.
  */
 export function useCloudPicker() {
-    const orm = useService("orm");
+    const env = useEnv();
     const dialog = useService("dialog");
     const state = useState({ offered: false });
-    onWillStart(async () => {
-        state.offered = (await offeredConnections(orm)).length > 0;
+    onWillStart(() => {
+        offeredConnections(env).then((connections) => {
+            state.offered = connections.length > 0;
+        });
     });
     return {
         state,
@@ -52,7 +59,7 @@ export class CloudPickerDialog extends Component {
             query: "", searched: false, selected: {}, mode: "link", loading: false,
         });
         onWillStart(async () => {
-            this.state.connections = await offeredConnections(this.orm);
+            this.state.connections = await offeredConnections(this.env);
             if (this.state.connections.length === 1) {
                 await this.openConnection(this.state.connections[0]);
             }
