@@ -235,6 +235,7 @@ class CloudsPicker(models.AbstractModel):
             items, token = provider.list_page(folder_id, token, limit)
         except CloudError as exc:
             raise self._cloud_error(client, exc) from exc
+        items = sorted(items, key=lambda i: (not i.is_folder, i.name.lower()))  # this page
         return {"items": self._describe(client, items),
                 "next": token and self._sign(client, "page", folder_id, token)}
 
