@@ -227,6 +227,18 @@ class PickerCase:
         linked.invalidate_recordset()
         self.assertEqual(linked.clouds_state, "missing")
 
+    def test_link_check_is_bounded_oldest_first(self):
+        first = self.pick("link")
+        self.remote.upload_bytes(self.library.id, "second.txt", b"two")
+        second = self.pick("link", name="second.txt")
+        (first | second).write({"clouds_checked": "2001-01-01"})
+        second.clouds_checked = "2000-01-01"
+        self.assertEqual(self.Attachment._cron_clouds_check_links(limit=1), 1)
+        self.assertGreater(second.clouds_checked.year, 2001)
+        self.assertEqual(first.clouds_checked.year, 2001)
+        self.assertEqual(self.Attachment._cron_clouds_check_links(limit=5), 2)
+        self.assertGreater(first.clouds_checked.year, 2001)
+
     def link_then_delete(self, name):
         """A file linked, then deleted in the cloud (no check ran since)."""
         item = self.remote.upload_bytes(self.library.id, name, b"soon gone")
