@@ -30,6 +30,8 @@
         "views/clouds_queue_views.xml",
         "views/clouds_log_views.xml",
         "views/clouds_dashboard_views.xml",
+        "views/clouds_picker_views.xml",
+        "data/clouds_picker_cron.xml",
     ],
     "assets": {
         "web.assets_backend": [

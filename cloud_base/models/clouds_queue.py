@@ -451,7 +451,9 @@ class CloudsClientQueue(models.Model):
     def _cloud_reverse(self):
         """Reset: every cloud-only file comes back into Odoo, then the records go."""
         self.ensure_one()
-        atts = self.env["ir.attachment"].sudo().search([("clouds_client_id", "=", self.id)])
+        # a linked file missing in the cloud has nothing to bring back: it stays reported
+        atts = self.env["ir.attachment"].sudo().search([("clouds_client_id", "=", self.id),
+                                                        ("clouds_state", "!=", "missing")])
         atts._clouds_fetch_binaries()
         self.env["clouds.log.operation"].sudo().create([{
             "client_id": self.id, "task_id": self.env.context.get("clouds_task_id"),

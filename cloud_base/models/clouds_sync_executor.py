@@ -191,8 +191,10 @@ class ClientSync:
                 f"f{folder.id}", f"f{parent.id}" if parent in folders else ROOT,
                 safe(folder.name), Kind.FOLDER,
                 protected=folder.folder_type == "rule" or bool(folder.res_model))
+        # files linked from the cloud ("Add from cloud") are never synced
         atts = self.Attachment.search([("clouds_folder_id", "in", folders.ids),
-                                       ("type", "=", "binary")])
+                                       ("type", "=", "binary"),
+                                       ("clouds_state", "not in", ("linked", "missing"))])
         for att in atts:
             local[f"a{att.id}"] = LocalNode(f"a{att.id}", f"f{att.clouds_folder_id.id}",
                                             safe(att.name), Kind.FILE, att.checksum or None)

@@ -1,1 +1,2 @@
 from . import test_sync_nextcloud
+from . import test_picker_nextcloud

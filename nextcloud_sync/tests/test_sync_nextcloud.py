@@ -10,8 +10,9 @@ from odoo.tests import tagged
 from cloud_sync.emulators.nextcloud import APP_PASSWORD, FILES_DAV, USER, NextcloudEmulator
 
 
-@tagged("post_install", "-at_install")
-class TestNextcloudSync(SyncCase):
+class NextcloudCase(SyncCase):
+    """The sync helpers against a Nextcloud emulator of the test class's own."""
+
     provider_key = "nextcloud"
 
     @classmethod
@@ -31,6 +32,9 @@ class TestNextcloudSync(SyncCase):
                               data=data, auth=(USER, APP_PASSWORD), timeout=10)
         answer.raise_for_status()
 
+
+@tagged("post_install", "-at_install")
+class TestNextcloudSync(NextcloudCase):
     def test_round_trip(self):
         self.round_trip()
 

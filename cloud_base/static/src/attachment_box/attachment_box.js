@@ -17,7 +17,7 @@ import {
 } from "../clouds_tree/operations";
 
 export const ATTACHMENT_FIELDS = ["name", "mimetype", "type", "url", "checksum", "file_size",
-    "clouds_cloud_url", "clouds_folder_id"];
+    "clouds_cloud_url", "clouds_folder_id", "clouds_state"];
 
 /**
  * The chatter's attachment box on a record that has a folder: the record's folder tree
