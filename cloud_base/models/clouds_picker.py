@@ -28,7 +28,7 @@ from odoo.tools import SQL, consteq
 from odoo.tools.misc import hmac
 from werkzeug.exceptions import NotFound as HttpNotFound
 
-from cloud_sync.providers import provider_class
+from cloud_sync.providers import Item, Kind, provider_class
 from cloud_sync.providers.errors import CloudError, NameTaken, NotFound
 
 from .clouds_change import NO_MARK
@@ -40,6 +40,7 @@ SCOPE = "clouds-picker"
 LINKED = ("linked", "missing")  # states of files linked from the cloud (never synced)
 PAGE_LIMIT = 100
 SEARCH_LIMIT = 50
+ANCESTOR_BUDGET = 200  # provider requests a search may spend finding its results' parents
 COPY_TRIES = 20  # "name (2)", "name (3)"... when the target folder has the name
 
 
@@ -193,8 +194,41 @@ class CloudsPicker(models.AbstractModel):
         return ({rid for fid, rid in folders.items() if fid not in seen}
                 | {rid for aid, rid in files.items() if aid not in served})
 
-    def _describe(self, client, items):
-        hidden = self._hidden(client, items)
+    def _beneath_hidden(self, client, provider, items, budget=ANCESTOR_BUDGET):
+        """Remote ids of ``items`` (search results) lying at any depth beneath a synced
+        folder the user cannot see. A listing shows the children of a folder reached
+        through visible folders only, but a search reaches anywhere beneath the root: a
+        folder made in the cloud inside a private folder and not synced yet would
+        otherwise show its files. Each result's parents are asked of the provider (each
+        folder once) up to the first synced folder or the root; results whose chain is
+        not resolved within ``budget`` requests are hidden too (closed by default)."""
+        synced = {r["remote_id"] for r in self.env["clouds.sync.record"].sudo().search_read(
+            [("client_id", "=", client.id), ("key", "=like", "f%")], ["remote_id"])}
+        parent_of, unresolved, chains = {}, set(), {}
+        for item in items:
+            chain, current = [], item.parent_id
+            while current and current != provider.root_id and current not in synced:
+                chain.append(current)
+                if current not in parent_of:
+                    if budget <= 0:
+                        current = None
+                        break
+                    budget -= 1
+                    try:
+                        parent_of[current] = provider.metadata(current).parent_id
+                    except CloudError:
+                        parent_of[current] = None
+                current = parent_of[current]
+            if not current:
+                unresolved.add(item.id)  # not shown
+                continue
+            chains[item.id] = chain + ([current] if current in synced else [])
+        folders = [Item(rid, "", Kind.FOLDER) for chain in chains.values() for rid in chain]
+        hidden = self._hidden(client, folders) if folders else set()
+        return unresolved | {rid for rid, chain in chains.items() if hidden.intersection(chain)}
+
+    def _describe(self, client, items, hidden=()):
+        hidden = self._hidden(client, items) | set(hidden)
         return [{
             "handle": self._sign(client, item.kind.value, item.id),
             "name": item.name,
@@ -248,12 +282,12 @@ class CloudsPicker(models.AbstractModel):
             return []
         if not provider_class(client.provider).can_search:
             raise UserError(_("“%s” cannot search by name: browse its folders.", client.name))
+        provider = client._cloud_shared_provider()
         try:
-            items = client._cloud_shared_provider().search(
-                query, max(1, min(int(limit), SEARCH_LIMIT)))
+            items = provider.search(query, max(1, min(int(limit), SEARCH_LIMIT)))
         except CloudError as exc:
             raise self._cloud_error(client, exc) from exc
-        return self._describe(client, items)
+        return self._describe(client, items, self._beneath_hidden(client, provider, items))
 
     @api.model
     def clouds_add(self, client_id, handles, mode="link", folder_id=False, res_model=False,

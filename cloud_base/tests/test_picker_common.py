@@ -150,6 +150,33 @@ class PickerCase:
         self.assertNotIn("Board", [i["name"] for i in self.listing()["items"]])
         self.assertIn("Library", [i["name"] for i in self.listing()["items"]])
 
+    def test_search_finds_nothing_beneath_a_hidden_folder(self):
+        """A search reaches any depth: a folder made in the cloud inside a private synced
+        folder, not synced yet, does not show its files (nor does the private folder's
+        own file) to a user who cannot see that folder; a member of it finds them all."""
+        if not provider_class(self.provider_key).can_search:
+            with self.assertRaises(UserError):  # listings reach visible folders only
+                self.picker().clouds_search(self.client.id, "plan")
+            return
+        board = self.env["res.groups"].create({"name": "Board members"})
+        member = new_test_user(self.env, "picker_board", groups="base.group_user,"
+                               "cloud_base.group_clouds_user")
+        member.groups_id |= self.pickers | board
+        secret = self.Folder.create({"name": "Board", "own_client_id": self.client.id,
+                                     "group_ids": [(6, 0, board.ids)]})
+        self.Attachment.create({"name": "minutes plan.txt", "raw": b"secret",
+                                "clouds_folder_id": secret.id})
+        self.sync()
+        drafts = self.remote.ensure_folder(secret.clouds_remote_id, "Drafts")
+        deeper = self.remote.ensure_folder(drafts.id, "Deeper")
+        self.remote.upload_bytes(deeper.id, "merger plan.txt", b"secret too")
+        self.in_cloud("Open", {"public plan.txt": b"public"})
+        found = self.picker().clouds_search(self.client.id, "plan")
+        self.assertEqual([i["name"] for i in found], ["public plan.txt"])
+        found = self.picker(member).clouds_search(self.client.id, "plan")
+        self.assertEqual(sorted(i["name"] for i in found),
+                         ["merger plan.txt", "minutes plan.txt", "public plan.txt"])
+
     # ---------------------------------------------------------------- browsing
 
     def test_folder_pages_and_search(self):
