@@ -19,3 +19,4 @@ from . import clouds_upload_session
 from . import clouds_stat
 from . import clouds_history
 from . import clouds_digest
+from . import clouds_file_version

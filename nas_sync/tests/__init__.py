@@ -5,3 +5,4 @@ from . import test_large_nas
 from . import test_steer_nas
 from . import test_dashboard_nas
 from . import test_followers_nas
+from . import test_versions_nas

@@ -31,6 +31,9 @@ class TestNextcloudSync(SyncCase):
                               data=data, auth=(USER, APP_PASSWORD), timeout=10)
         answer.raise_for_status()
 
+    def test_versions_list_download_restore(self):
+        self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
+
     def test_round_trip(self):
         self.round_trip()
 
