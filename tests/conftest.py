@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 # The tests control TLS trust themselves (a throwaway CA per session): an inherited
 # bundle setting would override every requests session's ``verify``.
 for _var in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
@@ -35,3 +37,20 @@ def pytest_terminal_summary(terminalreporter):
         for target, per in sorted(counts.items()):
             terminalreporter.write_line(
                 f"{target}: {per['passed']} passed, {per['failed']} failed")
+
+
+@pytest.fixture
+def picker_calls():
+    """Run the picker and version calls once on ``item`` (a file under the provider's
+    root holding b"x" at ``version``): the provider tests arm faults on each route first
+    and check that every call still succeeds."""
+
+    def run(provider, item, version: str, restore: bool = True) -> None:
+        assert provider.versions(item.id)[0].current
+        assert b"".join(provider.download_version(item.id, version)) == b"x"
+        assert [found.id for found in provider.search(item.name)] == [item.id]
+        assert provider.copy(item.id, provider.root_id, "copied.txt").name == "copied.txt"
+        if restore:
+            assert provider.restore_version(item.id, version).id == item.id
+
+    return run

@@ -544,3 +544,76 @@ def test_include_deleted_lists_what_is_gone(emu, bare):
     bare.files_upload(b"back", f"{top}/gone.txt")  # back again: no longer deleted
     again = bare.files_list_folder(top, include_deleted=True).entries
     assert not any(isinstance(e, dbx_files.DeletedMetadata) for e in again)
+
+
+# -- picker and versions ------------------------------------------------------------------
+def test_a_rev_of_another_file_is_not_found(emu, provider):
+    mine = provider.upload_bytes(provider.root_id, "mine.txt", b"mine")
+    other = provider.upload_bytes(provider.root_id, "other.txt", b"other secret")
+    other_rev = provider.versions(other.id)[0].id
+    with pytest.raises(NotFound):
+        list(provider.download_version(mine.id, other_rev))
+    with pytest.raises(NotFound):
+        provider.restore_version(mine.id, other_rev)
+    assert provider.read_bytes(mine.id) == b"mine"
+
+
+def test_versions_cost_and_restore_keep_the_id(emu, provider):
+    item = provider.upload_bytes(provider.root_id, "v.txt", b"one")
+    provider.update(item.id, io.BytesIO(b"two!"), 4)
+    provider.rename(item.id, "renamed.txt")  # id mode: revisions follow the file
+    emu.faults.reset_counts()
+    versions = provider.versions(item.id)
+    assert emu.faults.total(r"^POST /2/files/list_revisions$") == 1
+    assert [v.size for v in versions] == [4, 3] and versions[0].current
+    restored = provider.restore_version(item.id, versions[1].id)
+    assert restored.id == item.id and restored.name == "renamed.txt"
+    assert emu.faults.total(r"^POST /2/files/restore$") == 1
+    assert [v.size for v in provider.versions(item.id)] == [3, 4, 3]
+
+
+def test_revision_routes_are_worded_as_dropbox_does(emu, bare):
+    top = f"/revs-{next(_roots)}"
+    first = bare.files_upload(b"a" * 10, f"{top}/f.txt")
+    bare.files_upload(b"b" * 20, f"{top}/f.txt", mode=dbx_files.WriteMode.overwrite)
+    listed = bare.files_list_revisions(f"{top}/f.txt", limit=1)
+    assert listed.has_more and [e.size for e in listed.entries] == [20]
+    meta, response = bare.files_download(f"rev:{first.rev}")
+    assert (meta.rev, response.content) == (first.rev, b"a" * 10)
+    with pytest.raises(dbx_exceptions.ApiError) as missing:
+        bare.files_download("rev:" + "f" * 15)
+    assert missing.value.error.is_path() and missing.value.error.get_path().is_not_found()
+    other = bare.files_upload(b"c", f"{top}/g.txt")
+    with pytest.raises(dbx_exceptions.ApiError) as invalid:
+        bare.files_restore(f"{top}/f.txt", other.rev)
+    assert invalid.value.error.is_invalid_revision()
+    bare.files_delete_v2(f"{top}/g.txt")
+    gone = bare.files_list_revisions(f"{top}/g.txt")  # path mode: a deleted file's too
+    assert gone.is_deleted and [e.rev for e in gone.entries] == [other.rev]
+
+
+def test_search_pages_and_copy_conflicts(emu, provider, bare):
+    for n in range(5):
+        provider.upload_bytes(provider.root_id, f"Quarterly report {n}.pdf", b"q")
+    provider.upload_bytes(provider.root_id, "unrelated.txt", b"u")
+    emu.faults.reset_counts()
+    found = provider.search("quarterly rep", limit=3)
+    assert len(found) == 3 and all(i.name.startswith("Quarterly report") for i in found)
+    assert provider.search("QUARTERLY REPORT", limit=10) and provider.search("   ") == []
+    page = bare.files_search_v2("quart", options=dbx_files.SearchOptions(max_results=2))
+    assert page.has_more and len(page.matches) == 2
+    rest = bare.files_search_continue_v2(page.cursor)
+    assert rest.matches
+    source = provider.upload_bytes(provider.root_id, "src.txt", b"src")
+    provider.copy(source.id, provider.root_id, "dup.txt")
+    with pytest.raises(NameTaken):
+        provider.copy(source.id, provider.root_id, "dup.txt")
+
+
+def test_faults_hit_the_revision_search_and_copy_routes(emu, provider, picker_calls):
+    item = provider.upload_bytes(provider.root_id, "faulty.txt", b"x")
+    for route in ("list_revisions", "search_v2", "copy_v2", "restore"):
+        emu.faults.throttle(0.01, match=rf"^POST /2/files/{route}$")
+    emu.faults.inject(503, match=r"^POST /2/files/download$")
+    picker_calls(provider, item, item.version)
+    assert sum(emu.faults.injected.values()) == 5

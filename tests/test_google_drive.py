@@ -27,6 +27,7 @@ from cloud_sync.providers import (
     CursorExpired,
     Fatal,
     Kind,
+    NotFound,
     QuotaExceeded,
     ReauthRequired,
 )
@@ -472,3 +473,63 @@ def test_order_by(emulator, bare):
     with pytest.raises(HttpError) as refused:
         _names(bare, inside, "size")
     assert refused.value.resp.status == 400
+
+
+# -- picker and versions ------------------------------------------------------------------
+def test_revisions_are_the_files_own_and_restore_is_a_new_head(emulator, provider, bare):
+    item = provider.upload_bytes(provider.root_id, "r.txt", b"one")
+    provider.update(item.id, io.BytesIO(b"two!"), 4)
+    other = provider.upload_bytes(provider.root_id, "o.txt", b"other")
+    listed = bare.revisions().list(fileId=item.id, fields="revisions(id,size)").execute()
+    assert [r["size"] for r in listed["revisions"]] == ["3", "4"]  # Drive: oldest first
+    versions = provider.versions(item.id)
+    assert [v.size for v in versions] == [4, 3] and versions[0].author == "Emulator User"
+    head = bare.files().get(fileId=item.id, fields="headRevisionId").execute()
+    assert versions[0].id == head["headRevisionId"]
+    other_head = provider.versions(other.id)[0].id
+    with pytest.raises(NotFound):  # another file's revision id
+        list(provider.download_version(item.id, other_head))
+    restored = provider.restore_version(item.id, versions[1].id)
+    assert restored.id == item.id and restored.size == 3
+    assert [v.size for v in provider.versions(item.id)] == [3, 4, 3]
+    kept = bare.revisions().update(fileId=item.id, revisionId=versions[1].id,
+                                   body={"keepForever": True}, fields="keepForever").execute()
+    assert kept == {"keepForever": True}
+    with pytest.raises(HttpError) as refused:
+        bare.revisions().update(fileId=item.id, revisionId=versions[1].id,
+                                body={"size": "1"}).execute()
+    assert refused.value.resp.status == 403
+
+
+def test_copy_is_one_call_with_the_name_and_folders_are_not_copied(emulator, provider, bare):
+    source = provider.upload_bytes(provider.root_id, "c.txt", b"copy")
+    folder = provider.create_folder(provider.root_id, "F")
+    emulator.faults.reset_counts()
+    provider.copy(source.id, folder.id, "named.txt")
+    assert emulator.faults.total() == 1
+    assert emulator.faults.total(r"^POST /drive/v3/files/[^/]+/copy") == 1
+    default = bare.files().copy(fileId=source.id, body={}, fields="name").execute()
+    assert default["name"] == "Copy of c.txt"  # Drive's own default, hence the name sent
+    with pytest.raises(Fatal):
+        provider.copy(folder.id, provider.root_id)
+
+
+def test_search_uses_name_contains_and_keeps_the_root(emulator, provider, bare):
+    provider.upload_bytes(provider.root_id, "Annual Report.pdf", b"r")
+    bare.files().create(body={"name": "Annual Report elsewhere.pdf"}, fields="id").execute()
+    emulator.faults.reset_counts()
+    found = provider.search("annual rep")
+    assert [i.name for i in found] == ["Annual Report.pdf"]
+    assert any("name+contains" in line or "name%20contains" in line
+               for line in emulator.faults.log)
+    assert provider.search("nual") == []  # Drive matches the start of words only
+
+
+def test_faults_hit_the_revision_search_and_copy_routes(emulator, provider, picker_calls):
+    item = provider.upload_bytes(provider.root_id, "faulty.txt", b"x")
+    emulator.faults.throttle(0.01, match=r"^GET /drive/v3/files/[^/]+/revisions\?")
+    emulator.faults.throttle(0.01, match=r"^GET /drive/v3/files/[^/]+/revisions/[^/?]+\?")
+    emulator.faults.throttle(0.01, match=r"/copy\?")
+    emulator.faults.throttle(0.01, match=r"^GET /drive/v3/files\?.*name")
+    picker_calls(provider, item, item.version)
+    assert sum(emulator.faults.injected.values()) == 4

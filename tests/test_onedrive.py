@@ -705,3 +705,59 @@ def test_if_match_with_a_stale_etag_is_412(emulator, provider):
     assert current["name"] == "guarded.txt"
     assert graph(emulator, "DELETE", url, headers={"If-Match": current["eTag"]}).status_code \
         == 204
+
+
+# -- picker and versions ------------------------------------------------------------------
+def test_copy_polls_the_monitor_without_the_token_and_reports_clashes(emulator, provider):
+    source = provider.upload_bytes(provider.root_id, "deal.txt", b"deal")
+    emulator.copy_polls = 3
+    try:
+        emulator.faults.reset_counts()
+        copied = provider.copy(source.id, provider.root_id, "deal copy.txt")
+        assert emulator.faults.total(r"^GET /monitor/") == 4
+        assert provider.read_bytes(copied.id) == b"deal"
+        emulator.copy_polls = 0
+        with pytest.raises(NameTaken):
+            provider.copy(source.id, provider.root_id, "deal copy.txt")
+    finally:
+        emulator.copy_polls = 1
+    answer = graph(emulator, "POST", f"/drives/{provider.drive_id}/items/{source.id}/copy",
+                   json={"parentReference": {"id": provider.root_id}, "name": "bare.txt"})
+    assert answer.status_code == 202 and "/monitor/" in answer.headers["Location"]
+    status = requests.get(answer.headers["Location"], verify=ca_bundle(), timeout=10)
+    assert status.status_code == 202 and status.json()["status"] == "inProgress"
+
+
+def test_versions_are_graph_versions_and_unknown_ones_are_not_found(emulator, provider):
+    item = provider.upload_bytes(provider.root_id, "v.txt", b"one")
+    provider.update(item.id, io.BytesIO(b"two!"), 4)
+    other = provider.upload_bytes(provider.root_id, "w.txt", b"other")
+    listed = graph(emulator, "GET", f"/drives/{provider.drive_id}/items/{item.id}/versions")
+    assert [v["id"] for v in listed.json()["value"]] == ["2.0", "1.0"]
+    assert [v.id for v in provider.versions(item.id)] == ["2.0", "1.0"]
+    with pytest.raises(NotFound):  # a version id is the file's own: not another file's
+        list(provider.download_version(other.id, "2.0"))
+    with pytest.raises(NotFound):
+        provider.restore_version(item.id, "9.0")
+    restored = provider.restore_version(item.id, "1.0")
+    assert restored.id == item.id and provider.read_bytes(item.id) == b"one"
+    assert [v.size for v in provider.versions(item.id)] == [3, 4, 3]
+
+
+def test_search_keeps_names_beneath_the_root_and_pages_are_graph_links(emulator, provider):
+    folder = provider.create_folder(provider.root_id, "Deep")
+    provider.upload_bytes(folder.id, "Budget 2026.xlsx", b"numbers")
+    provider.upload_bytes(provider.root_id, "notes.txt", b"the budget is in the other file")
+    found = provider.search("budget")
+    assert [i.name for i in found] == ["Budget 2026.xlsx"]  # the content match is dropped
+    with pytest.raises(Fatal):  # a token pointing elsewhere never gets the bearer token
+        provider.list_page(provider.root_id, "https://attacker.example/v1.0/x")
+
+
+def test_faults_hit_the_version_search_copy_and_monitor_routes(emulator, provider, picker_calls):
+    item = provider.upload_bytes(provider.root_id, "faulty.txt", b"x")
+    for pattern in (r"/versions$", r"/versions/1\.0/content$", r"/search\(", r"/copy",
+                    r"^GET /monitor/", r"/restoreVersion$"):
+        emulator.faults.throttle(0.01, match=pattern)
+    picker_calls(provider, item, "1.0")
+    assert sum(emulator.faults.injected.values()) == 6

@@ -19,7 +19,15 @@ wire protocol, ``files.py``/``sharing.py`` for the JSON shapes it decodes):
   back with code and state or ``error=access_denied``; at once with ``auto_consent``, or
   denied at once when :attr:`deny` is set) and ``POST /oauth2/token``
   (authorization code and refresh grants; refresh tokens can be revoked);
-- team members selected by the ``Dropbox-API-Select-User`` header get their own space.
+- team members selected by the ``Dropbox-API-Select-User`` header get their own space;
+- revisions: every write keeps one (rev, bytes, time); ``list_revisions`` (``path`` or
+  ``id`` mode, ``limit`` ≤ 100, newest first), ``download`` of ``rev:<rev>`` (any file of
+  the account, as Dropbox addresses it) or with the ``rev`` argument, ``restore`` (the
+  old bytes as a new revision; a rev of another file is ``invalid_revision``);
+- ``copy_v2`` (files and folder trees, ``autorename``), ``search_v2`` and
+  ``search/continue_v2`` (every word of the query a prefix of a word of the name, case
+  insensitive; ``path`` scope, ``max_results``, ``filename_only``; deleted files are not
+  searched: ``file_status: deleted`` is ``invalid_argument``).
 
 One lock guards everything. One process serves all four Dropbox hosts (api, content,
 notify, www) on one port.
@@ -30,6 +38,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -84,6 +93,7 @@ class Node:
         self.children: dict[str, Node] = {}
         self.data = b""
         self.rev = ""
+        self.revisions: list[dict] = []  # newest last: {"rev", "data", "hash", "modified"...}
         self.content_hash = ""
         self.modified = self.client_modified = _now()
 
@@ -132,6 +142,7 @@ class Space:
         self.by_id: dict[str, Node] = {}
         self.log: list[tuple[int, str, str]] = []  # (seq, path_lower, path_display)
         self.links: dict[str, str] = {}  # item id -> shared link token
+        self.revs: dict[str, tuple[Node, dict]] = {}  # rev -> (file, revision): rev: paths
 
     def used(self) -> int:
         return sum(len(n.data) for n in self.by_id.values())
@@ -152,7 +163,7 @@ class DropboxEmulator(Emulator):
         self.seq = 0
         self.epoch = 1
         self.rev_counter = 0x100000000
-        self.snapshots: dict[str, list[dict]] = {}
+        self.snapshots: dict[str, list[dict] | dict] = {}  # list_folder pages, searches
         self.sessions: dict[str, dict] = {}
         self.codes: dict[str, str] = {}  # authorization code -> redirect_uri
         self.refresh_tokens: dict[str, bool] = {}  # token -> still valid
@@ -492,6 +503,11 @@ class DropboxEmulator(Emulator):
         node.content_hash = hash_bytes("dropbox", data)
         node.modified = _now()
         node.client_modified = client_modified or node.modified
+        revision = {"rev": node.rev, "data": data, "content_hash": node.content_hash,
+                    "server_modified": node.modified, "client_modified": node.client_modified,
+                    "path_lower": node.path_lower}
+        node.revisions.append(revision)
+        space.revs[node.rev] = (node, revision)
         self._log(space, node.path_lower, node.path_display)
 
     def _commit(self, space: Space, commit: dict, data: bytes, wrap) -> dict:
@@ -578,10 +594,69 @@ class DropboxEmulator(Emulator):
         return result
 
     def r_files_download(self, space, arg):
-        node = self._lookup(space, arg["path"])
+        path, rev = arg["path"], arg.get("rev")
+        if path.startswith("rev:"):
+            node, revision = space.revs.get(path[4:], (None, None))
+            if node is None:
+                raise Fail(409, {".tag": "path", "path": {".tag": "not_found"}})
+            return _revision_metadata(node, revision), revision["data"]
+        node = self._lookup(space, path)
         if node.is_folder:
             raise Fail(409, {".tag": "path", "path": {".tag": "not_file"}})
+        if rev:  # the deprecated argument: a revision of this file only
+            revision = next((r for r in node.revisions if r["rev"] == rev), None)
+            if revision is None:
+                raise Fail(409, {".tag": "path", "path": {".tag": "not_found"}})
+            return _revision_metadata(node, revision), revision["data"]
         return node.metadata(), node.data
+
+    # -- revisions -------------------------------------------------------------------------
+    def r_files_list_revisions(self, space, arg):
+        path, mode = arg["path"], _tag(arg.get("mode")) or "path"
+        limit = arg.get("limit", 10)
+        if not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise Fail(400, text="Error in call to API function \"files/list_revisions\": "
+                                 "request body: limit: must be between 1 and 100")
+        if mode == "id":
+            node = self._lookup(space, path)
+            revisions = list(node.revisions)
+        else:  # the path's revisions, whichever file had them: a deleted file's too
+            _check_path(path, "path")
+            node = self._find(space, path)
+            lower = node.path_lower if node is not None else path.lower()
+            revisions = sorted((r for _n, r in space.revs.values() if r["path_lower"] == lower),
+                               key=lambda r: r["rev"])
+            if node is None and (path.startswith("id:") or not revisions):
+                raise Fail(409, {".tag": "path", "path": {".tag": "not_found"}})
+        if node is not None and node.is_folder:
+            raise Fail(409, {".tag": "path", "path": {".tag": "not_file"}})
+        before = arg.get("before_rev")
+        if before:
+            if mode == "id":
+                raise Fail(409, {".tag": "before_rev_not_supported"})
+            if before not in {r["rev"] for r in revisions}:
+                raise Fail(409, {".tag": "invalid_before_rev"})
+            revisions = [r for r in revisions if r["rev"] < before]
+        newest = revisions[::-1]
+        owners = {r["rev"]: space.revs[r["rev"]][0] for r in newest}
+        return {"is_deleted": node is None, "has_more": len(newest) > limit,
+                "entries": [_revision_metadata(owners[r["rev"]], r) for r in newest[:limit]]}
+
+    def r_files_restore(self, space, arg):
+        path, rev = arg["path"], arg["rev"]
+        if not path.startswith("/"):
+            raise Fail(400, text="Error in call to API function \"files/restore\": request "
+                                 "body: path: did not match pattern")
+        node = self._lookup(space, path, "path_lookup")
+        if node.is_folder:
+            raise Fail(409, {".tag": "path_lookup", "path_lookup": {".tag": "not_file"}})
+        revision = next((r for r in node.revisions if r["rev"] == rev), None)
+        if revision is None:
+            raise Fail(409, {".tag": "invalid_revision"})
+        if self.quota is not None and space.used() + len(revision["data"]) > self.quota:
+            raise Fail(409, {".tag": "path_write", "path_write": {".tag": "insufficient_space"}})
+        self._write(space, node, revision["data"])
+        return {".tag": "file", **node.metadata()}
 
     def r_files_get_metadata(self, space, arg):
         if arg["path"] == "":
@@ -630,6 +705,74 @@ class DropboxEmulator(Emulator):
             self._log(space, old_lower, old_display)
         self._log_tree(space, node)
         return {"metadata": node.metadata()}
+
+    def r_files_copy_v2(self, space, arg):
+        def wrap(error):
+            return {".tag": "to", "to": error}
+
+        node = self._lookup(space, arg["from_path"], "from_lookup")
+        if node.parent is None:
+            raise Fail(409, {".tag": "from_lookup", "from_lookup": {".tag": "malformed_path"}})
+        parent, name = self._parent_for(space, arg["to_path"], wrap)
+        ancestor = parent
+        while ancestor is not None:
+            if ancestor is node:
+                raise Fail(409, {".tag": "cant_copy_folder_into_itself"})
+            ancestor = ancestor.parent
+        if parent.children.get(name.lower()) is not None:
+            if not arg.get("autorename"):
+                raise Fail(409, wrap(conflict(parent.children[name.lower()])))
+            name = _free_name(parent, name, node.is_folder)
+        size = sum(len(n.data) for n in (node, *node.walk()))
+        if self.quota is not None and space.used() + size > self.quota:
+            raise Fail(409, wrap({".tag": "insufficient_space"}))
+        return {"metadata": self._copy(space, node, parent, name).metadata()}
+
+    def _copy(self, space: Space, node: Node, parent: Node, name: str) -> Node:
+        """A new file (one revision, a new id) or folder tree with ``node``'s content."""
+        copy = self._add(space, parent, name, node.is_folder)
+        if node.is_folder:
+            for child in list(node.children.values()):
+                self._copy(space, child, copy, child.name)
+        else:
+            self._write(space, copy, node.data, node.client_modified)
+        return copy
+
+    # -- search ------------------------------------------------------------------------
+    def r_files_search_v2(self, space, arg):
+        query = arg.get("query", "")
+        options = arg.get("options") or {}
+        if not isinstance(query, str) or len(query) > 1000:
+            raise Fail(400, text="Error in call to API function \"files/search_v2\": request "
+                                 "body: query: longer than 1000")
+        if _tag(options.get("file_status")) == "deleted":
+            raise Fail(409, {".tag": "invalid_argument",
+                             "invalid_argument": "this emulator does not search deleted files"})
+        limit = options.get("max_results", 100)
+        if not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise Fail(400, text="Error in call to API function \"files/search_v2\": request "
+                                 "body: options.max_results: must be between 1 and 1000")
+        scope = self._lookup(space, options.get("path") or "")
+        words = _words(query)
+        if not words:
+            raise Fail(409, {".tag": "invalid_argument", "invalid_argument": "empty query"})
+        matches = [{"match_type": {".tag": "filename"},
+                    "metadata": {".tag": "metadata", "metadata": n.metadata()}}
+                   for n in scope.walk() if _words_match(n.name, words)]
+        return self._search_page(matches, limit)
+
+    def _search_page(self, matches: list[dict], limit: int) -> dict:
+        if len(matches) <= limit:
+            return {"matches": matches, "has_more": False}
+        token = "search:" + secrets.token_urlsafe(12)
+        self.snapshots[token] = {"rest": matches[limit:], "limit": limit}
+        return {"matches": matches[:limit], "has_more": True, "cursor": token}
+
+    def r_files_search_continue_v2(self, space, arg):
+        state = self.snapshots.get(arg.get("cursor", ""))
+        if not isinstance(state, dict):
+            raise Fail(409, {".tag": "invalid_argument", "invalid_argument": "invalid cursor"})
+        return self._search_page(state["rest"], state["limit"])
 
     # -- listing and the change feed ---------------------------------------------------
     def _cursor(self, **state) -> str:
@@ -697,7 +840,7 @@ class DropboxEmulator(Emulator):
         snapshot = state.pop("s", None)
         if snapshot is not None:
             entries = self.snapshots.get(snapshot)
-            if entries is None:
+            if not isinstance(entries, list):
                 raise Fail(409, {".tag": "reset"})
             return self._page(entries, state)
         space, folder = self._scope(state)
@@ -810,6 +953,24 @@ def _free_name(parent: Node, name: str, is_folder: bool, moving: Node | None = N
     while parent.children.get(f"{stem} ({number}){dot}{ext}".lower()) not in (None, moving):
         number += 1
     return f"{stem} ({number}){dot}{ext}"
+
+
+def _revision_metadata(node: Node, revision: dict) -> dict:
+    """The FileMetadata of one revision (the file's current name, that revision's rev)."""
+    return {**node.metadata(), ".tag": "file", "rev": revision["rev"],
+            "size": len(revision["data"]), "content_hash": revision["content_hash"],
+            "server_modified": revision["server_modified"],
+            "client_modified": revision["client_modified"]}
+
+
+def _words_match(name: str, words: list[str]) -> bool:
+    """Dropbox's filename search: every word of the query starts a word of the name."""
+    name_words = _words(name)
+    return all(any(n.startswith(w) for n in name_words) for w in words)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[^\w]+", text.casefold()) if w]
 
 
 def _parts(path: str) -> list[str]:

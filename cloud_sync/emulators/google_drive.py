@@ -10,6 +10,12 @@ OAuth token endpoint (refresh, authorization-code and JWT-bearer grants) and an 
 endpoint (a consent page, or at once with ``auto_consent``). Answers follow the v3
 reference: partial responses by ``fields``, page sizes
 capped at 1000, Drive's error body ``{"error": {"code", "message", "errors": [...]}}``.
+Revisions: every content write of a binary file keeps one (its id is the file's new
+``headRevisionId``), up to :data:`MAX_REVISIONS` not kept forever (the oldest go first);
+``revisions.list`` (oldest first, paged), ``revisions.get`` (metadata or ``alt=media``),
+``revisions.update`` (``keepForever``); an unknown revision is 404 "Revision not found".
+``files.copy`` copies a binary file (a new id, one revision; "Copy of <name>" without a
+name); folders cannot be copied (403 ``cannotCopyFile``).
 Everything lives in memory under one lock.
 """
 
@@ -40,6 +46,10 @@ DEFAULT_PAGE = 100
 UPLOAD_QUANTUM = 256 * 1024  # non-final resumable chunks are multiples of 256 KiB
 MAX_NAME = 32767
 DEFAULT_FILE_FIELDS = "kind,id,name,mimeType"
+DEFAULT_REVISION_FIELDS = "kind,id,mimeType,modifiedTime"
+MAX_REVISIONS = 100  # revisions of a binary file Drive keeps unless kept forever
+MAX_REVISION_PAGE = 1000
+DEFAULT_REVISION_PAGE = 200
 SCOPE = "https://www.googleapis.com/auth/drive"
 SIGNED_IN = "emulator-session"  # the sign-in cookie of the emulator's one user
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -394,6 +404,7 @@ class GoogleDriveEmulator(Emulator):
         self.quota_bytes: int | None = None
         self.files: dict[str, dict] = {}
         self.contents: dict[str, bytes] = {}
+        self.revisions: dict[str, list[dict]] = {}  # file id -> oldest first, with "data"
         self.native_exports: dict[str, dict[str, bytes]] = {}
         self.drives: dict[str, dict] = {}
         self.uploads: dict[str, dict] = {}
@@ -533,6 +544,12 @@ class GoogleDriveEmulator(Emulator):
             ("PATCH", r"/upload/drive/v3/files/(?P<file_id>[^/]+)", self.update_file),
             ("DELETE", r"/drive/v3/files/(?P<file_id>[^/]+)", self.delete_file),
             ("GET", r"/drive/v3/files/(?P<file_id>[^/]+)/export", self.export),
+            ("POST", r"/drive/v3/files/(?P<file_id>[^/]+)/copy", self.copy_file),
+            ("GET", r"/drive/v3/files/(?P<file_id>[^/]+)/revisions", self.list_revisions),
+            ("GET", r"/drive/v3/files/(?P<file_id>[^/]+)/revisions/(?P<revision_id>[^/]+)",
+             self.get_revision),
+            ("PATCH", r"/drive/v3/files/(?P<file_id>[^/]+)/revisions/(?P<revision_id>[^/]+)",
+             self.update_revision),
             ("POST", r"/drive/v3/files/(?P<file_id>[^/]+)/permissions", self.create_permission),
             ("GET", r"/drive/v3/files/(?P<file_id>[^/]+)/permissions", self.list_permissions),
             ("GET", r"/drive/v3/changes/startPageToken", self.start_page_token),
@@ -787,6 +804,18 @@ class GoogleDriveEmulator(Emulator):
                     sha1Checksum=hashlib.sha1(content).hexdigest(),
                     sha256Checksum=hashlib.sha256(content).hexdigest(),
                     headRevisionId="0B" + secrets.token_urlsafe(18), modifiedTime=_now())
+        revisions = self.revisions.setdefault(item["id"], [])
+        revisions.append({
+            "kind": "drive#revision", "id": item["headRevisionId"],
+            "mimeType": item["mimeType"], "modifiedTime": item["modifiedTime"],
+            "keepForever": False, "published": False, "originalFilename": item["name"],
+            "md5Checksum": item["md5Checksum"], "size": item["size"],
+            "lastModifyingUser": {"kind": "drive#user", "displayName": "Emulator User",
+                                  "emailAddress": "user@example.com", "me": True},
+            "data": content})
+        purgeable = [r for r in revisions[:-1] if not r["keepForever"]]
+        for old in purgeable[:max(0, len(purgeable) + 1 - MAX_REVISIONS)]:
+            revisions.remove(old)
 
     def _touch(self, item: dict) -> None:
         item["version"] = item.get("version", 1) + 1
@@ -940,6 +969,7 @@ class GoogleDriveEmulator(Emulator):
             for gone in [*self._descendants(item["id"]), item]:
                 self.files.pop(gone["id"], None)
                 self.contents.pop(gone["id"], None)
+                self.revisions.pop(gone["id"], None)
                 self._record(gone, removed=True)
         return Response(status=204)
 
@@ -971,6 +1001,85 @@ class GoogleDriveEmulator(Emulator):
             raise DriveError(403, "This file is too large to be exported.",
                              "exportSizeLimitExceeded")
         return Response(data, content_type=mime)
+
+    def copy_file(self, request: Request, file_id: str) -> Response:
+        meta, _media = self._metadata_and_media(request)
+        all_drives = self._all_drives(request)
+        with self._lock:
+            source = self._file(file_id, all_drives, trashed_ok=False)
+            if source["id"] not in self.contents:
+                raise DriveError(403, "This file cannot be copied by the user.",
+                                 "cannotCopyFile")
+            parents = meta.get("parents") or source.get("parents") or ["root"]
+            if len(parents) != 1:
+                raise DriveError(403, "A shared drive item must have exactly one parent.",
+                                 "cannotAddParent")
+            parent = self._parent(parents[0], all_drives)
+            body = {"name": meta.get("name") or f"Copy of {source['name']}",
+                    "mimeType": meta.get("mimeType") or source["mimeType"]}
+            if "description" in meta or "description" in source:
+                body["description"] = meta.get("description", source.get("description"))
+            item = self._insert(body, parent["id"], self.contents[source["id"]])
+            if self._flag(request, "keepRevisionForever"):
+                self.revisions[item["id"]][-1]["keepForever"] = True
+            return self._answer(request, self._resource(item))
+
+    # -- revisions ------------------------------------------------------------------------
+    def _revisions_of(self, file_id: str) -> list[dict]:
+        item = self._file(file_id, True)  # the revisions methods take no supportsAllDrives
+        if item["id"] not in self.revisions:
+            raise DriveError(403, "The file does not support revisions.",
+                             "revisionsNotSupported")
+        return self.revisions[item["id"]]
+
+    def _revision(self, file_id: str, revision_id: str) -> dict:
+        revisions = self._revisions_of(file_id)
+        for revision in revisions:
+            if revision["id"] == revision_id:
+                return revision
+        raise DriveError(404, f"Revision not found: {revision_id}.", "notFound",
+                         "revisionId")
+
+    @staticmethod
+    def _revision_resource(revision: dict) -> dict:
+        return {k: v for k, v in revision.items() if k != "data"}
+
+    def list_revisions(self, request: Request, file_id: str) -> Response:
+        try:
+            size = int(request.args.get("pageSize", DEFAULT_REVISION_PAGE))
+        except ValueError as exc:
+            raise DriveError(400, "Invalid Value", "invalid", "pageSize") from exc
+        if not 1 <= size <= MAX_REVISION_PAGE:
+            raise DriveError(400, "Invalid Value", "invalid", "pageSize")
+        offset = _decode_page_token(request.args.get("pageToken"), "revisions:" + file_id)
+        with self._lock:
+            revisions = [self._revision_resource(r) for r in self._revisions_of(file_id)]
+        body = {"kind": "drive#revisionList", "revisions": revisions[offset:offset + size]}
+        if offset + size < len(revisions):
+            body["nextPageToken"] = _encode_page_token(offset + size, "revisions:" + file_id)
+        return self._answer(request, body, f"kind,nextPageToken,"
+                                           f"revisions({DEFAULT_REVISION_FIELDS})")
+
+    def get_revision(self, request: Request, file_id: str, revision_id: str) -> Response:
+        with self._lock:
+            revision = self._revision(file_id, revision_id)
+            if request.args.get("alt") != "media":
+                return self._answer(request, self._revision_resource(revision),
+                                    DEFAULT_REVISION_FIELDS)
+        return _ranged(request, revision["data"], revision["mimeType"])
+
+    def update_revision(self, request: Request, file_id: str, revision_id: str) -> Response:
+        meta, _media = self._metadata_and_media(request)
+        for key in meta:
+            if key != "keepForever":
+                raise DriveError(403, f"The resource body includes fields which are not "
+                                      f"directly writable. ({key})", "fieldNotWritable")
+        with self._lock:
+            revision = self._revision(file_id, revision_id)
+            if "keepForever" in meta:
+                revision["keepForever"] = bool(meta["keepForever"])
+            return self._answer(request, self._revision_resource(revision),
+                                DEFAULT_REVISION_FIELDS)
 
     def list_files(self, request: Request) -> Response:
         args = request.args

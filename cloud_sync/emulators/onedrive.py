@@ -10,6 +10,17 @@ refuses a non-https authority. Sites are addressed by id or ``hostname:/sites/na
 their ``webUrl`` is the SharePoint address (``https://<hostname>/sites/<name>``), which
 the emulator does not serve.
 
+Picker and versions: children pages by ``$top`` and ``@odata.nextLink``; ``search(q=)``
+(every word of the query in the name or, for text, the content, case-insensitive; paged
+the same way; on business and SharePoint drives a search from any folder covers the whole
+drive, as Graph's does); ``copy`` answers ``202 Accepted`` with a ``Location`` monitor URL
+(no auth) whose status is ``inProgress`` for :attr:`OneDriveEmulator.copy_polls` polls,
+then ``completed`` with ``resourceId`` (a name clash: ``failed`` with
+``nameAlreadyExists``); every content write keeps a version (``1.0``, ``2.0``..., the
+newest first, at most 25 on personal drives and 500 elsewhere), ``versions``,
+``versions/{id}``, ``versions/{id}/content`` (302) and ``versions/{id}/restoreVersion``
+(204; the restored bytes become a new version).
+
 In memory, one lock. Item ids, eTags, cTags and tokens are opaque strings, as on the real
 service; hashes follow the drive type (quickXorHash everywhere, sha1Hash on personal).
 """
@@ -140,6 +151,8 @@ class Node:
     etag: int = 1
     ctag: int = 1
     deleted: bool = False
+    versions: list = field(default_factory=list)  # oldest first: {"id", "content", ...}
+    version_seq: int = 0
 
     def __post_init__(self):
         self.modified = self.modified or self.created
@@ -174,6 +187,9 @@ class OneDriveEmulator(Emulator):
         self.epoch = 1  # bumped by expire_cursors: older delta tokens answer 410
         self.sessions: dict[str, UploadSession] = {}
         self.downloads: dict[str, str] = {}
+        self.version_downloads: dict[str, bytes] = {}  # token -> a version's bytes
+        self.monitors: dict[str, dict] = {}  # copy monitor token -> status
+        self.copy_polls = 1  # monitor polls answered "inProgress" before "completed"
         self.links: dict[str, tuple[str, str]] = {}  # token -> (item id, scope)
         self.access_tokens: dict[str, str] = {}  # token -> account: personal | work | app
         self.refresh_tokens: dict[str, str] = {}  # token -> "valid" | "expired" | "revoked"
@@ -304,8 +320,19 @@ class OneDriveEmulator(Emulator):
         if parent:
             self.kids.setdefault(parent, {})[name.casefold()] = node.id
         drive.used += len(content)
+        if not folder:
+            self._keep_version(node)
         self._record(node)
         return node
+
+    def _keep_version(self, node: Node) -> None:
+        """A version for the node's present content; the oldest beyond the drive type's
+        limit are dropped (OneDrive personal keeps 25, SharePoint libraries 500)."""
+        node.version_seq += 1
+        node.versions.append({"id": f"{node.version_seq}.0", "content": node.content,
+                              "modified": node.modified})
+        limit = 25 if node.drive.drive_type == "personal" else 500
+        del node.versions[:-limit]
 
     def _ancestry(self, node: Node) -> set[str]:
         ids = {node.id}
@@ -467,6 +494,14 @@ class OneDriveEmulator(Emulator):
             return self._graph(method, path[len(GRAPH_PREFIX):], query, environ, account)
         if path.startswith("/upload/"):
             return self._upload_fragment(method, path[len("/upload/"):], environ)
+        if path.startswith("/download/version/") and method == "GET":
+            with self.lock:
+                data = self.version_downloads.get(path[len("/download/version/"):])
+            if data is None:
+                raise GraphError(404, "itemNotFound", "The resource could not be found.")
+            return 200, [("Content-Type", "application/octet-stream")], data
+        if path.startswith("/monitor/") and method == "GET":  # no auth, as Graph's
+            return self._monitor(path[len("/monitor/"):])
         if path.startswith("/download/") and method == "GET":
             with self.lock:
                 node = self.items.get(self.downloads.get(path[len("/download/"):], ""))
@@ -683,6 +718,14 @@ class OneDriveEmulator(Emulator):
 
     def _drive_route(self, drive, method, rest, query, environ):
         rest = re.sub(r"^/root(?=$|/|:)", "/items/root", rest)
+        versions = re.fullmatch(r"/items/([^/:]+)/versions(?:/([^/]+)(/content|"
+                                r"/restoreVersion)?)?", rest)
+        if versions:
+            return self._versions(drive, method, query, *versions.groups())
+        search = re.fullmatch(r"/items/([^/:]+)/search\(q='(.*)'\)", rest, re.S)
+        if search and method == "GET":
+            return 200, [], self._search(drive, self._live(drive, search.group(1)),
+                                         search.group(2), query)
         # /items/{id}, /items/{id}/action, /items/{id}:/a/b[:], /items/{id}:/a/b:/action
         match = re.fullmatch(r"/items/([^/:]+)(?::/([^:]+?)(?::(/[A-Za-z.]+)?)?|"
                              r"(/[A-Za-z.]+))?", rest)
@@ -722,6 +765,8 @@ class OneDriveEmulator(Emulator):
             return self._create_session(drive, None, None, environ, target=node)
         if action == "/createLink" and method == "POST":
             return self._create_link(node, _json(environ))
+        if action == "/copy" and method == "POST":
+            return self._copy(node, query, _json(environ))
         if not action:
             if method == "GET":
                 return 200, [], self._item_json(node, download=True)
@@ -830,6 +875,7 @@ class OneDriveEmulator(Emulator):
         node.drive.used += len(data)  # the old version stays in the version history
         node.content = bytes(data)
         self._touch(node, content=True)
+        self._keep_version(node)
         self._record(node)
 
     def _create_session(self, drive, parent, name, environ, target=None):
@@ -934,6 +980,120 @@ class OneDriveEmulator(Emulator):
         return {"id": token[:12], "roles": ["write" if kind == "edit" else "read"],
                 "link": {"type": kind, "scope": scope, "webUrl": f"{self.url}/s/{token}",
                          "application": {"id": CLIENT_ID, "displayName": "Emulator"}}}
+
+    # -- search, copy, versions ----------------------------------------------------------
+    def _search(self, drive: Drive, folder: Node, text: str, query: dict) -> dict:
+        """``search(q='...')``: OData quotes are doubled; every word must be in the name
+        or in a text file's content. Business and SharePoint search the whole drive."""
+        text = text.replace("''", "'")
+        words = text.casefold().split()
+        if not words:
+            raise GraphError(400, "invalidRequest", "The search text is empty.")
+        base = folder if drive.drive_type == "personal" else self.items[drive.root_id]
+        found = []
+        for node in self.items.values():
+            if (node.drive is not drive or node.deleted or node is base
+                    or base.id not in self._ancestry(node)):
+                continue
+            haystack = node.name.casefold()
+            if not node.folder:
+                haystack += "\n" + node.content.decode("utf-8", "ignore").casefold()
+            if all(word in haystack for word in words):
+                found.append(node)
+        top, start = self._page_size(query), int(query.get("$skiptoken", "0") or 0)
+        page = {"value": [self._item_json(n) for n in found[start:start + top]]}
+        if start + top < len(found):
+            quoted = quote(text.replace("'", "''"), safe="")
+            page["@odata.nextLink"] = (f"{self.url}{GRAPH_PREFIX}/drives/{drive.id}/items/"
+                                       f"{folder.id}/search(q='{quoted}')?$top={top}"
+                                       f"&$skiptoken={start + top}")
+        return page
+
+    def _copy(self, node: Node, query: dict, body: dict):
+        """202 + a monitor URL. The copy is made now; the monitor reports it after
+        :attr:`copy_polls` polls, or reports the failure (a name clash)."""
+        if node.folder:
+            raise GraphError(400, "invalidRequest", "This emulator copies files only.")
+        ref = body.get("parentReference") or {}
+        if ref.get("driveId", node.drive.id) != node.drive.id:
+            raise GraphError(400, "invalidRequest", "This emulator copies within a drive only.")
+        parent = self._live(node.drive, ref.get("id") or node.parent)
+        if not parent.folder:
+            raise GraphError(400, "invalidRequest", "The parent is not a folder.")
+        name = body.get("name") or node.name
+        check_name(name)
+        behavior = query.get("@microsoft.graph.conflictBehavior", "fail")
+        status = {"operation": "ItemCopy", "status": "inProgress", "percentageComplete": 0.0,
+                  "polls": self.copy_polls}
+        try:
+            clash = self._free_name(parent, name, behavior)
+            if clash is not None and behavior == "rename":
+                name, clash = self._rename_free(parent, name), None
+            if clash is not None:
+                if clash.folder:
+                    raise GraphError(409, "nameAlreadyExists", f"A folder is named {name}.")
+                self._delete(clash)
+            self._check_quota(node.drive, len(node.content))
+            copy = self._new_node(node.drive, name, parent.id, folder=False,
+                                  content=node.content)
+            status["resourceId"] = copy.id
+        except GraphError as exc:
+            status["error"] = {"code": exc.code, "message": exc.message}
+        token = str(uuid.uuid4()).upper()
+        self.monitors[token] = status
+        return 202, [("Location", f"{self.url}/monitor/{token}")], b""
+
+    def _monitor(self, token: str):
+        with self.lock:
+            status = self.monitors.get(token)
+            if status is None:
+                raise GraphError(404, "itemNotFound", "The monitor was not found.")
+            if status["polls"] > 0:
+                status["polls"] -= 1
+                status["percentageComplete"] = 50.0
+                return 202, [], {k: v for k, v in status.items()
+                                 if k in ("operation", "status", "percentageComplete")}
+            if "error" in status:
+                return 200, [], {"operation": "ItemCopy", "status": "failed",
+                                 "percentageComplete": 0.0, "error": status["error"]}
+            return 200, [], {"operation": "ItemCopy", "status": "completed",
+                             "percentageComplete": 100.0, "resourceId": status["resourceId"]}
+
+    def _versions(self, drive, method, query, item_id, version_id, action):
+        node = self._live(drive, item_id)
+        if node.folder:
+            raise GraphError(400, "invalidRequest", "Folders have no versions.")
+        newest = node.versions[::-1]
+        if version_id is None:
+            if method != "GET":
+                raise GraphError(405, "invalidRequest", f"{method} not allowed on versions.")
+            top, start = self._page_size(query), int(query.get("$skiptoken", "0") or 0)
+            page = {"value": [self._version_json(v) for v in newest[start:start + top]]}
+            if start + top < len(newest):
+                page["@odata.nextLink"] = (f"{self.url}{GRAPH_PREFIX}/drives/{drive.id}/items/"
+                                           f"{node.id}/versions?$top={top}"
+                                           f"&$skiptoken={start + top}")
+            return 200, [], page
+        version = next((v for v in newest if v["id"] == version_id), None)
+        if version is None:
+            raise GraphError(404, "itemNotFound", "The version could not be found.")
+        if action is None and method == "GET":
+            return 200, [], self._version_json(version)
+        if action == "/content" and method == "GET":
+            token = secrets.token_urlsafe(24)
+            self.version_downloads[token] = version["content"]
+            return 302, [("Location", f"{self.url}/download/version/{token}")], b""
+        if action == "/restoreVersion" and method == "POST":
+            self._check_quota(node.drive, len(version["content"]))
+            self._set_content(node, version["content"])
+            return 204, [], b""
+        raise GraphError(405, "invalidRequest", f"{method} not allowed on {action or 'version'}.")
+
+    @staticmethod
+    def _version_json(version: dict) -> dict:
+        return {"id": version["id"], "lastModifiedDateTime": version["modified"],
+                "size": len(version["content"]),
+                "lastModifiedBy": {"user": {"id": USER_ID, "displayName": "Emulator User"}}}
 
     def _delta(self, drive: Drive, folder: Node, query: dict) -> dict:
         token = query.get("token")

@@ -51,7 +51,7 @@ from dropbox.session import API_HOST, HOST_API, HOST_CONTENT, HOST_NOTIFY, WEB_H
 from dropbox.stone_base import Struct, Union
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, Resume, iter_chunks
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, Version, iter_chunks
 from .errors import (
     CloudError,
     CursorExpired,
@@ -69,6 +69,7 @@ DEFAULT_HOSTS = {"api_host": "api.dropboxapi.com", "content_host": "content.drop
 RESERVED_NAMES = frozenset({"desktop.ini", "thumbs.db", ".ds_store", "icon\r", ".dropbox",
                             ".dropbox.attr"})
 CURSOR_PREFIX = "dbx1."
+SEARCH_PAGES = 10  # search/continue_v2 calls at most, when Dropbox's matches are not ours
 
 
 def config_host(config: dict, key: str) -> str:
@@ -208,6 +209,9 @@ class DropboxProvider(Provider):
     resumes_uploads = True  # the upload session id; its offset from incorrect_offset
     has_public_links = True
     refreshes_tokens = True
+    has_versions = True  # list_revisions, download rev:, restore
+    can_search = True  # search_v2 scoped to the root
+    server_side_copy = True  # copy_v2
 
     def __init__(self, config: dict, **kwargs):
         super().__init__(config, **kwargs)
@@ -473,9 +477,13 @@ class DropboxProvider(Provider):
         return self._relocate(item_id, f"{folder}/{self.safe_name(new_name)}")
 
     def move(self, item_id: str, new_parent_id: str, new_name: str | None = None) -> Item:
-        name = self.safe_name(new_name) if new_name else self._path_of(item_id).rpartition(
-            "/")[2]  # an existing name moves as it is
-        return self._relocate(item_id, f"{self._path_of(new_parent_id)}/{name}")
+        return self._relocate(item_id, self._target_path(item_id, new_parent_id, new_name))
+
+    def _target_path(self, item_id: str, parent_id: str, name: str | None) -> str:
+        """Where a move or copy of ``item_id`` into ``parent_id`` goes (an existing name
+        goes as it is, a new one is made safe)."""
+        name = self.safe_name(name) if name else self._path_of(item_id).rpartition("/")[2]
+        return f"{self._path_of(parent_id)}/{name}"
 
     def _relocate(self, item_id: str, to_path: str) -> Item:
         result = self.call(lambda: self.client.files_move_v2(item_id, to_path),
@@ -495,6 +503,86 @@ class DropboxProvider(Provider):
                 return
             cursor = result.cursor
             result = self.call(lambda c=cursor: self.client.files_list_folder_continue(c))
+
+    def list_page(self, folder_id: str, page_token: str | None = None,
+                  limit: int = 100) -> tuple[list[Item], str | None]:
+        """``list_folder`` with ``limit``, then ``list_folder/continue`` with the cursor
+        (the page token). Only children of ``folder_id`` are kept: a token is Dropbox's
+        cursor, and one made for another folder must not label its entries as these."""
+        if page_token:
+            result = self.call(lambda: self.client.files_list_folder_continue(page_token))
+        else:
+            result = self.call(lambda: self.client.files_list_folder(
+                folder_id, limit=max(1, min(int(limit), 2000))))
+        folder = self._path_of(folder_id).lower()
+        items = [self._item(self._seen(entry), folder_id) for entry in result.entries
+                 if not isinstance(entry, files.DeletedMetadata)
+                 and _parent(entry.path_lower) == folder]
+        return items, result.cursor if result.has_more else None
+
+    def search(self, query: str, limit: int = 50) -> list[Item]:
+        """``search_v2`` on names only, scoped to the root (``options.path``); Dropbox
+        matches words, so results are kept only when the name contains ``query``."""
+        wanted = query.strip().casefold()
+        if not wanted:
+            return []
+        inside = self._root_lower() + "/"
+        options = files.SearchOptions(path=self.root_id or None, filename_only=True,
+                                      max_results=max(1, min(int(limit), 1000)))
+        result = self.call(lambda: self.client.files_search_v2(query.strip(), options=options))
+        found: list[Item] = []
+        for _page in range(SEARCH_PAGES):
+            for match in result.matches:
+                meta = match.metadata.get_metadata() if match.metadata.is_metadata() else None
+                if (isinstance(meta, files.FileMetadata | files.FolderMetadata)
+                        and meta.path_lower.startswith(inside)
+                        and wanted in meta.name.casefold()):
+                    found.append(self._item(self._seen(meta)))
+            if len(found) >= limit or not result.has_more:
+                break
+            cursor = result.cursor
+            result = self.call(lambda c=cursor: self.client.files_search_continue_v2(c))
+        return found[:limit]
+
+    def copy(self, item_id: str, parent_id: str, name: str | None = None) -> Item:
+        """``copy_v2``: Dropbox copies in the cloud (a new id, the same bytes)."""
+        to_path = self._target_path(item_id, parent_id, name)
+        result = self.call(lambda: self.client.files_copy_v2(item_id, to_path),
+                           idempotent=False)
+        return self._item(self._seen(result.metadata), parent_id)
+
+    # -- revisions -------------------------------------------------------------------
+    def _revisions(self, item_id: str):
+        """``list_revisions`` in ``id`` mode (the file's revisions across renames and
+        moves), newest first, at most 100 (Dropbox's page limit)."""
+        return self.call(lambda: self.client.files_list_revisions(
+            item_id, mode=files.ListRevisionsMode.id, limit=100))
+
+    def _revision_of(self, item_id: str, version_id: str) -> None:
+        """A ``rev:`` path addresses any file of the account: check that ``version_id``
+        is a revision of ``item_id`` before using it."""
+        if version_id not in {entry.rev for entry in self._revisions(item_id).entries}:
+            raise NotFound(f"Dropbox: {version_id!r} is not a revision of {item_id}")
+
+    def versions(self, item_id: str) -> list[Version]:
+        result = self._revisions(item_id)
+        return [Version(id=entry.rev, size=entry.size,
+                        modified=entry.server_modified.replace(tzinfo=timezone.utc),
+                        current=index == 0 and not result.is_deleted)
+                for index, entry in enumerate(result.entries)]
+
+    def download_version(self, item_id: str, version_id: str) -> Iterator[bytes]:
+        self._revision_of(item_id, version_id)
+        _meta, response = self.call(lambda: self.client.files_download(f"rev:{version_id}"))
+        return self._body(response)
+
+    def restore_version(self, item_id: str, version_id: str) -> Item:
+        """``files/restore`` (it takes a path, not an id): the old bytes become a new
+        revision; the replaced one stays in the list."""
+        self._revision_of(item_id, version_id)
+        path = self._get_metadata(item_id).path_lower  # fresh: someone may have moved it
+        meta = self.call(lambda: self.client.files_restore(path, version_id))
+        return self._item(self._seen(meta))
 
     def metadata(self, item_id: str) -> Item:
         if item_id == "" and self.root_id == "":

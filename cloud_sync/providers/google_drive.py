@@ -43,7 +43,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaIoBaseDownload, MediaIoBaseUpload
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, Resume
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, Version
 from .errors import (
     CursorExpired,
     Fatal,
@@ -60,6 +60,7 @@ AUTH_URI = "https://accounts.google.com/o/oauth2/auth"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
 FIELDS = ("id,name,mimeType,parents,size,md5Checksum,headRevisionId,version,modifiedTime,"
           "webViewLink,trashed,driveId")
+SEARCH_PAGES = 10  # files.list pages a search reads at most (matches outside the root)
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
 QUOTA_REASONS = {"storageQuotaExceeded", "quotaExceeded", "teamDriveFileLimitExceeded"}
 
@@ -138,6 +139,9 @@ class GoogleDriveProvider(Provider):
     refreshes_tokens = True
     # Drive's default quota: 12,000 queries per 60 s per user
     rates: ClassVar[dict[str, float]] = {"request": 12000 / 60}
+    has_versions = True  # revisions.list / get(alt=media); restore = update with the bytes
+    can_search = True  # files.list "name contains", kept when beneath the root
+    server_side_copy = True  # files.copy
     hash_type = "md5"
     chunk_threshold = 5 * 1024 * 1024  # multipart up to 5 MB, resumable above
     resumes_uploads = True  # the resumable session URI, asked with bytes */size
@@ -292,8 +296,7 @@ class GoogleDriveProvider(Provider):
             version=data.get("headRevisionId") or data.get("version"),
             hash_type="md5" if data.get("md5Checksum") else None,
             content_hash=data.get("md5Checksum"),
-            modified=datetime.fromisoformat(modified.replace("Z", "+00:00")) if modified
-            else None,
+            modified=_parse_time(modified),
             web_url=data.get("webViewLink"), mime_type=data.get("mimeType"),
             extra={"drive_version": data.get("version"), "drive_id": data.get("driveId"),
                    "trashed": bool(data.get("trashed"))})
@@ -467,15 +470,92 @@ class GoogleDriveProvider(Provider):
     def _list(self, q: str) -> Iterator[Item]:
         token = None
         while True:
-            request = self.service.files().list(
-                q=q, pageSize=1000, pageToken=token, fields=f"nextPageToken,files({FIELDS})",
-                **self._list_args())
-            page = self._run(request)
-            for data in page.get("files", []):
-                yield self._item(data)
-            token = page.get("nextPageToken")
+            items, token = self._page(q, token, 1000)
+            yield from items
             if not token:
                 return
+
+    def _page(self, q: str, token: str | None, size: int) -> tuple[list[Item], str | None]:
+        """One ``files.list`` request: the page's items and the next page's token."""
+        request = self.service.files().list(
+            q=q, pageSize=max(1, min(int(size), 1000)), pageToken=token,
+            fields=f"nextPageToken,files({FIELDS})", **self._list_args())
+        page = self._run(request)
+        return [self._item(data) for data in page.get("files", [])], page.get("nextPageToken")
+
+    # -- the picker: pages, search, copy --------------------------------------------------
+    def list_page(self, folder_id: str, page_token: str | None = None,
+                  limit: int = 100) -> tuple[list[Item], str | None]:
+        """``files.list`` with ``pageSize`` = ``limit`` and Drive's ``pageToken``."""
+        return self._page(f"'{_quote(folder_id)}' in parents and trashed=false", page_token,
+                          limit)
+
+    def search(self, query: str, limit: int = 50) -> list[Item]:
+        """``files.list`` with ``name contains`` (Drive matches the start of the name's
+        words: "contract" finds "Signed Contract", "ontract" does not). Drive searches the
+        whole drive: only items beneath the root are kept (ancestry through the parents,
+        fetched once per unknown folder)."""
+        wanted = query.strip()
+        if not wanted:
+            return []
+        q = f"name contains '{_quote(wanted)}' and trashed=false"
+        found, token = [], None
+        for _page in range(SEARCH_PAGES):
+            items, token = self._page(q, token, 100)
+            found += [item for item in items if item.id != self.root_id
+                      and wanted.casefold() in item.name.casefold() and self._beneath(item.id)]
+            if len(found) >= limit or not token:
+                break
+        return found[:limit]
+
+    def copy(self, item_id: str, parent_id: str, name: str | None = None) -> Item:
+        """``files.copy`` (Drive names a copy "Copy of ..." unless told: the source's name
+        is asked for first). Not retried blindly: a lost answer could leave a twin."""
+        if name is None:
+            name = self._run(self.service.files().get(
+                fileId=item_id, fields="name", **self._drive_args))["name"]
+        else:
+            name = self.safe_name(name)
+        request = self.service.files().copy(
+            fileId=item_id, body={"name": name, "parents": [parent_id]}, fields=FIELDS,
+            **self._drive_args)
+        return self._item(self._run(request, idempotent=False))
+
+    # -- revisions ------------------------------------------------------------------------
+    def versions(self, item_id: str) -> list[Version]:
+        """``revisions.list`` (oldest first, the last one is the head), newest first."""
+        revisions, token = [], None
+        while True:
+            page = self._run(self.service.revisions().list(
+                fileId=item_id, pageSize=1000, pageToken=token,
+                fields="nextPageToken,revisions(id,modifiedTime,size,"
+                       "lastModifyingUser(displayName,emailAddress))"))
+            revisions += page.get("revisions", [])
+            token = page.get("nextPageToken")
+            if not token:
+                break
+        newest = revisions[::-1]
+        return [Version(id=r["id"], size=int(r.get("size") or 0),
+                        modified=_parse_time(r.get("modifiedTime")),
+                        author=(r.get("lastModifyingUser") or {}).get("displayName"),
+                        current=index == 0)
+                for index, r in enumerate(newest)]
+
+    def download_version(self, item_id: str, version_id: str) -> Iterator[bytes]:
+        """``revisions.get`` with ``alt=media``: the revision of that file only (404
+        otherwise)."""
+        return self._stream(self.service.revisions().get_media(
+            fileId=item_id, revisionId=version_id))
+
+    def restore_version(self, item_id: str, version_id: str) -> Item:
+        """Drive has no restore call: the revision's bytes are uploaded as the file's new
+        content (``files.update``), a new head revision; the replaced head stays listed."""
+        with tempfile.SpooledTemporaryFile(max_size=self.chunk_threshold) as spool:
+            for chunk in self.download_version(item_id, version_id):
+                spool.write(chunk)
+            size = spool.tell()
+            spool.seek(0)
+            return self.update(item_id, spool, size)
 
     def metadata(self, item_id: str) -> Item:
         request = self.service.files().get(fileId=item_id, fields=FIELDS, **self._drive_args)
@@ -607,6 +687,10 @@ class GoogleDriveProvider(Provider):
         if http is not None:
             for conn in list(http.http.connections.values()):
                 conn.close()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def _state(item: Item) -> tuple:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -35,7 +36,7 @@ import requests
 
 from ..hashing import new_hasher
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, Resume, iter_chunks
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, Version, iter_chunks
 from .errors import (
     CursorExpired,
     Fatal,
@@ -49,6 +50,7 @@ from .seen import SeenStates
 
 RESERVED = frozenset({".lock", "CON", "PRN", "AUX", "NUL", "desktop.ini"}
                      | {f"{p}{n}" for p in ("COM", "LPT") for n in range(10)})
+SEARCH_PAGES = 10  # search pages read at most (Graph also matches content and metadata)
 FRAGMENT_UNIT = 320 * 1024  # upload session fragments are multiples of this
 DEFAULT_SCOPES = ("Files.ReadWrite.All",)
 REAUTH_ERRORS = {"invalid_grant", "invalid_client", "unauthorized_client",
@@ -85,6 +87,9 @@ class OneDriveProvider(Provider):
     chunk_threshold = 4 * 1024 * 1024  # Graph's simple upload limit
     fragment_size = 32 * FRAGMENT_UNIT  # 10 MiB per upload-session PUT
     page_size = 200
+    has_versions = True  # driveItem versions: list, content, restoreVersion
+    can_search = True  # root/search(q=), kept beneath the root
+    server_side_copy = True  # POST /copy + the monitor URL
 
     def __init__(self, config: dict, **kwargs):
         super().__init__(config, **kwargs)
@@ -261,7 +266,7 @@ class OneDriveProvider(Provider):
             # cTag changes with the content, eTag with anything (folders: eTag)
             version=(data.get("cTag") if file is not None else None) or data.get("eTag"),
             hash_type=self.hash_type if digest else None, content_hash=digest,
-            modified=datetime.fromisoformat(modified) if modified else None,
+            modified=_parse_time(modified),
             web_url=data.get("webUrl"), mime_type=(file or {}).get("mimeType"),
             extra={"eTag": data.get("eTag"), "cTag": data.get("cTag")},
         )
@@ -418,6 +423,119 @@ class OneDriveProvider(Provider):
     def metadata(self, item_id: str) -> Item:
         return self._item(self._json("GET", self._url(item_id)))
 
+    # -- the picker: pages, search, copy ------------------------------------------------
+    def _graph_link(self, url: str) -> str:
+        """A paging link handed back by a caller: only ever to this connection's Graph
+        (the bearer token goes with it)."""
+        if not url.startswith(self.graph_url + "/"):
+            raise Fatal("the page token does not belong to this connection's Graph URL")
+        return url
+
+    def list_page(self, folder_id: str, page_token: str | None = None,
+                  limit: int = 100) -> tuple[list[Item], str | None]:
+        """``children?$top=`` then the page's ``@odata.nextLink`` (the page token); only
+        children of ``folder_id`` are kept (a token made for another folder)."""
+        url = (self._graph_link(page_token) if page_token else
+               self._url(folder_id, f"/children?$top={max(1, min(int(limit), 1000))}"))
+        page = self._json("GET", url)
+        items = [self._item(data) for data in page.get("value", [])]
+        return ([item for item in items if item.parent_id == folder_id],
+                page.get("@odata.nextLink"))
+
+    def search(self, query: str, limit: int = 50) -> list[Item]:
+        """``root/search(q=)``: Graph matches names, metadata and content, and on business
+        drives always the whole drive; results are kept when the name contains ``query``
+        and the item lies beneath the root (ancestry by parent ids)."""
+        wanted = query.strip()
+        if not wanted:
+            return []
+        text = quote(wanted.replace("'", "''"), safe="")
+        url = f"/drives/{self.drive_id}/root/search(q='{text}')?$top={self.page_size}"
+        found: list[Item] = []
+        for _page in range(SEARCH_PAGES):
+            page = self._json("GET", url)
+            for data in page.get("value", []):
+                item = self._parse(data)
+                self._parents[item.id] = item.parent_id
+                if (item.id != self.root_id and wanted.casefold() in item.name.casefold()
+                        and self._is_beneath(item.id)):
+                    found.append(self._item(data))
+            url = page.get("@odata.nextLink")
+            if len(found) >= limit or not url:
+                break
+        return found[:limit]
+
+    def copy(self, item_id: str, parent_id: str, name: str | None = None) -> Item:
+        """``POST /copy`` answers 202 with a monitor URL (another host on the real
+        service: polled without the token) that reports the new item's id."""
+        body = {"parentReference": {"driveId": self.drive_id, "id": parent_id}}
+        if name is not None:
+            body["name"] = self.safe_name(name)
+        response = self.call(lambda: self._send(
+            "POST", self._url(item_id, "/copy"), json=body,
+            params={"@microsoft.graph.conflictBehavior": "fail"}), idempotent=False)
+        with response:
+            monitor = response.headers.get("Location")
+        if not monitor:
+            raise Fatal("Graph accepted the copy without a monitor URL")
+        return self.metadata(self._copied(monitor))
+
+    def _copied(self, monitor: str) -> str:
+        """Poll the monitor (backing off up to 2 s) until the copy completed; its id."""
+        deadline = time.monotonic() + float(self.config.get("copy_timeout") or 300)
+        delay = 0.05
+        while True:
+            response = self.call(lambda: self._send("GET", monitor, auth=False,
+                                                    allow_redirects=False))
+            with response:
+                if response.status_code == 303:  # the older form: a redirect to the item
+                    return response.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+                status = response.json()
+            if status.get("status") == "completed":
+                return status["resourceId"]
+            if status.get("status") == "failed":
+                error = status.get("error") or {}
+                text = f"copy failed: {error.get('code')}: {error.get('message', '')}"
+                if error.get("code") == "nameAlreadyExists":
+                    raise NameTaken(text)
+                if error.get("code") in ("quotaLimitReached", "insufficientStorage"):
+                    raise QuotaExceeded(text)
+                raise Fatal(text)
+            if time.monotonic() + delay > deadline:
+                raise Fatal("the copy is still running on the server; it will appear there")
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    # -- versions ------------------------------------------------------------------------
+    def versions(self, item_id: str) -> list[Version]:
+        """``/versions``: newest first, the current one first (Graph's order)."""
+        found, url = [], self._url(item_id, "/versions")
+        while url:
+            page = self._json("GET", url)
+            found += page.get("value", [])
+            url = page.get("@odata.nextLink")
+        return [Version(id=v["id"], size=int(v.get("size") or 0),
+                        modified=_parse_time(v.get("lastModifiedDateTime")),
+                        author=((v.get("lastModifiedBy") or {}).get("user") or {}).get(
+                            "displayName"),
+                        current=index == 0)
+                for index, v in enumerate(found)]
+
+    def _version_url(self, item_id: str, version_id: str, suffix: str = "") -> str:
+        return self._url(item_id, f"/versions/{quote(version_id, safe='')}{suffix}")
+
+    def download_version(self, item_id: str, version_id: str) -> Iterator[bytes]:
+        """``versions/{id}/content`` answers 302 to the bytes, as a download does."""
+        response = self.call(lambda: self._send(
+            "GET", self._version_url(item_id, version_id, "/content"), stream=True))
+        return self._stream(response)
+
+    def restore_version(self, item_id: str, version_id: str) -> Item:
+        """``restoreVersion`` (204): the old bytes become a new current version."""
+        self.call(lambda: self._send(
+            "POST", self._version_url(item_id, version_id, "/restoreVersion")).close())
+        return self.metadata(item_id)
+
     def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
              expires_in: int | None = None) -> str:
         """Public: a view link for ``audience`` (else the config's ``link_scope``:
@@ -529,6 +647,10 @@ class OneDriveProvider(Provider):
 
     def close(self) -> None:
         self.session.close()
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def site_reference(text: str) -> str:
