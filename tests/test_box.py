@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from cloud_sync.emulators.box import CLIENT_ID, BoxEmulator
-from cloud_sync.providers import ChangeType, NameTaken, ReauthRequired
+from cloud_sync.providers import ChangeType, NameTaken, NotFound, ReauthRequired
 from cloud_sync.providers.box import BoxProvider
 from cloud_sync.retry import RetryPolicy
 
@@ -232,3 +232,40 @@ def test_event_sources_have_the_documented_shape_per_type(emulator, provider):
         (ChangeType.DELETED, doomed.id)]
     assert changes[0].item.name == "r2.txt" and changes[1].item.parent_id == sub.id
     assert changes[0].item.content_hash == renamed.content_hash  # from the lookup
+
+
+# -- the picker and versions ------------------------------------------------------------
+def test_search_finds_names_containing_the_words_beneath_the_root(emulator, provider):
+    """Box matches whole words (any of them); the provider keeps the names that contain
+    the query, beneath the root (``ancestor_folder_ids``), in one request."""
+    folder = provider.create_folder(provider.root_id, "Quarterly")
+    wanted = provider.upload_bytes(folder.id, "Quarterly Report 2026.pdf", b"q")
+    provider.upload_bytes(folder.id, "Report.pdf", b"r")
+    emulator.faults.reset_counts()
+    assert [i.id for i in provider.search("quarterly report")] == [wanted.id]
+    assert emulator.faults.total(r"^GET /2\.0/search$") == 1
+    assert {i.name for i in provider.search("REPORT")} == {"Quarterly Report 2026.pdf",
+                                                          "Report.pdf"}
+    assert {i.id for i in provider.search("Quarterly")} == {folder.id, wanted.id}
+
+
+def test_a_version_of_another_file_is_not_found(emulator, provider):
+    one = provider.upload_bytes(provider.root_id, "one.txt", b"one")
+    two = provider.upload_bytes(provider.root_id, "two.txt", b"two")
+    provider.update(two.id, io.BytesIO(b"two, again"), 10)
+    older = provider.versions(two.id)[-1].id
+    with pytest.raises(NotFound):
+        list(provider.download_version(one.id, older))
+    with pytest.raises(NotFound):
+        provider.restore_version(one.id, older)
+    assert provider.read_bytes(one.id) == b"one"
+
+
+def test_copy_is_one_request_and_a_taken_name_is_refused(emulator, provider):
+    source = provider.upload_bytes(provider.root_id, "source.txt", b"source")
+    emulator.faults.reset_counts()
+    copied = provider.copy(source.id, provider.root_id, "copy.txt")
+    assert emulator.faults.total() == 1 and copied.name == "copy.txt"
+    assert provider.versions(copied.id)[0].current and len(provider.versions(copied.id)) == 1
+    with pytest.raises(NameTaken):
+        provider.copy(source.id, provider.root_id, "COPY.txt")

@@ -30,6 +30,7 @@ from cloud_sync.providers.errors import (
     QuotaExceeded,
     ReauthRequired,
     RetryLater,
+    Unsupported,
 )
 from cloud_sync.retry import RetryPolicy
 
@@ -711,3 +712,59 @@ def test_percent_signs_and_dot_segments(target, server, provider):
     assert requests.request("MOVE", f"{base}/.file", auth=auth,
                             headers=escape).status_code == 400
     requests.delete(base, auth=auth)
+
+
+# -- search, copy and versions ---------------------------------------------------------
+def test_search_by_name_treats_wildcards_as_text(provider, server):
+    provider.upload_bytes(provider.root_id, "a_b report.txt", b"1")
+    provider.upload_bytes(provider.root_id, "axb report.txt", b"2")
+    folder = provider.create_folder(provider.root_id, "A_B folder")
+    found = provider.search("a_b")
+    assert sorted(item.name for item in found) == ["A_B folder", "a_b report.txt"]
+    assert next(i for i in found if i.is_folder).id == folder.id
+    assert [i.name for i in provider.search("report", limit=1)] != []
+    server.app.search_enabled = False
+    try:
+        with pytest.raises(Unsupported):
+            provider.search("report")
+    finally:
+        server.app.search_enabled = True
+
+
+def test_versions_belong_to_their_file(provider, server):
+    """Versions are named by their content's mtime, under the file's id: another file's
+    version name is no version of this one."""
+    one = provider.upload_bytes(provider.root_id, "one.txt", b"one")
+    provider.update(one.id, io.BytesIO(b"one, again"), 10)
+    two = provider.upload_bytes(provider.root_id, "two.txt", b"two")
+    path = f"{provider.root_path}/two.txt"
+    dav(server, "PUT", path, data=b"two, dated", headers={"X-OC-Mtime": "1000000000"})
+    provider.update(two.id, io.BytesIO(b"two, again"), 10)
+    assert "1000000000" in {v.id for v in provider.versions(two.id)}
+    assert "1000000000" not in {v.id for v in provider.versions(one.id)}
+    with pytest.raises(NotFound):
+        list(provider.download_version(one.id, "1000000000"))
+    with pytest.raises(NotFound):
+        provider.restore_version(one.id, "1000000000")
+    assert provider.read_bytes(one.id) == b"one, again"
+    with pytest.raises(NotFound):  # a folder has no versions
+        provider.versions(provider.root_id)
+
+
+def test_a_write_that_fails_keeps_no_version(provider, server):
+    item = provider.upload_bytes(provider.root_id, "kept.txt", b"kept")
+    with pytest.raises(NameTaken):
+        provider.upload_bytes(provider.root_id, "kept.txt", b"refused")
+    assert [v.size for v in provider.versions(item.id)] == [4]
+
+
+def test_a_copy_is_made_on_the_server_with_the_versions(provider, server):
+    item = provider.upload_bytes(provider.root_id, "source.txt", b"first")
+    provider.update(item.id, io.BytesIO(b"second"), 6)
+    server.faults.reset_counts()
+    copied = provider.copy(item.id, provider.root_id, "copy.txt")
+    assert server.faults.total("^COPY ") == 1 and server.faults.total("^GET ") == 0
+    assert copied.id != item.id and provider.read_bytes(copied.id) == b"second"
+    assert [v.size for v in provider.versions(copied.id)] == [6, 5]
+    with pytest.raises(NameTaken):
+        provider.copy(item.id, provider.root_id, "copy.txt")

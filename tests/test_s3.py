@@ -20,6 +20,7 @@ from cloud_sync.providers.errors import (
     NotFound,
     ReauthRequired,
     RetryLater,
+    Unsupported,
 )
 from cloud_sync.providers.s3 import STATE_PREFIX, S3Provider, diff_snapshots
 from cloud_sync.retry import NO_RETRY, RetryPolicy
@@ -231,6 +232,49 @@ def test_bucket_root_hides_the_state_prefix():
         changes, _ = provider.changes(cursor)
         assert [(c.type, c.item.id) for c in changes] == [(ChangeType.CREATED, "next.txt")]
         assert not any(c.item.id.startswith(STATE_PREFIX) for c in changes)
+
+
+def test_a_bucket_without_versioning_has_no_versions(target):
+    """The conformance bucket is versioned; one that never was answers Unsupported (and
+    a version id, even S3's own ``null``, reads nothing)."""
+    client = target.emulator.client()
+    bucket = f"{target.emulator.bucket}-plain"
+    client.create_bucket(Bucket=bucket)
+    provider = S3Provider({**target.emulator.provider_config(""), "bucket": bucket})
+    item = provider.upload_bytes("", "plain.txt", b"plain")
+    provider.update(item.id, io.BytesIO(b"plain, again"), 12)
+    for call in (lambda: provider.versions(item.id),
+                 lambda: list(provider.download_version(item.id, "null")),
+                 lambda: provider.restore_version(item.id, "null")):
+        with pytest.raises(Unsupported, match="versioning is not enabled"):
+            call()
+    assert provider.read_bytes(item.id) == b"plain, again"
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    with pytest.raises(Unsupported, match="suspended"):
+        S3Provider({**target.emulator.provider_config(""), "bucket": bucket}).versions(item.id)
+
+
+def test_versions_are_the_keys_own(provider):
+    """Another key's version id is no version of this file; a deleted file has none."""
+    one = provider.upload_bytes(provider.root_id, "one.txt", b"one")
+    two = provider.upload_bytes(provider.root_id, "two.txt", b"two")
+    other = provider.versions(two.id)[0].id
+    with pytest.raises(NotFound):
+        list(provider.download_version(one.id, other))
+    with pytest.raises(NotFound):
+        provider.restore_version(one.id, other)
+    assert provider.read_bytes(one.id) == b"one"
+    provider.delete(two.id)  # a delete marker: the versions stay, the file is gone
+    with pytest.raises(NotFound):
+        provider.versions(two.id)
+
+
+def test_copy_to_a_taken_name_is_refused(provider):
+    source = provider.upload_bytes(provider.root_id, "a.txt", b"a")
+    provider.upload_bytes(provider.root_id, "b.txt", b"b")
+    with pytest.raises(NameTaken):
+        provider.copy(source.id, provider.root_id, "b.txt")
+    assert provider.read_bytes(provider.root_id + "b.txt") == b"b"
 
 
 def test_configuration_without_bucket_is_refused():

@@ -24,6 +24,7 @@ import hashlib
 import html
 import itertools
 import json
+import re
 import secrets
 import threading
 import time
@@ -86,6 +87,19 @@ class Node:
     modified_at: str = field(default_factory=_now)
     trashed: bool = False
     shared: dict | None = None
+    version_id: str = ""  # the current file_version's id
+    history: list[FileVersion] = field(default_factory=list)  # previous versions, oldest first
+
+
+@dataclass
+class FileVersion:
+    """A previous version of a file: Box keeps one on every upload of new content."""
+
+    id: str
+    content: bytes
+    name: str
+    created_at: str
+    modified_at: str
 
 
 @dataclass
@@ -187,7 +201,7 @@ class BoxEmulator(Emulator):
                 "etag": str(node.sequence), "name": node.name}
         if node.type == "file":
             mini["sha1"] = hashlib.sha1(node.content).hexdigest()
-            mini["file_version"] = {"type": "file_version", "id": f"v{node.id}-{node.version}",
+            mini["file_version"] = {"type": "file_version", "id": node.version_id,
                                     "sha1": mini["sha1"]}
         return mini
 
@@ -283,12 +297,22 @@ class BoxEmulator(Emulator):
         self._check_name(name)
         self._get(parent_id, "folder")
         self._check_free(parent_id, name)
-        node = Node(str(next(self.ids)), kind, name, parent_id, content)
-        self.nodes[node.id] = node
+        node = self._node(kind, name, parent_id, content)
         self._event("ITEM_CREATE" if kind == "folder" else "ITEM_UPLOAD", node)
         return node
 
+    def _node(self, kind: str, name: str, parent_id: str, content: bytes) -> Node:
+        node = Node(str(next(self.ids)), kind, name, parent_id, content)
+        if kind == "file":
+            node.version_id = str(next(self.ids))
+        self.nodes[node.id] = node
+        return node
+
     def _new_version(self, node: Node, content: bytes) -> Node:
+        """New content: the replaced one becomes a previous version (with its id)."""
+        node.history.append(FileVersion(node.version_id, node.content, node.name,
+                                        node.modified_at, node.modified_at))
+        node.version_id = str(next(self.ids))
         node.content = content
         node.version += 1
         node.sequence += 1
@@ -365,7 +389,12 @@ class BoxEmulator(Emulator):
                  endpoint="session_parts"),
             Rule("/api/2.0/files/upload_sessions/<sid>/commit", methods=["POST"],
                  endpoint="session_commit"),
-            Rule("/dl/<item_id>/<int:version>", methods=["GET"], endpoint="raw"),
+            Rule("/2.0/files/<item_id>/copy", methods=["POST"], endpoint="copy"),
+            Rule("/2.0/files/<item_id>/versions", methods=["GET"], endpoint="versions"),
+            Rule("/2.0/files/<item_id>/versions/current", methods=["POST"],
+                 endpoint="promote_version"),
+            Rule("/2.0/search", methods=["GET"], endpoint="search"),
+            Rule("/dl/<item_id>/<version_id>", methods=["GET"], endpoint="raw"),
             Rule("/shared/static/<token>", methods=["GET"], endpoint="shared_download"),
             Rule("/s/<token>", methods=["GET"], endpoint="shared_page"),
             Rule("/<any(file, folder):kind>/<item_id>", methods=["GET"], endpoint="web_page"),
@@ -530,13 +559,95 @@ class BoxEmulator(Emulator):
                            "upload_token": None})
 
     def _on_download(self, request: Request, item_id: str) -> Response:
+        """The content, or with ``version`` (a file_version id of this file) that
+        version's: a redirect to the bytes, as Box answers."""
         node = self._get(item_id, "file")
-        return Response(status=302,
-                        headers={"Location": f"{self.url}/dl/{node.id}/{node.version}"})
+        version = self._version(node, request.args.get("version") or node.version_id)
+        return Response(status=302, headers={"Location": f"{self.url}/dl/{node.id}/{version.id}"})
 
-    def _on_raw(self, request: Request, item_id: str, version: int) -> Response:
+    def _on_raw(self, request: Request, item_id: str, version_id: str) -> Response:
+        version = self._version(self._get(item_id, "file"), version_id)
+        return Response(version.content, 200, content_type="application/octet-stream")
+
+    @staticmethod
+    def _version(node: Node, version_id: str) -> FileVersion:
+        """The file's current or a previous version by id (another file's: 404)."""
+        if version_id == node.version_id:
+            return FileVersion(node.version_id, node.content, node.name, node.modified_at,
+                               node.modified_at)
+        for version in node.history:
+            if version.id == version_id:
+                return version
+        raise BoxError(404, "not_found", f"Could not find the specified resource ({version_id})")
+
+    def _version_json(self, version: FileVersion) -> dict:
+        return {"type": "file_version", "id": version.id,
+                "sha1": hashlib.sha1(version.content).hexdigest(), "name": version.name,
+                "size": len(version.content), "created_at": version.created_at,
+                "modified_at": version.modified_at, "modified_by": dict(OWNER),
+                "trashed_at": None, "trashed_by": None, "restored_at": None,
+                "restored_by": None, "purged_at": None,
+                "uploader_display_name": OWNER["name"]}
+
+    def _on_versions(self, request: Request, item_id: str) -> Response:
+        """Previous versions only, newest first (the current one is the file's
+        ``file_version``), offset-paged."""
         node = self._get(item_id, "file")
-        return Response(node.content, 200, content_type="application/octet-stream")
+        limit = min(int(request.args.get("limit") or MAX_PAGE), MAX_PAGE)
+        offset = int(request.args.get("offset") or 0)
+        previous = list(reversed(node.history))
+        return self._json({"total_count": len(previous), "limit": limit, "offset": offset,
+                           "entries": [self._version_json(v)
+                                       for v in previous[offset:offset + limit]]})
+
+    def _on_promote_version(self, request: Request, item_id: str) -> Response:
+        """Promote a previous version: a new current version with its content; the
+        replaced content stays a previous version."""
+        node = self._get(item_id, "file")
+        body = request.get_json(force=True) or {}
+        if body.get("type") != "file_version" or not body.get("id"):
+            raise BoxError(400, "bad_request", "type file_version and id are required")
+        old = self._version(node, str(body["id"]))
+        self._new_version(node, old.content)
+        return self._json(self._version_json(self._version(node, node.version_id)), 201)
+
+    def _on_copy(self, request: Request, item_id: str) -> Response:
+        """Copy a file (its current content, or ``version``'s) under ``parent``."""
+        node = self._get(item_id, "file")
+        body = request.get_json(force=True) or {}
+        parent_id = (body.get("parent") or {}).get("id", "")
+        name = body.get("name") or node.name
+        content = self._version(node, body["version"]).content if body.get("version") \
+            else node.content
+        self._check_name(name)
+        self._get(parent_id, "folder")
+        self._check_free(parent_id, name)
+        copied = self._node("file", name, parent_id, content)
+        self._event("ITEM_COPY", copied)
+        return self._json(self._render(copied, request), 201)
+
+    def _on_search(self, request: Request) -> Response:
+        """Search by name (``content_types=name``; other content types: names too, the
+        emulator holds no descriptions or text), beneath ``ancestor_folder_ids``, not in
+        the trash. As Box, the query is split into words and an item matches when one
+        of its name's words is one of them (``a b`` is ``a OR b``)."""
+        words = set(re.findall(r"\w+", request.args.get("query", "").casefold()))
+        if not words:
+            raise BoxError(400, "bad_request", "query is required")
+        ancestors = [a for a in (request.args.get("ancestor_folder_ids") or "").split(",") if a]
+        kind = request.args.get("type")
+        limit = min(int(request.args.get("limit") or 30), 200)
+        offset = int(request.args.get("offset") or 0)
+        found = [n for n in self.nodes.values()
+                 if not n.trashed and n.id != ROOT_ID and (kind is None or n.type == kind)
+                 and words & set(re.findall(r"\w+", n.name.casefold()))
+                 and (not ancestors or any(a == p.id for a in ancestors
+                                           for p in self._path(n)))]
+        found.sort(key=lambda n: int(n.id))
+        return self._json({"type": "search_results_items", "total_count": len(found),
+                           "limit": limit, "offset": offset,
+                           "entries": [self._render(n, request)
+                                       for n in found[offset:offset + limit]]})
 
     @staticmethod
     def _page(node: Node) -> Response:

@@ -64,6 +64,7 @@ WEBDAV = "/remote.php/webdav"
 FILES_DAV = f"/remote.php/dav/files/{USER}"
 UPLOADS_DAV = f"/remote.php/dav/uploads/{USER}"
 TRASH_DAV = f"/remote.php/dav/trashbin/{USER}"
+VERSIONS_DAV = f"/remote.php/dav/versions/{USER}"
 LIVE_PROPS = [f"{OC}fileid", f"{OC}id", f"{OC}size", f"{OC}permissions", f"{OC}favorite"]
 FAVORITE = f"{OC}favorite"
 # Properties Nextcloud computes: a PROPPATCH of one of them is refused (403)
@@ -549,7 +550,8 @@ class NextcloudApp:
         self.files_dir = os.path.join(data_dir, "files", USER)
         self.uploads_dir = os.path.join(data_dir, "uploads", USER)
         self.trash_dir = os.path.join(data_dir, "files_trashbin", USER)
-        for folder in (self.files_dir, self.uploads_dir, self.trash_dir):
+        self.versions_dir = os.path.join(data_dir, "files_versions", USER)
+        for folder in (self.files_dir, self.uploads_dir, self.trash_dir, self.versions_dir):
             os.makedirs(folder, exist_ok=True)
         self.base_url = base_url
         self.store = Store(os.path.join(data_dir, "filecache.jsonl"))
@@ -631,6 +633,11 @@ class NextcloudApp:
         if path.startswith("/remote.php/dav/trashbin/"):
             return self._send(start_response, sabre_error(
                 "404 Not Found", "NotFound", "Principal not found"))
+        if path == VERSIONS_DAV or path.startswith(VERSIONS_DAV + "/"):
+            return self._send(start_response, self.versions(environ, path[len(VERSIONS_DAV):]))
+        if path.startswith("/remote.php/dav/versions/"):
+            return self._send(start_response, sabre_error(
+                "404 Not Found", "NotFound", "Principal not found"))
         if self.rel_of_path(path) is not None:
             return self.files(environ, start_response, self.rel_of_path(path))
         for prefix in ("/f/", "/index.php/f/"):
@@ -684,6 +691,8 @@ class NextcloudApp:
                 captured[:] = [status, list(headers)]
                 return lambda data: None
 
+            kept = self._keep_version(rel) if method == "PUT" else None
+            copied_ids = self._ids_below(rel) if method == "COPY" else {}
             result = self.dav(environ, capture)
             try:
                 body = b"".join(result)
@@ -691,8 +700,12 @@ class NextcloudApp:
                 if hasattr(result, "close"):
                     result.close()
             status, headers = captured
+            if kept and int(status[:3]) >= 300:
+                os.remove(kept)  # nothing was replaced: no version
             if int(status[:3]) < 300:
                 extra = self._record(method, rel, dest, environ)
+                if copied_ids:
+                    self._copy_versions(copied_ids, dest)
                 names = {k.lower() for k, _ in extra} | {"content-length"}
                 headers = [(k, v) for k, v in headers if k.lower() not in names] + extra
         headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
@@ -772,40 +785,78 @@ class NextcloudApp:
         return headers
 
     def search(self, environ, start_response):
-        """DAV SEARCH (basicsearch) for one file id, the only query Nextcloud clients need
-        to find an item by id; the answer is a PROPFIND of the item with the selected
-        properties, as Nextcloud answers it."""
+        """DAV SEARCH (basicsearch) below a ``/files/<user>/...`` scope, with the two
+        conditions Nextcloud clients send: ``eq`` on ``oc:fileid`` (find an item by id)
+        and ``like`` on ``d:displayname`` (find by name: ``%`` any text, ``_`` one
+        character, case-insensitive as Nextcloud compares names), ``d:limit/d:nresults``
+        honoured. The answer holds a PROPFIND of each match with the selected
+        properties, as Nextcloud answers it; the scope itself is not a match."""
         if not self.search_enabled:
             return self._send(start_response, sabre_error(
                 "501 Not Implemented", "NotImplemented", "SEARCH is not supported"))
         d = "{DAV:}"
+        refused = sabre_error("400 Bad Request", "BadRequest",
+                              "Only a basicsearch on oc:fileid eq or d:displayname like is known")
         try:
             query = ET.fromstring(_read_body(environ)).find(f"{d}basicsearch")
             select = list(query.find(f"{d}select/{d}prop"))
             scope = unquote(query.find(f"{d}from/{d}scope/{d}href").text or "")
-            condition = query.find(f"{d}where/{d}eq")
+            condition = next(iter(query.find(f"{d}where")))
             asked = condition.find(f"{d}prop")[0].tag
-            fileid = int(condition.find(f"{d}literal").text)
-        except (ET.ParseError, AttributeError, IndexError, TypeError, ValueError):
-            return self._send(start_response, sabre_error(
-                "400 Bad Request", "BadRequest", "Only a basicsearch on oc:fileid eq is known"))
+            literal = condition.find(f"{d}literal").text or ""
+            limit = query.findtext(f"{d}limit/{d}nresults")
+            limit = int(limit) if limit else None
+        except (ET.ParseError, AttributeError, IndexError, TypeError, ValueError,
+                StopIteration):
+            return self._send(start_response, refused)
         prefix = f"/files/{USER}"
-        if asked != f"{OC}fileid" or not (scope == prefix or scope.startswith(prefix + "/")):
-            return self._send(start_response, sabre_error(
-                "400 Bad Request", "BadRequest", "Only a basicsearch on oc:fileid eq is known"))
-        path = self.store.path_of(fileid)
-        if path is None or not _below(path, norm(scope[len(prefix):])) or not os.path.exists(
-                self.fs_path(path)):
-            body = b'<?xml version="1.0" encoding="utf-8"?>\n<d:multistatus xmlns:d="DAV:"/>'
-            return self._send(start_response, (
-                "207 Multi-Status", [("Content-Type", "application/xml; charset=utf-8")], body))
+        if not (scope == prefix or scope.startswith(prefix + "/")):
+            return self._send(start_response, refused)
+        top = norm(scope[len(prefix):])
+        if condition.tag == f"{d}eq" and asked == f"{OC}fileid" and literal.isdigit():
+            path = self.store.path_of(int(literal))
+            found = [path] if path is not None and _below(path, top) and os.path.exists(
+                self.fs_path(path)) else []
+        elif condition.tag == f"{d}like" and asked == f"{d}displayname":
+            pattern = re.compile("".join(
+                ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in literal),
+                re.IGNORECASE | re.DOTALL)
+            found = [p for p in self._paths_below(top)
+                     if pattern.fullmatch(p.rsplit("/", 1)[-1])]
+        else:
+            return self._send(start_response, refused)
+        root = ET.Element(f"{d}multistatus")
+        for path in found[:limit]:
+            root.extend(self._propfind_responses(environ, path, select))
+        ET.register_namespace("d", "DAV:")
+        body = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root)
+        return self._send(start_response, (
+            "207 Multi-Status", [("Content-Type", "application/xml; charset=utf-8")], body))
+
+    def _paths_below(self, top: str) -> list[str]:
+        """Every file and folder below ``top`` (user-relative paths), sorted."""
+        base = self.fs_path(top)
+        found = []
+        for folder, dirs, files in os.walk(base):
+            rel = norm(top + "/" + os.path.relpath(folder, base).replace(os.sep, "/"))
+            found += [norm(f"{rel}/{name}") for name in dirs + files]
+        return sorted(p for p in found if ".upload-" not in p)
+
+    def _propfind_responses(self, environ, path: str, select: list) -> list:
+        """The ``d:response`` of a PROPFIND Depth 0 of ``path`` for the ``select``ed
+        properties (through the files DAV, so with every live property)."""
+        d = "{DAV:}"
         propfind = ET.Element(f"{d}propfind")
         ET.SubElement(propfind, f"{d}prop").extend(select)
         body = ET.tostring(propfind)
         sub = {**environ, "REQUEST_METHOD": "PROPFIND", "HTTP_DEPTH": "0",
                "PATH_INFO": (FILES_DAV + path).encode().decode("latin-1"),
                "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
-        return self.files(sub, start_response, path)
+        answer = b"".join(self.files(sub, lambda status, headers, exc_info=None: None, path))
+        try:
+            return ET.fromstring(answer).findall(f"{d}response")
+        except ET.ParseError:
+            return []
 
     # -- trash bin ----------------------------------------------------------------------
     def move_to_trash(self, rel: str) -> Answer:
@@ -884,6 +935,8 @@ class NextcloudApp:
         return f"/trash/{key}" + ("/" if self.store.trash[key]["dir"] else "")
 
     def _purge(self, key: str) -> None:
+        for fileid in self.store.trash[key]["ids"].values():
+            shutil.rmtree(os.path.join(self.versions_dir, str(fileid)), ignore_errors=True)
         disk = self._trash_disk(key)
         if os.path.isdir(disk):
             shutil.rmtree(disk)
@@ -978,6 +1031,127 @@ class NextcloudApp:
             ET.register_namespace(prefix, uri)
         return ("207 Multi-Status", [("Content-Type", "application/xml; charset=utf-8")],
                 b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root))
+
+    # -- versions (the files_versions app) ---------------------------------------------
+    def _keep_version(self, rel: str) -> str | None:
+        """Content about to be replaced becomes a version named by its modification time
+        (seconds), as Nextcloud's files_versions does on every write over a file (not an
+        empty one; a version of the same second is overwritten). Versions follow the file
+        id (Nextcloud moves them with the file, and into the trash with it). Returns the
+        version file made, None when there was nothing to keep."""
+        disk = self.fs_path(rel)
+        if not os.path.isfile(disk) or not os.path.getsize(disk):
+            return None
+        folder = os.path.join(self.versions_dir, str(self.store.fileid(rel)))
+        os.makedirs(folder, exist_ok=True)
+        kept = os.path.join(folder, str(int(os.path.getmtime(disk))))
+        existed = os.path.exists(kept)
+        shutil.copy2(disk, kept)
+        return None if existed else kept
+
+    def _ids_below(self, rel: str) -> dict[str, int]:
+        """Sub-path -> file id of the files below ``rel`` that have versions."""
+        rel = norm(rel)
+        with self.store.lock:
+            return {p[len(rel):]: i for p, i in self.store.ids.items() if _below(p, rel)
+                    and os.path.isdir(os.path.join(self.versions_dir, str(i)))}
+
+    def _copy_versions(self, ids: dict[str, int], dest: str) -> None:
+        """A copy takes the source's versions along, as Nextcloud's copy hook does."""
+        for sub, fileid in ids.items():
+            target = os.path.join(self.versions_dir, str(self.store.fileid(norm(dest) + sub)))
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(os.path.join(self.versions_dir, str(fileid)), target)
+
+    def versions(self, environ, tail: str) -> Answer:
+        """``/remote.php/dav/versions/<user>/versions/<fileid>``: PROPFIND lists the
+        file's versions, the current content included (named by the file's
+        modification time, as Nextcloud lists it), each named by its timestamp; GET one
+        serves it; MOVE one to ``/remote.php/dav/versions/<user>/restore/target`` rolls
+        the file back to it (the replaced content becomes a version)."""
+        method = environ["REQUEST_METHOD"]
+        parts = [p for p in tail.split("/") if p]
+        if parts == ["restore"] or parts == ["restore", "target"]:
+            return sabre_error("403 Forbidden", "Forbidden", "Only versions can be moved here")
+        if not parts or parts[0] != "versions" or len(parts) > 3 or (
+                len(parts) > 1 and not parts[1].isdigit()):
+            return sabre_error("404 Not Found", "NotFound", "Not a version")
+        if len(parts) == 1:
+            if method == "PROPFIND":
+                return self._multistatus(environ, [("/versions/", self._collection_props())],
+                                         base=VERSIONS_DAV)
+            return sabre_error("405 Method Not Allowed", "MethodNotAllowed", method)
+        fileid = int(parts[1])
+        with self.store.lock:
+            rel = self.store.path_of(fileid)
+            if rel is None or not os.path.isfile(self.fs_path(rel)):
+                return sabre_error("404 Not Found", "NotFound", f"File {fileid} not found")
+            listed = self._versions_of(fileid, rel)
+            if len(parts) == 2:
+                if method != "PROPFIND":
+                    return sabre_error("405 Method Not Allowed", "MethodNotAllowed", method)
+                href = f"/versions/{fileid}/"
+                children = [] if _depth(environ) == 0 else sorted(listed, reverse=True)
+                return self._multistatus(environ, [
+                    (href, self._collection_props()),
+                    *[(f"{href}{rev}", self._version_props(rel, listed[rev], rev))
+                      for rev in children]], base=VERSIONS_DAV)
+            revision = parts[2]
+            if revision not in listed:
+                return sabre_error("404 Not Found", "NotFound", f"Version {revision} not found")
+            if method == "PROPFIND":
+                return self._multistatus(environ, [(
+                    f"/versions/{fileid}/{revision}",
+                    self._version_props(rel, listed[revision], revision))], base=VERSIONS_DAV)
+            if method == "GET":
+                with open(listed[revision], "rb") as fh:
+                    content_type = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+                    return "200 OK", [("Content-Type", content_type)], fh.read()
+            if method == "MOVE":
+                dest = unquote(urlparse(environ.get("HTTP_DESTINATION", "")).path)
+                if dest.rstrip("/") != VERSIONS_DAV + "/restore/target":
+                    return sabre_error("403 Forbidden", "Forbidden",
+                                       "Versions can only be moved to restore/target")
+                return self._rollback(rel, listed, revision)
+        return sabre_error("405 Method Not Allowed", "MethodNotAllowed", method)
+
+    def _versions_of(self, fileid: int, rel: str) -> dict[str, str]:
+        """Revision (the content's mtime, seconds) -> where its bytes are; the current
+        content under the file's own mtime."""
+        folder = os.path.join(self.versions_dir, str(fileid))
+        found = {}
+        if os.path.isdir(folder):
+            found = {name: os.path.join(folder, name) for name in os.listdir(folder)
+                     if name.isdigit()}
+        disk = self.fs_path(rel)
+        found[str(int(os.path.getmtime(disk)))] = disk
+        return found
+
+    @staticmethod
+    def _version_props(rel: str, disk: str, revision: str) -> dict:
+        size = os.path.getsize(disk)
+        return {
+            "{DAV:}resourcetype": "",
+            "{DAV:}getcontentlength": str(size),
+            "{DAV:}getcontenttype": mimetypes.guess_type(rel)[0] or "application/octet-stream",
+            "{DAV:}getlastmodified": formatdate(int(revision), usegmt=True),
+            "{DAV:}getetag": f'"{revision}-{size:x}"',
+            f"{NC}version-label": "",
+            f"{NC}version-author": USER,
+        }
+
+    def _rollback(self, rel: str, listed: dict, revision: str) -> Answer:
+        """Nextcloud's rollback: the current content is kept as a version, the version's
+        bytes become the file's (the same file id), whose mtime is the version's."""
+        disk = self.fs_path(rel)
+        source = listed[revision]
+        if source == disk:
+            return "204 No Content", [], b""
+        self._keep_version(rel)
+        os.replace(source, disk)
+        self.store.written(rel)
+        os.utime(disk, (int(revision), int(revision)))
+        return "204 No Content", [], b""
 
     # -- chunked upload v2 --------------------------------------------------------------
     def chunked(self, environ, tail: str) -> Answer:
@@ -1086,6 +1260,8 @@ class NextcloudApp:
                 for n in chunks:
                     with open(os.path.join(folder, n), "rb") as part:
                         shutil.copyfileobj(part, out, 1 << 20)
+            if existed:
+                self._keep_version(rel)
             os.replace(tmp, target)
             shutil.rmtree(folder)
             self.store.written(rel, (environ.get("HTTP_OC_CHECKSUM") or "").strip() or None)

@@ -1,7 +1,8 @@
 """S3 local server: moto's S3 WSGI app behind the shared fault injector.
 
 moto is a faithful S3 server; this module only adds S3-worded faults (503 ``SlowDown``,
-429 with Retry-After, ``400 ExpiredToken``) and a bucket to start from. moto keeps its
+429 with Retry-After, ``400 ExpiredToken``), a bucket to start from, and one fix: in a
+versioned bucket, a prefix whose keys are all delete markers is not listed (as S3). moto keeps its
 state in process memory (``data_dir`` is ignored), shared by every moto app of the
 process, so each emulator makes its own bucket.
 """
@@ -57,7 +58,9 @@ class S3Emulator(Emulator):
         from moto.moto_server.werkzeug_app import create_backend_app
         from moto.s3.models import s3_backends
 
-        s3_backends[DEFAULT_ACCOUNT_ID]["aws"].create_bucket(self.bucket, REGION)
+        backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+        backend.create_bucket(self.bucket, REGION)
+        _list_prefixes_as_s3_does(backend)
         return create_backend_app("s3")
 
     def fault_wording(self) -> dict:
@@ -97,6 +100,29 @@ class S3Emulator(Emulator):
             keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
             if keys:
                 client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
+
+
+def _list_prefixes_as_s3_does(backend) -> None:
+    """moto lists a common prefix (a "folder") whose keys are all delete markers, in a
+    versioned bucket; S3 does not (ListObjects never shows delete markers): such
+    prefixes are dropped. moto's ``list_objects`` also serves ListObjectsV2."""
+    from moto.s3.models import FakeDeleteMarker
+
+    if getattr(backend.list_objects, "faithful", False):
+        return  # the backend is shared by every moto app of the process
+    original = backend.list_objects
+
+    def list_objects(bucket, prefix, delimiter, marker, max_keys):
+        keys, folders, truncated, next_marker = original(bucket, prefix, delimiter, marker,
+                                                         max_keys)
+        if folders:
+            live = [name for name, key in bucket.keys.items()
+                    if not isinstance(key, FakeDeleteMarker)]
+            folders = [f for f in folders if any(name.startswith(f) for name in live)]
+        return keys, folders, truncated, next_marker
+
+    list_objects.faithful = True
+    backend.list_objects = list_objects
 
 
 def make_emulator(host: str = "127.0.0.1", port: int = 0, data_dir: str | None = None):

@@ -45,8 +45,10 @@ from box_sdk_gen import (
     TokenStorage,
 )
 from box_sdk_gen.managers.events import GetEventsStreamType
-from box_sdk_gen.managers.files import UpdateFileByIdParent
+from box_sdk_gen.managers.file_versions import PromoteFileVersionType
+from box_sdk_gen.managers.files import CopyFileParent, UpdateFileByIdParent
 from box_sdk_gen.managers.folders import CreateFolderParent, UpdateFolderByIdParent
+from box_sdk_gen.managers.search import SearchForContentContentTypes
 from box_sdk_gen.managers.shared_links_files import (
     AddShareLinkToFileSharedLink,
     AddShareLinkToFileSharedLinkAccessField,
@@ -66,7 +68,7 @@ from box_sdk_gen.networking.retries import RetryStrategy
 from box_sdk_gen.networking.timeout_config import TimeoutConfig
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, Resume, exact_chunks
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, Version, exact_chunks
 from .errors import (
     CursorExpired,
     Fatal,
@@ -80,6 +82,8 @@ from .errors import (
 FIELDS = ["type", "id", "name", "size", "sha1", "etag", "sequence_id", "parent",
           "modified_at", "path_collection", "version_number", "item_status", "shared_link"]
 EVENT_PAGE = 500
+SEARCH_PAGE = 200  # Box's largest search page
+SEARCH_PAGES = 5  # pages of word matches read to find ``limit`` names containing the query
 _EVENT_TYPES = {
     "ITEM_CREATE": ChangeType.CREATED,
     "ITEM_UNDELETE_VIA_TRASH": ChangeType.CREATED,
@@ -170,6 +174,9 @@ class BoxProvider(Provider):
     link_options = frozenset({"audience"})
     public_link_is_content = False  # a shared link opens Box's page; see public_download_url
     refreshes_tokens = True
+    has_versions = True  # previous versions: Box keeps them on paid plans (none on free ones)
+    can_search = True
+    server_side_copy = True
     # Box: about 1,000 API requests and 240 uploads per minute per user
     rates: ClassVar[dict[str, float]] = {"request": 1000 / 60, "upload": 240 / 60}
 
@@ -290,6 +297,7 @@ class BoxProvider(Provider):
             extra={"path_ids": [e["id"] for e in (data.get("path_collection") or {})
                                 .get("entries", [])],
                    "version_number": data.get("version_number"),
+                   "file_version_id": (data.get("file_version") or {}).get("id"),
                    "item_status": data.get("item_status")},
         )
 
@@ -437,8 +445,14 @@ class BoxProvider(Provider):
         return state, parts
 
     def download(self, item_id: str) -> Iterator[bytes]:
-        _, file_id = box_id(item_id)
-        body = self.call(lambda: self.client.downloads.download_file(file_id))
+        return self._content(item_id, None)
+
+    def _content(self, item_id: str, version: str | None) -> Iterator[bytes]:
+        """The file's content (``version``: that file_version's), in chunks."""
+        kind, file_id = box_id(item_id)
+        if kind != "file":
+            raise NotFound(f"not a file: {item_id}")
+        body = self.call(lambda: self.client.downloads.download_file(file_id, version=version))
         chunk_size = self.download_chunk_size
         try:
             while True:
@@ -485,6 +499,82 @@ class BoxProvider(Provider):
             marker = page.next_marker
             if not marker:
                 return
+
+    def list_page(self, folder_id: str, page_token: str | None = None,
+                  limit: int = 100) -> tuple[list[Item], str | None]:
+        """One page of the folder's items (marker paging: one request)."""
+        _, raw = box_id(folder_id)
+        page = self.call(lambda: self.client.folders.get_folder_items(
+            raw, fields=FIELDS, usemarker=True, marker=page_token, limit=min(limit, 1000)))
+        items = [self._item(entry) for entry in page.entries or []
+                 if entry.to_dict().get("type") in ("file", "folder")]
+        return items, page.next_marker or None
+
+    def search(self, query: str, limit: int = 50) -> list[Item]:
+        """Box's search on names beneath the root (``ancestor_folder_ids``), then only
+        the names that contain ``query``: Box matches whole words, any of them."""
+        wanted = query.casefold().strip()
+        if not wanted:
+            return []
+        root = box_id(self._root)[1]
+        found: list[Item] = []
+        for page_number in range(SEARCH_PAGES):
+            page = self.call(lambda n=page_number: self.client.search.search_for_content(
+                query=query, ancestor_folder_ids=[root],
+                content_types=[SearchForContentContentTypes.NAME], fields=FIELDS,
+                limit=SEARCH_PAGE, offset=n * SEARCH_PAGE))
+            entries = [entry.to_dict() for entry in page.entries or []]
+            found += [self._item(entry) for entry in entries
+                      if entry.get("type") in ("file", "folder")
+                      and wanted in entry.get("name", "").casefold()
+                      and entry.get("id") != root]
+            if len(found) >= limit or len(entries) < SEARCH_PAGE:
+                break
+        return found[:limit]
+
+    def copy(self, item_id: str, parent_id: str, name: str | None = None) -> Item:
+        kind, raw = box_id(item_id)
+        if kind != "file":
+            raise Fatal(f"only files are copied ({item_id})")
+        copied = self.call(lambda: self.client.files.copy_file(
+            raw, CopyFileParent(id=box_id(parent_id)[1]),
+            name=self.safe_name(name) if name else None, fields=FIELDS), idempotent=False)
+        return self._item(copied)
+
+    def versions(self, item_id: str) -> list[Version]:
+        """The file's current version (from the file itself), then Box's previous
+        versions (``GET /files/{id}/versions`` lists only those), newest first."""
+        current = self.metadata(item_id)
+        if current.is_folder:
+            raise NotFound(f"not a file: {item_id}")
+        raw = box_id(item_id)[1]
+        previous = []
+        while True:
+            done = len(previous)
+            page = self.call(lambda n=done: self.client.file_versions.get_file_versions(
+                raw, offset=n, limit=1000))
+            previous += [entry.to_dict() for entry in page.entries or []]
+            if not page.entries or len(previous) >= (page.total_count or 0):
+                break
+        previous.sort(key=lambda v: str(v.get("created_at") or ""), reverse=True)
+        return [Version(id=current.extra["file_version_id"], size=current.size,
+                        modified=current.modified, current=True)] + [
+            Version(id=v["id"], size=int(v.get("size") or 0),
+                    modified=_parse_time(v.get("modified_at") or v.get("created_at")),
+                    author=(v.get("modified_by") or {}).get("name"))
+            for v in previous if not v.get("trashed_at")]
+
+    def download_version(self, item_id: str, version_id: str) -> Iterator[bytes]:
+        return self._content(item_id, version_id)
+
+    def restore_version(self, item_id: str, version_id: str) -> Item:
+        """Box "promotes" the version: a new current version with its content."""
+        kind, raw = box_id(item_id)
+        if kind != "file":
+            raise NotFound(f"not a file: {item_id}")
+        self.call(lambda: self.client.file_versions.promote_file_version(
+            raw, id=version_id, type=PromoteFileVersionType.FILE_VERSION), idempotent=False)
+        return self.metadata(item_id)
 
     def metadata(self, item_id: str) -> Item:
         kind, raw = box_id(item_id)

@@ -27,6 +27,7 @@ import base64
 import contextlib
 import json
 import re
+import time
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ import owncloud
 import requests
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, Resume, exact_chunks
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, Version, exact_chunks
 from .errors import (
     CloudError,
     CursorExpired,
@@ -51,9 +52,11 @@ from .errors import (
     QuotaExceeded,
     ReauthRequired,
     RetryLater,
+    Unsupported,
 )
 
 OC = "{http://owncloud.org/ns}"
+NC = "{http://nextcloud.org/ns}"
 PROPS = ["d:getetag", "d:getlastmodified", "d:getcontentlength", "d:getcontenttype",
          "d:resourcetype", "oc:fileid", "oc:id", "oc:size", "oc:permissions"]
 CURSOR_PREFIX = "nc1:"
@@ -125,6 +128,9 @@ class NextcloudProvider(Provider):
     public_link_is_content = True  # file links are the share's /download URL
     refreshes_tokens = False  # app passwords do not expire; a 401 means re-authenticate
     start_concurrency = 4  # limits are the server's own (PHP workers): start modest
+    has_versions = True  # the files_versions app (on by default)
+    can_search = True  # DAV SEARCH, basicsearch on d:displayname
+    server_side_copy = True  # WebDAV COPY
 
     def __init__(self, config: dict, **kwargs):
         super().__init__(config, **kwargs)
@@ -259,25 +265,37 @@ class NextcloudProvider(Provider):
         """(whether the server can SEARCH, the item below the root with that file id)."""
         if not item_id.isdigit():
             return True, None
+        found = self._dav_search(_search_where("eq", "<oc:fileid/>", item_id))
+        if found is None:
+            return False, None
+        info = next((i for i in found if i.attributes.get(f"{OC}fileid") == item_id), None)
+        return True, info
+
+    def _dav_search(self, where: str, limit: int | None = None
+                    ) -> list[owncloud.FileInfo] | None:
+        """A DAV SEARCH below the root: the items found there (their paths cached), or
+        None when the server has no SEARCH."""
         files = f"/files/{self.user}"
         answer = self._session().request(
             "SEARCH", f"{self.url}/remote.php/dav/", timeout=self.timeout,
-            data=_search_body(f"{files}{self.root_path}".rstrip("/"), item_id),
+            data=_search_body(f"{files}{self.root_path}".rstrip("/"), where, limit),
             headers={"Content-Type": "text/xml; charset=utf-8"})
         if answer.status_code in (400, 403, 405, 501):
-            return False, None
+            return None
         if answer.status_code >= 300:
             raise owncloud.HTTPResponseError(answer)
         prefix = urlparse(self.url).path.rstrip("/") + "/remote.php/dav" + files
+        infos = []
         for found in self.sdk._parse_dav_response(answer) or []:
             path = found.path[len(prefix):] if found.path.startswith(prefix) else None
-            if path is None or found.attributes.get(f"{OC}fileid") != item_id:
+            fileid = found.attributes.get(f"{OC}fileid")
+            if path is None or not fileid:
                 continue
             info = owncloud.FileInfo(path or "/", found.file_type, found.attributes)
-            if _below(norm(info.path), self.root_path):
-                self._remember(item_id, norm(info.path))
-                return True, info
-        return True, None
+            if _below(norm(info.path), self.root_path) and norm(info.path) != self.root_path:
+                self._remember(fileid, norm(info.path))
+                infos.append(info)
+        return infos
 
     def _located(self, item_id: str) -> owncloud.FileInfo:
         """The current info of ``item_id``, its cached path checked against its file id."""
@@ -404,10 +422,11 @@ class NextcloudProvider(Provider):
         path = norm(info.path)
         parent_id = self._ids.get(parent_of(path))
         head, small = self._head(stream, size)
+        mtime = _next_mtime(info)
         if small:
-            return self._put(path, head, parent_id, create=False)
+            return self._put(path, head, parent_id, create=False, mtime=mtime)
         return self._put_chunked(path, head, stream, parent_id, create=False, resume=resume,
-                                 size=size)
+                                 size=size, mtime=mtime)
 
     def _head(self, stream: BinaryIO, size: int | None) -> tuple[bytes, bool]:
         """(bytes read ahead, whether they are the whole file). A known size above the
@@ -418,8 +437,11 @@ class NextcloudProvider(Provider):
         head = stream.read(self.chunk_threshold + 1)
         return head, len(head) <= self.chunk_threshold
 
-    def _put(self, path: str, data: bytes, parent_id: str | None, *, create: bool) -> Item:
+    def _put(self, path: str, data: bytes, parent_id: str | None, *, create: bool,
+             mtime: int | None = None) -> Item:
         headers = {"If-None-Match": "*"} if create else {}
+        if mtime is not None:
+            headers["X-OC-Mtime"] = str(mtime)
         attempts = []
 
         def put():
@@ -462,8 +484,8 @@ class NextcloudProvider(Provider):
                     extra={"path": path, "oc_id": response.headers.get("OC-FileId")})
 
     def _put_chunked(self, path: str, head: bytes, stream: BinaryIO, parent_id: str | None,
-                     *, create: bool, resume: Resume | None = None, size: int | None = None
-                     ) -> Item:
+                     *, create: bool, resume: Resume | None = None, size: int | None = None,
+                     mtime: int | None = None) -> Item:
         """Nextcloud chunked upload v2: MKCOL, PUT numbered chunks, MOVE ``.file``.
 
         With ``resume`` (a known size) the upload folder is saved and kept when the
@@ -495,6 +517,8 @@ class NextcloudProvider(Provider):
                     resume.save(dict(resume.state, chunks=number))
             final = {**headers, "OC-Total-Length": str(total),
                      "Overwrite": "F" if create else "T"}
+            if mtime is not None:
+                final["X-OC-Mtime"] = str(mtime)
             response = self.call(lambda: self._request(
                 "MOVE", f"{upload_url}/.file", headers=final), idempotent=False)
         except CloudError as exc:
@@ -544,7 +568,9 @@ class NextcloudProvider(Provider):
         info = self._located(item_id)
         if info.is_dir():
             raise Fatal(f"item {item_id} is a folder: only files have content")
-        url = self._dav_url(info.path)
+        yield from self._stream(self._dav_url(info.path))
+
+    def _stream(self, url: str) -> Iterator[bytes]:
         response = self.call(lambda: self._request("GET", url, stream=True))
         try:
             yield from response.iter_content(self.download_chunk_size)
@@ -606,6 +632,106 @@ class NextcloudProvider(Provider):
 
     def metadata(self, item_id: str) -> Item:
         return self._item(self._located(item_id))
+
+    # -- picker: search and copy; versions (the files_versions app) ------------------------
+    def search(self, query: str, limit: int = 50) -> list[Item]:
+        """Nextcloud's DAV SEARCH, ``d:displayname`` like ``%query%`` below the root
+        (case-insensitive); the names are checked again here (``%`` and ``_`` in the
+        query are wildcards to the server)."""
+        wanted = query.casefold().strip()
+        if not wanted:
+            return []
+        found = self.call(lambda: self._dav_search(_search_where(
+            "like", "<d:displayname/>", f"%{query.strip()}%"), limit))
+        if found is None:
+            raise Unsupported("nextcloud: this server has no DAV SEARCH")
+        return [self._item(info) for info in found
+                if wanted in info.get_name().casefold()][:limit]
+
+    def copy(self, item_id: str, parent_id: str, name: str | None = None) -> Item:
+        """WebDAV COPY (``Overwrite: F``: a taken name is 412, NameTaken)."""
+        info = self._located(item_id)
+        if info.is_dir():
+            raise Fatal(f"item {item_id} is a folder: only files are copied")
+        source = norm(info.path)
+        name = self.safe_name(name) if name else info.get_name()
+
+        def copy(dest):
+            headers = {"Destination": self._dav_url(dest), "Overwrite": "F"}
+            try:
+                self.call(lambda: self.sdk._make_dav_request("COPY", source, headers=headers),
+                          idempotent=False)
+            except NameTaken as exc:
+                exc.existing_id = self._existing_id(dest)
+                raise
+            return self._item(self._info(dest), parent_id=str(parent_id))
+
+        return self._in_parent(parent_id, name, copy)
+
+    def _file(self, item_id: str) -> tuple[owncloud.FileInfo, int]:
+        """The file and its revision (modification time in seconds: Nextcloud names a
+        version by the mtime of its content)."""
+        info = self._located(item_id)
+        if info.is_dir():
+            raise NotFound(f"item {item_id} is a folder: folders have no versions")
+        modified = info.attributes.get("{DAV:}getlastmodified")
+        return info, int(parsedate_to_datetime(modified).timestamp()) if modified else 0
+
+    def _versions_url(self, fileid: str, revision: str = "") -> str:
+        self._session()
+        return (f"{self.url}/remote.php/dav/versions/{quote(self.user)}/versions/{fileid}"
+                + (f"/{revision}" if revision else ""))
+
+    def versions(self, item_id: str) -> list[Version]:
+        """PROPFIND of ``versions/<fileid>``: the current content is the one named by the
+        file's own mtime (listed by Nextcloud 26+; added here when a server does not)."""
+        info, current = self._file(item_id)
+        fileid = info.attributes[f"{OC}fileid"]
+        body = ('<?xml version="1.0"?><d:propfind xmlns:d="DAV:" '
+                'xmlns:nc="http://nextcloud.org/ns"><d:prop><d:getcontentlength/>'
+                "<d:getlastmodified/><nc:version-author/></d:prop></d:propfind>")
+        answer = self.call(lambda: self._request(
+            "PROPFIND", self._versions_url(fileid), data=body, headers={"Depth": "1"}))
+        found: dict[int, Version] = {}
+        for response in ElementTree.fromstring(answer.content).iter("{DAV:}response"):
+            name = (response.findtext("{DAV:}href") or "").rstrip("/").rsplit("/", 1)[-1]
+            if not name.isdigit() or name == fileid and not response.findtext(
+                    ".//{DAV:}getcontentlength"):
+                continue
+            revision = int(name)
+            found[revision] = Version(
+                id=name, size=int(response.findtext(".//{DAV:}getcontentlength") or 0),
+                modified=datetime.fromtimestamp(revision, timezone.utc),
+                author=response.findtext(f".//{NC}version-author") or None,
+                current=revision == current)
+        if current not in found:
+            found[current] = Version(id=str(current), size=int(
+                info.attributes.get("{DAV:}getcontentlength") or 0),
+                modified=datetime.fromtimestamp(current, timezone.utc), current=True)
+        return sorted(found.values(), key=lambda v: (not v.current, -int(v.id)))
+
+    def download_version(self, item_id: str, version_id: str) -> Iterator[bytes]:
+        info, current = self._file(item_id)
+        if not str(version_id).isdigit():
+            raise NotFound(f"no version {version_id!r} of item {item_id}")
+        if int(version_id) == current:
+            url = self._dav_url(info.path)
+        else:
+            url = self._versions_url(info.attributes[f"{OC}fileid"], str(int(version_id)))
+        yield from self._stream(url)
+
+    def restore_version(self, item_id: str, version_id: str) -> Item:
+        """MOVE the version to ``restore/target``: Nextcloud's rollback (same file id;
+        the replaced content becomes a version)."""
+        info, current = self._file(item_id)
+        if not str(version_id).isdigit():
+            raise NotFound(f"no version {version_id!r} of item {item_id}")
+        if int(version_id) != current:
+            target = f"{self.url}/remote.php/dav/versions/{quote(self.user)}/restore/target"
+            url = self._versions_url(info.attributes[f"{OC}fileid"], str(int(version_id)))
+            self.call(lambda: self._request("MOVE", url, headers={"Destination": target}),
+                      idempotent=False)
+        return self.metadata(item_id)
 
     def link(self, item_id: str, public: bool | None = None, *, audience: str | None = None,
              expires_in: int | None = None) -> str:
@@ -780,6 +906,16 @@ def _fileid_at(infos: list, path: str) -> str | None:
     return None
 
 
+def _next_mtime(info: owncloud.FileInfo) -> int:
+    """The modification time for new content of ``info``: now, and at least a second
+    after the content it replaces. Nextcloud names a version by its content's mtime in
+    seconds: two writes within one second would share a name and the older content
+    would be lost from the version list (X-OC-Mtime, as Nextcloud's clients send)."""
+    modified = info.attributes.get("{DAV:}getlastmodified")
+    before = int(parsedate_to_datetime(modified).timestamp()) if modified else 0
+    return max(int(time.time()), before + 1)
+
+
 def _etag(info: owncloud.FileInfo) -> str | None:
     return (info.attributes.get("{DAV:}getetag") or "").strip('"') or None
 
@@ -808,15 +944,21 @@ def _propfind_body() -> bytes:
             ).encode()
 
 
-def _search_body(scope: str, fileid: str) -> bytes:
-    """A DAV basicsearch for one ``oc:fileid`` below ``scope``."""
+def _search_where(operator: str, prop: str, literal: str) -> str:
+    """One basicsearch condition: ``operator`` (eq, like) on ``prop`` with ``literal``."""
+    return (f"<d:{operator}><d:prop>{prop}</d:prop><d:literal>{escape(literal)}</d:literal>"
+            f"</d:{operator}>")
+
+
+def _search_body(scope: str, where: str, limit: int | None = None) -> bytes:
+    """A DAV basicsearch below ``scope`` (Nextcloud's SEARCH on ``/remote.php/dav/``)."""
     props = "".join(f"<{p}/>" for p in PROPS)
+    limit_xml = f"<d:limit><d:nresults>{int(limit)}</d:nresults></d:limit>" if limit else ""
     return ('<?xml version="1.0" encoding="UTF-8"?><d:searchrequest xmlns:d="DAV:" '
             'xmlns:oc="http://owncloud.org/ns"><d:basicsearch>'
             f"<d:select><d:prop>{props}</d:prop></d:select>"
             f"<d:from><d:scope><d:href>{escape(scope)}</d:href><d:depth>infinity</d:depth>"
-            "</d:scope></d:from><d:where><d:eq><d:prop><oc:fileid/></d:prop>"
-            f"<d:literal>{fileid}</d:literal></d:eq></d:where><d:orderby/>"
+            f"</d:scope></d:from><d:where>{where}</d:where><d:orderby/>{limit_xml}"
             "</d:basicsearch></d:searchrequest>").encode()
 
 

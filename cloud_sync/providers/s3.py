@@ -51,7 +51,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from ..naming import NameRules
-from .base import Change, ChangeType, Item, Kind, Provider, Resume, exact_chunks
+from .base import Change, ChangeType, Item, Kind, Provider, Resume, Version, exact_chunks
 from .errors import (
     CloudError,
     CursorExpired,
@@ -61,12 +61,13 @@ from .errors import (
     QuotaExceeded,
     ReauthRequired,
     RetryLater,
+    Unsupported,
 )
 
 MAX_LINK_LIFETIME = 7 * 24 * 3600  # SigV4 presigned URLs: at most 7 days
 STATE_PREFIX = ".cloud-sync-state/"
 _CURSOR_TAG = "s3snap1:"
-_NOT_FOUND = {"NoSuchKey", "NotFound", "404", "NoSuchUpload"}
+_NOT_FOUND = {"NoSuchKey", "NotFound", "404", "NoSuchUpload", "NoSuchVersion"}
 _RETRY = {"SlowDown", "ThrottlingException", "Throttling", "TooManyRequests", "RequestTimeout",
           "InternalError", "ServiceUnavailable", "503", "500", "429"}
 _REAUTH = {"ExpiredToken", "InvalidAccessKeyId", "SignatureDoesNotMatch", "TokenRefreshRequired",
@@ -85,6 +86,8 @@ class S3Provider(Provider):
     public_link_is_content = True
     internal_link_is_content = True
     link_options = frozenset({"expires_in"})
+    has_versions = True  # where the bucket has versioning (else Unsupported)
+    server_side_copy = True  # CopyObject (up to 5 GB: larger needs UploadPartCopy)
 
     def __init__(self, config: dict, *, refresh_credentials: Callable[[], dict] | None = None,
                  **kwargs):
@@ -98,6 +101,7 @@ class S3Provider(Provider):
         self.refreshes_tokens = refresh_credentials is not None
         self.client = self._make_client(self.config)
         self._snapshots: dict[str, dict] = {}  # digest -> snapshot, stored in the bucket
+        self._versioning: str | None = None  # the bucket's versioning status, once asked
 
     def _make_client(self, config: dict):
         from botocore.config import Config
@@ -332,7 +336,12 @@ class S3Provider(Provider):
         return upload_id, parts
 
     def download(self, item_id: str) -> Iterator[bytes]:
-        body = self.call(lambda: self.client.get_object(Bucket=self.bucket, Key=item_id))["Body"]
+        return self._get(item_id)
+
+    def _get(self, key: str, **extra) -> Iterator[bytes]:
+        """GetObject (``extra``: ``VersionId``), streamed in chunks."""
+        body = self.call(lambda: self.client.get_object(
+            Bucket=self.bucket, Key=key, **extra))["Body"]
         try:
             yield from body.iter_chunks(self.download_chunk_size)
         except Exception as exc:  # noqa: BLE001 - a broken stream becomes a typed error
@@ -419,6 +428,90 @@ class S3Provider(Provider):
             token = page["NextContinuationToken"]
         if not seen_any and folder_id:
             raise NotFound(f"no folder {folder_id}")
+
+    def list_page(self, folder_id: str, page_token: str | None = None,
+                  limit: int = 100) -> tuple[list[Item], str | None]:
+        """One ListObjectsV2 page (``MaxKeys`` counts files and subfolders alike); the
+        folder's own marker is skipped by starting after it."""
+        kwargs = {"Bucket": self.bucket, "Prefix": folder_id, "Delimiter": "/",
+                  "MaxKeys": max(1, min(limit, 1000))}
+        if page_token:
+            kwargs["ContinuationToken"] = page_token
+        elif folder_id:
+            kwargs["StartAfter"] = folder_id
+        page = self.call(lambda: self.client.list_objects_v2(**kwargs))
+        items = [self._item(p["Prefix"]) for p in page.get("CommonPrefixes", [])
+                 if p["Prefix"] != STATE_PREFIX]
+        items += [self._item(o["Key"], size=o["Size"], etag=o.get("ETag"),
+                             modified=o.get("LastModified"))
+                  for o in page.get("Contents", []) if o["Key"] != folder_id]
+        if not page_token and not items and folder_id:
+            self.metadata(folder_id)  # NotFound for a folder that does not exist
+        token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
+        return items, token
+
+    def copy(self, item_id: str, parent_id: str, name: str | None = None) -> Item:
+        """CopyObject to a free key (checked first, and conditional where S3 honours
+        ``If-None-Match`` on copies). Sources above 5 GB would need a multipart copy:
+        S3 refuses them (Fatal)."""
+        if item_id.endswith("/") or not item_id:
+            raise Fatal("only files are copied")
+        source = self.metadata(item_id)
+        key = self._child_key(parent_id, name or source.name)
+        if self._exists(key):
+            raise NameTaken(f"{key} exists", existing_id=key)
+        self.call(lambda: self.client.copy_object(
+            Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": item_id},
+            IfNoneMatch="*"), idempotent=False)
+        return self.metadata(key)
+
+    # -- versions (a bucket with versioning) ---------------------------------------------
+    def _check_versioning(self) -> None:
+        """Versions need a bucket whose versioning is enabled: never enabled, nothing is
+        kept; suspended, a restore would overwrite the ``null`` version it replaces."""
+        if self._versioning is None:
+            answer = self.call(lambda: self.client.get_bucket_versioning(Bucket=self.bucket))
+            self._versioning = answer.get("Status") or "Off"
+        if self._versioning != "Enabled":
+            raise Unsupported(f"s3: versioning is not enabled on bucket {self.bucket} "
+                              f"({self._versioning.lower()}): files have no versions")
+
+    def versions(self, item_id: str) -> list[Version]:
+        """ListObjectVersions of the key (``Prefix`` matches longer keys too: only the
+        exact key is kept; delete markers are not versions)."""
+        self._check_versioning()
+        if item_id.endswith("/") or not item_id:
+            raise NotFound(f"not a file: {item_id!r}")
+        found, markers = [], {}
+        while True:
+            page = self.call(lambda m=dict(markers): self.client.list_object_versions(
+                Bucket=self.bucket, Prefix=item_id, **m))
+            found += [v for v in page.get("Versions", []) if v["Key"] == item_id]
+            if not page.get("IsTruncated"):
+                break
+            markers = {"KeyMarker": page["NextKeyMarker"],
+                       "VersionIdMarker": page["NextVersionIdMarker"]}
+        if not any(v.get("IsLatest") for v in found):  # none, or deleted (a delete marker)
+            raise NotFound(f"no file {item_id}")
+        found.sort(key=lambda v: (not v.get("IsLatest"), -v["LastModified"].timestamp()))
+        return [Version(id=v["VersionId"], size=v.get("Size", 0), modified=v["LastModified"],
+                        author=(v.get("Owner") or {}).get("DisplayName"),
+                        current=bool(v.get("IsLatest"))) for v in found]
+
+    def download_version(self, item_id: str, version_id: str) -> Iterator[bytes]:
+        self._check_versioning()
+        return self._get(item_id, VersionId=version_id)
+
+    def restore_version(self, item_id: str, version_id: str) -> Item:
+        """CopyObject of that version onto the same key: a new current version; the
+        replaced one stays. (S3 version ids belong to their key: another key's is
+        NoSuchVersion, NotFound.)"""
+        self._check_versioning()
+        self.call(lambda: self.client.copy_object(
+            Bucket=self.bucket, Key=item_id,
+            CopySource={"Bucket": self.bucket, "Key": item_id, "VersionId": version_id}),
+            idempotent=False)
+        return self.metadata(item_id)
 
     def metadata(self, item_id: str) -> Item:
         if item_id == "":

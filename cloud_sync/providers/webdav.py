@@ -116,6 +116,7 @@ class WebDAVProvider(Provider):
     has_public_links = False
     internal_link_is_content = True  # the item's URL on the server
     refreshes_tokens = False  # basic auth or a fixed bearer token: nothing to refresh
+    server_side_copy = True  # COPY (RFC 4918 9.8): Apache mod_dav, wsgidav, NAS servers
     start_concurrency = 4  # a NAS publishes no limit: start modest, grow while it copes
 
     def __init__(self, config: dict, **kwargs):
@@ -318,6 +319,27 @@ class WebDAVProvider(Provider):
                 raise
         return self.metadata(target)
 
+    def copy(self, item_id: str, parent_id: str, name: str | None = None) -> Item:
+        """COPY to a free name (``Overwrite: F``: a taken one is 412, NameTaken)."""
+        source = self.metadata(item_id)
+        if source.is_folder:
+            raise Fatal("webdav: only files are copied")
+        target = self._child(parent_id, name if name is not None else source.name)
+        headers = {"Destination": self.client.get_url(quote(target)), "Overwrite": "F"}
+        attempts = []
+
+        def copy():
+            attempts.append(1)
+            self._request("copy", source.id, headers=headers).close()
+
+        try:
+            self.call(copy)
+        except NameTaken:
+            # a retried COPY whose first attempt landed finds its own copy
+            if len(attempts) < 2 or self.metadata(target).size != source.size:
+                raise
+        return self.metadata(target)
+
     def delete(self, item_id: str) -> None:
         item_id = _check_id(item_id)
         if item_id in ("/", self._root):
@@ -501,7 +523,8 @@ def _error_for(response: requests.Response) -> CloudError:
         return NotFound(where, status=status)
     if status == 409:  # RFC 4918: an intermediate folder is missing
         return NotFound(f"{where} (parent folder missing)", status=status)
-    if (status == 405 and method == "MKCOL") or (status == 412 and method in ("PUT", "MOVE")):
+    if (status == 405 and method == "MKCOL") or (
+            status == 412 and method in ("PUT", "MOVE", "COPY")):
         return NameTaken(f"{where} (name taken)", status=status)
     if status == 507:
         return QuotaExceeded(where, status=status)

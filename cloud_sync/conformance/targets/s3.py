@@ -1,6 +1,9 @@
 """Conformance target for S3: moto in server mode behind the fault injector.
 
 ``read_direct`` and the ``extra`` hooks use a bare boto3 client against the same server.
+The bucket has versioning enabled (as a bucket whose files should have versions would):
+every test runs on it, deletions leaving delete markers; tests/test_s3.py checks that a
+bucket without versioning answers ``Unsupported`` for versions.
 ``new_provider`` gives the provider a ``refresh_credentials`` callback handing out new
 temporary credentials (moto accepts any), so an ``ExpiredToken`` answer is refreshed.
 """
@@ -23,6 +26,7 @@ def open_target(tmp_path):
     emulator = S3Emulator(data_dir=str(tmp_path)).start()
     client = emulator.client()
     bucket = emulator.bucket
+    client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     sessions = itertools.count(1)
     providers = weakref.WeakSet()
 
