@@ -13,6 +13,7 @@ from cloud_sync.emulators.nextcloud import APP_PASSWORD, FILES_DAV, USER, Nextcl
 @tagged("post_install", "-at_install")
 class TestNextcloudSync(SyncCase):
     provider_key = "nextcloud"
+    version_gap = 1.05  # versions are named by the second of the content they replace
 
     @classmethod
     def setUpClass(cls):
