@@ -35,6 +35,13 @@ def _naive_utc(when):
     return when
 
 
+def _author(att):
+    """Who last wrote the file, unless it was the sync (a cron as the superuser): content
+    that came from the cloud has no author Odoo knows."""
+    user = att.write_uid
+    return user.browse() if user._is_superuser() else user
+
+
 def _cloud_chunks(chunks, failed):
     """A version's chunks from the provider, asked for when the first is read (after the
     request's cursor is gone: nothing here touches the database)."""
@@ -128,7 +135,7 @@ class CloudsFileVersion(models.Model):
         Self = self.sudo()
         version = Self.create({
             "attachment_id": att.id, "name": att.name, "mimetype": att.mimetype,
-            "content_date": att.write_date, "author_id": att.write_uid.id,
+            "content_date": att.write_date, "author_id": _author(att).id,
             "remote_version": att.clouds_version,
         })
         content = self.env["ir.attachment"].sudo().with_context(**{NO_MARK: True}).create({
@@ -257,7 +264,8 @@ class IrAttachmentVersions(models.Model):
         cloud = self._clouds_cloud_versions()
         if cloud is None:
             entries = [{"id": CURRENT, "time": self.write_date, "size": self.file_size,
-                        "author": self.write_uid.name or "", "current": True, "kept": False}]
+                        "author": _author(self).name or "", "current": True,
+                        "kept": False}]
         else:
             entries = [{"id": CLOUD + v.id, "time": _naive_utc(v.modified), "size": v.size,
                         "author": v.author or "", "current": v.current, "kept": False}
