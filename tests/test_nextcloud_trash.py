@@ -4,6 +4,7 @@ data directory without an id ever being handed out twice."""
 
 from __future__ import annotations
 
+import io
 import os
 import uuid
 import xml.etree.ElementTree as ET
@@ -205,3 +206,23 @@ def test_ids_etags_and_trash_survive_a_restart(tmp_path):
     with NextcloudEmulator(data_dir=data) as third:
         assert fileid(third, "/Kept/fresh.txt")[f"{OC}fileid"] == fresh.id
         assert fileid(third, "/Kept/trashed.txt")[f"{OC}fileid"] == trashed.id
+
+
+def test_versions_go_to_the_trash_with_their_file(server, provider):
+    """As Nextcloud's versions app: a trashed file keeps its versions, a restored one has
+    them again, a purged one loses them."""
+    item = provider.upload_bytes(provider.root_id, "draft.txt", b"draft one")
+    provider.update(item.id, io.BytesIO(b"draft two!"), 10)
+    assert [v.size for v in provider.versions(item.id)] == [10, 9]
+    provider.delete(item.id)
+    with pytest.raises(NotFound):
+        provider.versions(item.id)
+    (name, _props), = trash(server).items()
+    assert restore(server, name).status_code == 201
+    versions = provider.versions(item.id)
+    assert [v.size for v in versions] == [10, 9]
+    assert b"".join(provider.download_version(item.id, versions[1].id)) == b"draft one"
+    provider.delete(item.id)
+    (name, _props), = trash(server).items()
+    assert http(server, "DELETE", f"{TRASH}/trash/{quote(name)}").status_code == 204
+    assert os.listdir(server.app.versions_dir) == []

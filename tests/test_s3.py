@@ -267,6 +267,9 @@ def test_versions_are_the_keys_own(provider):
     provider.delete(two.id)  # a delete marker: the versions stay, the file is gone
     with pytest.raises(NotFound):
         provider.versions(two.id)
+    with pytest.raises(NotFound):  # and restoring one does not bring it back
+        provider.restore_version(two.id, other)
+    assert not provider.exists(two.id)
 
 
 def test_copy_to_a_taken_name_is_refused(provider):

@@ -6,7 +6,10 @@ trailing spaces refused, marker pagination (limit <= 1000, default 100), SHA-1 c
 hashes, chunked upload sessions only for files of 20,000,000 bytes or more with parts of
 exactly ``part_size`` and a per-part and whole-file SHA-1 ``Digest``, the ``changes``
 event stream with integer stream positions, single-use rotating refresh tokens and
-the client credentials grant.
+the client credentials grant, a previous file version kept on every upload of new
+content (``GET /files/{id}/versions`` lists only those; ``?version=`` downloads one;
+``POST /files/{id}/versions/current`` promotes one), ``POST /files/{id}/copy`` and
+``GET /search`` on names (words OR-ed, beneath ``ancestor_folder_ids``).
 
 Emulator choices (documented in docs/DECISIONS.md): a stream position older than the
 retained events (after :meth:`BoxEmulator.expire_cursors`) answers 400
@@ -609,7 +612,8 @@ class BoxEmulator(Emulator):
             raise BoxError(400, "bad_request", "type file_version and id are required")
         old = self._version(node, str(body["id"]))
         self._new_version(node, old.content)
-        return self._json(self._version_json(self._version(node, node.version_id)), 201)
+        return self._json({**self._version_json(self._version(node, node.version_id)),
+                           "version_number": str(node.version)}, 201)
 
     def _on_copy(self, request: Request, item_id: str) -> Response:
         """Copy a file (its current content, or ``version``'s) under ``parent``."""

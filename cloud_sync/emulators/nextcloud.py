@@ -18,6 +18,12 @@ A DELETE moves the item to the trash bin, served as Nextcloud does under
 ``/remote.php/dav/trashbin/<user>/trash`` (PROPFIND lists the items with
 ``nc:trashbin-filename``, ``-original-location`` and ``-deletion-time``; MOVE to
 ``restore/<name>`` restores, with its file ids; DELETE purges an item or empties the bin).
+Versions as the files_versions app keeps them: every write over a non-empty file keeps
+the replaced content, named by its mtime in seconds, under
+``/remote.php/dav/versions/<user>/versions/<fileid>`` (PROPFIND lists them with the
+current content; GET serves one; MOVE to ``.../restore/target`` rolls back); they follow
+the file id, go to the trash with the file and are copied by COPY. DAV ``SEARCH``
+answers a basicsearch on ``oc:fileid`` eq or ``d:displayname`` like.
 File ids, ETags, the instance id and the trash records are journaled in the data
 directory: an emulator restarted on it serves the same ids and never hands one out
 twice. :meth:`NextcloudEmulator.expire_cursors`

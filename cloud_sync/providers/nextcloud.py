@@ -597,15 +597,20 @@ class NextcloudProvider(Provider):
     def _move(self, src: str, dst: str) -> Item:
         if src == dst:
             return self._item(self._info(src))
+        self._dav_to(src, "MOVE", dst)
+        self._moved(src, dst)
+        return self._item(self._info(dst))
+
+    def _dav_to(self, src: str, method: str, dst: str) -> None:
+        """MOVE or COPY ``src`` to a free ``dst`` (``Overwrite: F``: a taken name is 412,
+        NameTaken with the id of what holds it)."""
         headers = {"Destination": self._dav_url(dst), "Overwrite": "F"}
         try:
-            self.call(lambda: self.sdk._make_dav_request("MOVE", src, headers=headers),
+            self.call(lambda: self.sdk._make_dav_request(method, src, headers=headers),
                       idempotent=False)
         except NameTaken as exc:
             exc.existing_id = self._existing_id(dst)
             raise
-        self._moved(src, dst)
-        return self._item(self._info(dst))
 
     def delete(self, item_id: str) -> None:
         info = self._located(item_id)
@@ -657,13 +662,7 @@ class NextcloudProvider(Provider):
         name = self.safe_name(name) if name else info.get_name()
 
         def copy(dest):
-            headers = {"Destination": self._dav_url(dest), "Overwrite": "F"}
-            try:
-                self.call(lambda: self.sdk._make_dav_request("COPY", source, headers=headers),
-                          idempotent=False)
-            except NameTaken as exc:
-                exc.existing_id = self._existing_id(dest)
-                raise
+            self._dav_to(source, "COPY", dest)
             return self._item(self._info(dest), parent_id=str(parent_id))
 
         return self._in_parent(parent_id, name, copy)

@@ -139,6 +139,8 @@ class S3Provider(Provider):
             message = f"{code}: {error.get('Message', '')}"
             if code in _NOT_FOUND or status == 404:
                 return NotFound(message, status=status)
+            if code == "InvalidArgument" and "version id" in message.lower():
+                return NotFound(message, status=status)  # S3: "Invalid version id specified"
             if code == "PreconditionFailed" or status == 412:
                 return NameTaken(message, status=status)
             if code in _REAUTH:
@@ -507,6 +509,7 @@ class S3Provider(Provider):
         replaced one stays. (S3 version ids belong to their key: another key's is
         NoSuchVersion, NotFound.)"""
         self._check_versioning()
+        self._head(item_id)  # a deleted file (a delete marker) is not brought back here
         self.call(lambda: self.client.copy_object(
             Bucket=self.bucket, Key=item_id,
             CopySource={"Bucket": self.bucket, "Key": item_id, "VersionId": version_id}),
