@@ -87,6 +87,24 @@ class TestVersionsNas(HttpCase, NasCase):
         with self.assertRaises(UserError):  # the current content is not restored onto itself
             self.att.clouds_version_restore("current")
 
+    def test_restore_onto_a_cloud_only_file_keeps_its_cloud_content(self):
+        """The current bytes live only on the server (cleaned after the grace period):
+        restoring a kept version fetches them first and keeps them as a version."""
+        self.edit_in_cloud(b"v2 second")
+        old = self.kept()
+        self.client.grace_days = 0
+        self.Attachment._cron_clouds_clean()
+        self.env.invalidate_all()
+        self.assertTrue(self.att._clouds_link_only())
+        self.att.clouds_version_restore(f"odoo:{old.id}")
+        self.env.invalidate_all()
+        self.assertFalse(self.att._clouds_link_only())
+        self.assertEqual(self.att.raw, b"v1 first")
+        self.assertEqual((self.kept() - old)._clouds_content().raw, b"v2 second")
+        self.assertSyncOps(self.sync(), 1)
+        self.assertEqual(self.remote_files(self.client)["Versions/contract.txt"], b"v1 first")
+        self.assertSyncOps(self.sync(), 0)
+
     def test_download_route_streams_a_listed_version_only(self):
         self.edit_in_cloud(b"v2 second")
         version = self.kept()
