@@ -28,6 +28,7 @@ class S3ServerCase(SyncCase):
         cls.emulator = S3Emulator().start()
         cls.addClassCleanup(cls.emulator.stop)
         cls.s3 = cls.emulator.client()
+        cls.bucket = cls.emulator.bucket
 
 
 @tagged("post_install", "-at_install")
@@ -40,7 +41,7 @@ class TestS3Sync(S3ServerCase):
 
     def client_vals(self):
         config = self.emulator.provider_config()
-        return {"s3_bucket": config["bucket"], "s3_region": config["region"],
+        return {"s3_bucket": self.bucket, "s3_region": config["region"],
                 "s3_endpoint_url": config["endpoint_url"], "s3_path_style": True,
                 "s3_access_key": config["access_key"], "s3_secret_key": config["secret_key"]}
 
@@ -48,7 +49,7 @@ class TestS3Sync(S3ServerCase):
         root = client.sudo().remote_root_id
         out = {}
         pages = self.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.emulator.bucket, Prefix=root)
+            Bucket=self.bucket, Prefix=root)
         for page in pages:
             for obj in page.get("Contents", []):
                 key = obj["Key"]
@@ -59,12 +60,24 @@ class TestS3Sync(S3ServerCase):
                     out[path.rstrip("/")] = None
                 else:
                     out[path] = self.s3.get_object(
-                        Bucket=self.emulator.bucket, Key=key)["Body"].read()
+                        Bucket=self.bucket, Key=key)["Body"].read()
         return out
 
     def put(self, client, path, data):
-        self.s3.put_object(Bucket=self.emulator.bucket,
+        self.s3.put_object(Bucket=self.bucket,
                            Key=client.sudo().remote_root_id + path, Body=data)
+
+    def test_unversioned_bucket_versions_kept_by_odoo(self):
+        """A bucket without versioning keeps no versions: Odoo keeps what the sync
+        replaces, and lists it after the current content."""
+        att = self.version_file(self.make_client(root_name="Unversioned"), b"first")
+        self.put(att.clouds_client_id, "Versions/contract.txt", b"second")
+        self.sync()
+        self.env.invalidate_all()
+        listed = att.clouds_versions()
+        self.assertEqual([(v["id"][:5], v["current"], v["size"]) for v in listed],
+                         [("curre", True, 6), ("odoo:", False, 5)])
+        self.assertEqual(self.version_bytes(att, listed[1]["id"]), b"first")
 
     def test_open_in_cloud_follows_link_lifetime(self):
         """Link Lifetime: a presigned address valid that long, for every user who may
@@ -237,6 +250,27 @@ class TestS3Sync(S3ServerCase):
         self.assertAbandonedUploadsEnded(r"^PUT /.*[?&]partNumber=3(&|$)")
         self.assertFalse(self.s3.list_multipart_uploads(
             Bucket=self.emulator.bucket).get("Uploads"))
+
+
+@tagged("post_install", "-at_install")
+class TestS3Versions(S3ServerCase):
+    """Object versions of a bucket with versioning."""
+
+    provider_key = "s3"
+    client_vals = TestS3Sync.client_vals
+    remote_files = TestS3Sync.remote_files
+    put = TestS3Sync.put
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bucket = "versioned-bucket"
+        cls.s3.create_bucket(Bucket=cls.bucket)
+        cls.s3.put_bucket_versioning(Bucket=cls.bucket,
+                                     VersioningConfiguration={"Status": "Enabled"})
+
+    def test_versions_list_download_restore(self):
+        self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
 
 
 @tagged("post_install", "-at_install")

@@ -97,6 +97,9 @@ class BoxSyncCase(RealRequestsMixin, SyncCase):
 
 @tagged("post_install", "-at_install")
 class TestBoxSync(BoxSyncCase):
+    def test_versions_list_download_restore(self):
+        self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
+
     def test_open_in_cloud_follows_shared_link_access(self):
         """Shared Links: the shared link opened to anyone or to the company, made only
         for users who may change the item; readers get the item's page in the web app."""

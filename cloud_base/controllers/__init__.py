@@ -1,2 +1,3 @@
 from . import file_manager
 from . import oauth
+from . import versions

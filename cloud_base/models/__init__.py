@@ -20,3 +20,4 @@ from . import clouds_stat
 from . import clouds_history
 from . import clouds_digest
 from . import clouds_picker
+from . import clouds_file_version

@@ -11,7 +11,7 @@ OPERATION_KINDS = [
     ("create", "Created"), ("link", "Linked (already there)"), ("update", "Updated"),
     ("move", "Moved"), ("rename", "Renamed"), ("delete", "Deleted"),
     ("conflict", "Conflict copy"), ("forget", "Forgotten (deleted on both sides)"),
-    ("reverse", "Brought back into Odoo"),
+    ("reverse", "Brought back into Odoo"), ("restore", "Version restored"),
 ]
 
 

@@ -60,6 +60,7 @@ from cloud_sync.providers.errors import (
     NotFound,
     QuotaExceeded,
     ReauthRequired,
+    Unsupported,
 )
 
 from .clouds_change import NO_MARK
@@ -161,6 +162,8 @@ class ClientSync:
         self.broken = set()  # keys of the operations that failed
         self.parts, self.pending_end = {}, None  # what run() left to folder tasks
         self.committed = time.monotonic()
+        self.keep_versions = None  # the suite keeps versions (Settings), read when needed
+        self.cloud_versions = None  # the cloud keeps them (see _odoo_keeps_versions)
 
     # ---------------------------------------------------------------- states
     def _load_records(self):
@@ -948,6 +951,8 @@ class ClientSync:
     def _op_update_local(self, op, key):
         item = self.remote[op.remote_id]
         att = self._target(key)
+        if self.keep_versions is None:  # read here, in the worker's thread
+            self.keep_versions = bool(self.env["clouds.file.version"]._clouds_keep_limit())
         if att._clouds_link_only():  # Odoo no longer knows the content: no checksum
             def relinked(_none):
                 att._clouds_set_size(item.size)
@@ -955,11 +960,36 @@ class ClientSync:
 
             return (lambda: None), relinked
 
-        def downloaded(spooled):
+        download, odoo_keeps = self._download(op.remote_id), self._odoo_keeps_versions
+
+        def downloaded(result):
+            keep, spooled = result
+            if keep:  # the content replaced would be lost: Odoo keeps it as a version
+                self.env["clouds.file.version"]._clouds_keep(att)
             att.with_context(clouds_no_reset=True)._clouds_store_spooled(spooled)
             self._record(key, item, local_content=att.checksum)
 
-        return self._download(op.remote_id), downloaded
+        return (lambda: (odoo_keeps(op.remote_id), download())), downloaded
+
+    def _odoo_keeps_versions(self, remote_id):
+        """Whether Odoo keeps the content a backward update replaces (in a pool thread):
+        when Settings keep versions and the cloud keeps none. The provider is asked once
+        per run: one with versions may still say ``Unsupported`` (an S3 bucket without
+        versioning); an error leaves the question open, and Odoo keeps this one."""
+        if not self.keep_versions:
+            return False
+        if self.cloud_versions is None:
+            if not self.provider.has_versions:
+                self.cloud_versions = False
+            else:
+                try:
+                    self.provider.versions(remote_id)
+                    self.cloud_versions = True
+                except Unsupported:
+                    self.cloud_versions = False
+                except CloudError:
+                    return True
+        return not self.cloud_versions
 
     def _op_move_local(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)

@@ -1,5 +1,6 @@
-"""Cloud Storage settings: folder name length cap and the intervals of the crons that
-prepare folders (rules) and sync (prepare and run the sync tasks)."""
+"""Cloud Storage settings: folder name length cap, the intervals of the crons that
+prepare folders (rules) and sync (prepare and run the sync tasks), and how many versions
+Odoo keeps where the cloud keeps none."""
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
@@ -7,6 +8,7 @@ from odoo.exceptions import ValidationError
 from cloud_sync.naming import DEFAULT_MAX_LENGTH
 
 MAX_NAME_LENGTH = 255
+MAX_KEPT_VERSIONS = 100
 MINUTES = {"minutes": 1, "hours": 60, "days": 1440, "weeks": 10080, "months": 43200}
 # setting -> the crons whose interval it is (the first one is read back)
 CRONS = {
@@ -38,6 +40,12 @@ class ResConfigSettings(models.TransientModel):
         help="Once a day, the followers of each connection with sync failures in the last "
         "24 hours get one message with the counts and the first errors.",
     )
+    clouds_versions_keep = fields.Integer(
+        string="Versions Kept by Odoo",
+        help="Where the cloud keeps no versions (plain WebDAV, an S3 bucket without "
+        "versioning), the previous contents of a file the sync replaced are kept in Odoo, "
+        "this many per file, the oldest dropped first (0: none).",
+    )
     clouds_prepare_interval = fields.Integer(
         string="Prepare Folders Every (minutes)",
         default=15,
@@ -51,7 +59,7 @@ class ResConfigSettings(models.TransientModel):
     )
 
     @api.constrains("clouds_folder_name_max_length", "clouds_prepare_interval",
-                    "clouds_history_days", "clouds_sync_interval")
+                    "clouds_history_days", "clouds_sync_interval", "clouds_versions_keep")
     def _check_clouds_values(self):
         for settings in self:
             if not 1 <= settings.clouds_folder_name_max_length <= MAX_NAME_LENGTH:
@@ -65,6 +73,9 @@ class ResConfigSettings(models.TransientModel):
                 raise ValidationError(_("Folders are prepared at most every minute."))
             if settings.clouds_sync_interval < 1:
                 raise ValidationError(_("The sync runs at most every minute."))
+            if not 0 <= settings.clouds_versions_keep <= MAX_KEPT_VERSIONS:
+                raise ValidationError(_("Odoo keeps between 0 and %s versions of a file.",
+                                        MAX_KEPT_VERSIONS))
 
     @api.model
     def _clouds_crons(self, field):
@@ -77,10 +88,12 @@ class ResConfigSettings(models.TransientModel):
         for field in CRONS:
             if cron := self._clouds_crons(field)[:1]:
                 res[field] = cron.interval_number * MINUTES[cron.interval_type]
+        res["clouds_versions_keep"] = self.env["clouds.file.version"]._clouds_keep_limit()
         return res
 
     def set_values(self):
         super().set_values()
+        self.env["clouds.file.version"]._clouds_set_keep_limit(self.clouds_versions_keep)
         for field in CRONS:
             self._clouds_crons(field).write(
                 {"interval_number": self[field], "interval_type": "minutes"})

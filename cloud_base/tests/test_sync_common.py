@@ -21,7 +21,7 @@ import requests
 from odoo import Command, fields
 from odoo.addons.bus.models.bus import json_dump
 from odoo.api import Transaction
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests.common import _super_send
 
@@ -48,6 +48,9 @@ class SyncCase(TransactionCase):
     provider_key = None
     steady_calls = 2  # API calls of a cycle with nothing changed, whatever the folders
     keep_short_timeouts = False  # see assertConvergesUnderFaults
+    # Seconds between two contents of a file, for servers that name versions by the
+    # second of the content they replace (Nextcloud: a version of the same second is lost)
+    version_gap = 0.0
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
@@ -574,6 +577,74 @@ class SyncCase(TransactionCase):
         own = Attachment.create({"name": "own.txt", "raw": b"x"})
         with self.assertRaises(AccessError):
             own.write(forged)
+
+    # ---------------------------------------------------------------- versions
+    def version_file(self, client, data=b"first content"):
+        """A synced file ``Versions/contract.txt`` (give ``client`` a root of its own)."""
+        folder = self.Folder.create({"name": "Versions", "own_client_id": client.id})
+        att = self.Attachment.create({"name": "contract.txt", "raw": data,
+                                      "clouds_folder_id": folder.id})
+        self.sync()
+        self.assertTrue(att.clouds_remote_id)
+        return att
+
+    def version_bytes(self, att, version_id):
+        """The bytes the download route streams for one version (as the caller's user)."""
+        chunks, _size, name, _mimetype = att._clouds_version_stream(version_id)
+        self.assertEqual(name, att.name)
+        return b"".join(chunks)
+
+    def assertVersionsListDownloadRestore(self, client):
+        """The cloud's versions of a synced file: listed (newest first, the current one
+        first), downloaded, restored; Odoo's copy follows the restore (content, size,
+        checksum, remote version) so that the next sync has nothing to do; an id the
+        file's listing does not give never reaches the provider."""
+        att = self.version_file(client)
+        time.sleep(self.version_gap)
+        self.put(client, "Versions/contract.txt", b"second, longer content")
+        self.sync()
+        self.env.invalidate_all()
+        self.assertEqual(att.raw, b"second, longer content")
+        self.assertFalse(self.env["clouds.file.version"].search([("attachment_id", "=", att.id)]),
+                         "the cloud keeps the versions: Odoo keeps none")
+        versions = att.clouds_versions()
+        self.assertGreaterEqual(len(versions), 2, versions)
+        self.assertTrue(versions[0]["current"])
+        self.assertFalse(any(v["current"] or v["kept"] for v in versions[1:]), versions)
+        self.assertTrue(all(v["id"].startswith("cloud:") for v in versions), versions)
+        self.assertEqual((versions[0]["size"], versions[-1]["size"]), (22, 13))
+        self.assertTrue(all(v["time"] for v in versions), versions)
+        self.assertEqual(self.version_bytes(att, versions[0]["id"]), b"second, longer content")
+        self.assertEqual(self.version_bytes(att, versions[-1]["id"]), b"first content")
+        self.emulator.faults.reset_counts()
+        for forged in ("cloud:no-such-version", "odoo:1", "current"):
+            with self.assertRaises(MissingError):
+                att._clouds_version_stream(forged)
+            with self.assertRaises(MissingError):
+                att.clouds_version_restore(forged)
+        self.assertFalse([line for line in self.emulator.faults.log if "no-such" in line])
+        with self.assertRaises(UserError):  # already the current content
+            att.clouds_version_restore(versions[0]["id"])
+
+        att.clouds_version_restore(versions[-1]["id"])
+        self.env.invalidate_all()
+        self.assertEqual(att.raw, b"first content")
+        self.assertEqual((att.file_size, att.checksum),
+                         (13, hashlib.sha1(b"first content").hexdigest()))
+        self.assertEqual(self.remote_files(client)["Versions/contract.txt"], b"first content")
+        after = att.clouds_versions()
+        self.assertTrue(after[0]["current"])
+        self.assertEqual(after[0]["size"], 13)
+        kept = [self.version_bytes(att, v["id"]) for v in after[1:]]
+        self.assertIn(b"second, longer content", kept, "restoring lost the content it replaced")
+        self.assertIn("Version restored", att.clouds_history)
+        # Odoo's copy followed: no conflict, no upload, no download; one file only
+        self.assertSyncOps(self.sync(), 0)
+        self.assertSyncOps(self.sync(), 0)
+        self.assertEqual(self.Attachment.search_count(
+            [("clouds_folder_id", "=", att.clouds_folder_id.id)]), 1)
+        self.assertEqual(att.raw, b"first content")
+        return att
 
     # ---------------------------------------------------------------- the shared scenario
     def put(self, client, path, data):

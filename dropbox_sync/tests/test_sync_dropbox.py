@@ -27,6 +27,9 @@ class TestDropboxSync(RealRequestsMixin, SyncCase):
         host = cls.emulator.netloc
         cls.bare._host_map = {"api": host, "content": host, "notify": host}
 
+    def test_versions_list_download_restore(self):
+        self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
+
     def test_open_in_cloud_follows_link_mode(self):
         """Dropbox Links: internal paths, or shared links made only for users who may
         change the item (readers keep the internal path)."""

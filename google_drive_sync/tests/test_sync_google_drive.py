@@ -74,6 +74,9 @@ class GoogleDriveSyncCase(SyncCase):
 
 @tagged("post_install", "-at_install")
 class TestGoogleDriveSync(GoogleDriveSyncCase):
+    def test_versions_list_download_restore(self):
+        self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
+
     def test_direct_backward_through_changes_and_reverse(self):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")

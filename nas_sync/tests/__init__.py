@@ -6,3 +6,4 @@ from . import test_steer_nas
 from . import test_dashboard_nas
 from . import test_followers_nas
 from . import test_picker_nas
+from . import test_versions_nas

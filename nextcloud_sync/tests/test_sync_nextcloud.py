@@ -14,6 +14,7 @@ class NextcloudCase(SyncCase):
     """The sync helpers against a Nextcloud emulator of the test class's own."""
 
     provider_key = "nextcloud"
+    version_gap = 1.05  # versions are named by the second of the content they replace
 
     @classmethod
     def setUpClass(cls):
@@ -35,6 +36,9 @@ class NextcloudCase(SyncCase):
 
 @tagged("post_install", "-at_install")
 class TestNextcloudSync(NextcloudCase):
+    def test_versions_list_download_restore(self):
+        self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
+
     def test_round_trip(self):
         self.round_trip()
 

@@ -98,6 +98,9 @@ class TestOneDriveSync(GraphSyncCase):
                 "token_json": json.dumps({"access_token": config["access_token"],
                                           "refresh_token": config["refresh_token"]})}
 
+    def test_versions_list_download_restore(self):
+        self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
+
     def test_direct_backward_through_delta_and_reverse(self):
         client = self.round_trip()
         self.assertEqual(client.state, "draft")

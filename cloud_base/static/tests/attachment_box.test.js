@@ -22,6 +22,13 @@ describe.current.tags("desktop");
 class IrAttachment extends mailModels.IrAttachment {
     clouds_folder_id = fields.Many2one({ relation: "clouds.folder" });
     clouds_cloud_url = fields.Char();
+    clouds_client_id = fields.Many2one({ relation: "clouds.client" });
+}
+
+class CloudsClient extends models.Model {
+    _name = "clouds.client";
+    name = fields.Char();
+    _records = [{ id: 1, name: "NAS" }];
 }
 
 class CloudsFolder extends models.Model {
@@ -30,7 +37,7 @@ class CloudsFolder extends models.Model {
     _records = [{ id: 1, name: "Acme" }, { id: 2, name: "Specs" }];
 }
 
-defineModels({ ...mailModels, IrAttachment, CloudsFolder });
+defineModels({ ...mailModels, IrAttachment, CloudsFolder, CloudsClient });
 
 async function partnerWithFiles(folderId) {
     const pyEnv = await startServer();
@@ -40,7 +47,7 @@ async function partnerWithFiles(folderId) {
           clouds_folder_id: folderId },
         { name: "Synced.txt", mimetype: "text/plain", res_id: partnerId,
           res_model: "res.partner", clouds_folder_id: folderId,
-          clouds_cloud_url: "https://cloud.example/synced" },
+          clouds_cloud_url: "https://cloud.example/synced", clouds_client_id: 1 },
     ]);
     return partnerId;
 }
@@ -79,6 +86,19 @@ test("a record with a folder shows its folder tree and the selected folder's fil
     await contains(".o_clouds_ab_file", { count: 2 });
     await contains(".o_clouds_ab_file:contains(Synced.txt) .fa-cloud");
     await contains(".o_clouds_ab_file:contains(Blah.txt) .fa-cloud", { count: 0 });
+    // a synced file has Versions
+    await contains(".o_clouds_ab_file:contains(Blah.txt) .o_clouds_ab_versions", { count: 0 });
+    onRpc("ir.attachment", "clouds_versions", () => [
+        { id: "cloud:2", time: "2026-12-07 10:00:00", size: 3, author: "Ann", current: true,
+          kept: false },
+        { id: "cloud:1", time: "2026-12-06 10:00:00", size: 2, author: "", current: false,
+          kept: false },
+    ]);
+    await click(".o_clouds_ab_file:contains(Synced.txt) .o_clouds_ab_versions");
+    await contains(".modal .o_clouds_version", { count: 2 });
+    await contains(".modal .o_clouds_version_restore", { count: 1 });
+    await click(".modal-footer .btn-secondary");
+    await contains(".modal", { count: 0 });
     expect(".o-mail-AttachmentList").toHaveCount(0);
     // Another folder: its own files, and its cloud link.
     await click(".o_clouds_attachment_box .o_clouds_name:contains(Specs)");

@@ -21,9 +21,10 @@ class IrAttachment extends mailModels.IrAttachment {
     clouds_cloud_url = fields.Char();
     file_size = fields.Integer();
     clouds_history = fields.Html();
+    clouds_client_id = fields.Many2one({ relation: "clouds.client" });
     _records = [
         { id: 1, name: "spec.txt", mimetype: "text/plain", clouds_folder_id: 1,
-          file_size: 2645000,
+          file_size: 2645000, clouds_client_id: 1,
           clouds_history: "<table><tr><td>Created (Odoo → cloud, NAS)</td></tr></table>" },
         { id: 2, name: "inner.txt", mimetype: "text/plain", clouds_folder_id: 2, file_size: 3 },
         { id: 3, name: "other.txt", mimetype: "text/plain", clouds_folder_id: 3,
@@ -50,7 +51,13 @@ class CloudsTag extends models.Model {
     color = fields.Integer();
 }
 
-defineModels({ ...mailModels, IrAttachment, CloudsFolder, CloudsTag });
+class CloudsClient extends models.Model {
+    _name = "clouds.client";
+    name = fields.Char();
+    _records = [{ id: 1, name: "NAS" }];
+}
+
+defineModels({ ...mailModels, IrAttachment, CloudsFolder, CloudsTag, CloudsClient });
 
 const ARCH = `
     <kanban js_class="clouds_file_manager_kanban" create="0">
@@ -378,7 +385,20 @@ test("the side panel shows the History of the selected folder, or of the one sel
     await animationFrame();
     expect(".o_clouds_fm_history_name").toHaveText("spec.txt");
     expect(".o_clouds_fm_history_body td").toHaveText("Created (Odoo → cloud, NAS)");
-    expect(reads.at(-1)).toEqual(["ir.attachment", [1], ["display_name", "clouds_history"]]);
+    expect(reads.at(-1)).toEqual(
+        ["ir.attachment", [1], ["display_name", "clouds_history", "clouds_client_id"]]);
+    // a synced file: its Versions open from its details
+    onRpc("ir.attachment", "clouds_versions", ({ args }) => {
+        expect.step(`versions of ${args[0]}`);
+        return [{ id: "current", time: "2026-12-07 10:00:00", size: 3, author: "Ann",
+                  current: true, kept: false }];
+    });
+    await contains(".o_clouds_fm_versions").click();
+    await animationFrame();
+    expect.verifySteps(["versions of 1"]);
+    expect(".modal .o_clouds_versions_name").toHaveText("spec.txt");
+    expect(".modal .o_clouds_version").toHaveCount(1);
+    await contains(".modal-footer .btn-secondary").click();
 
     // No file selected: the folder's again.
     await contains(".o_data_row:contains(spec.txt) .o_list_record_selector input").click();

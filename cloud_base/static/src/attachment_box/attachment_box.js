@@ -5,6 +5,7 @@ import { useFileViewer } from "@web/core/file_viewer/file_viewer_hook";
 import { FileModel } from "@web/core/file_viewer/file_model";
 import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { CloudsTree } from "../clouds_tree/clouds_tree";
+import { VersionsDialog } from "../versions_dialog/versions_dialog";
 import {
     ATTACHMENTS_TYPE,
     FOLDER_TYPE,
@@ -17,7 +18,7 @@ import {
 } from "../clouds_tree/operations";
 
 export const ATTACHMENT_FIELDS = ["name", "mimetype", "type", "url", "checksum", "file_size",
-    "clouds_cloud_url", "clouds_folder_id", "clouds_state"];
+    "clouds_cloud_url", "clouds_folder_id", "clouds_state", "clouds_client_id"];
 
 /**
  * The chatter's attachment box on a record that has a folder: the record's folder tree
@@ -135,6 +136,12 @@ export class CloudsAttachmentBox extends Component {
         } else {
             download(`/cloud_base/download/${file.id}`);
         }
+    }
+
+    versions(file) {
+        this.dialog.add(VersionsDialog, {
+            attachmentId: file.id, name: file.name, onRestored: () => this.reloadAll(),
+        });
     }
 
     remove(file) {

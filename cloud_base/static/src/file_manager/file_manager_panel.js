@@ -2,6 +2,7 @@ import { Component, markup, onWillStart, useState } from "@odoo/owl";
 import { _t } from "@web/core/l10n/translation";
 import { useBus, useService } from "@web/core/utils/hooks";
 import { CloudsTree } from "../clouds_tree/clouds_tree";
+import { VersionsDialog } from "../versions_dialog/versions_dialog";
 import {
     FOLDER_TYPE,
     TAG_TYPE,
@@ -22,16 +23,29 @@ export class FileManagerHistory extends Component {
 
     setup() {
         this.orm = useService("orm");
-        this.state = useState({ name: "", html: null });
-        onWillStart(async () => {
-            const [record] = await this.orm.read(this.props.model, [this.props.resId], [
-                "display_name",
-                "clouds_history",
-            ]);
-            if (record) {
-                this.state.name = record.display_name;
-                this.state.html = markup(record.clouds_history || "");
-            }
+        this.dialog = useService("dialog");
+        this.state = useState({ name: "", html: null, synced: false });
+        onWillStart(() => this.load());
+    }
+
+    async load() {
+        const file = this.props.model === "ir.attachment";
+        const [record] = await this.orm.read(this.props.model, [this.props.resId], [
+            "display_name",
+            "clouds_history",
+            ...(file ? ["clouds_client_id"] : []),
+        ]);
+        if (record) {
+            this.state.name = record.display_name;
+            this.state.html = markup(record.clouds_history || "");
+            this.state.synced = file && Boolean(record.clouds_client_id);
+        }
+    }
+
+    /** A synced file's versions (the History then shows a restore). */
+    openVersions() {
+        this.dialog.add(VersionsDialog, {
+            attachmentId: this.props.resId, name: this.state.name, onRestored: () => this.load(),
         });
     }
 }
