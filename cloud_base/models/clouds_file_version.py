@@ -229,6 +229,10 @@ class IrAttachmentVersions(models.Model):
             self.check_access("write")
         if att.type != "binary":
             raise UserError(_("“%s” is a link, not a file: it has no versions.", att.name))
+        if write and att.clouds_state in ("linked", "missing"):
+            # not the suite's file: its owners in the cloud decide what it contains
+            raise UserError(_("“%s” is linked from the cloud: restore its versions in the "
+                              "cloud itself.", att.name))
         return att
 
     def _clouds_version_provider(self):

@@ -237,6 +237,9 @@ class PickerCase:
         self.assertEqual(self.emulator.faults.total(self.write_requests), 0)
         self.assertEqual(self.remote_files(self.client), before)
         self.assertEqual((att.clouds_state, att.clouds_remote_id), ("linked", remote_id))
+        # Its versions belong to the cloud's owners: never restored from Odoo.
+        with self.assertRaisesRegex(UserError, "linked from the cloud"):
+            att.with_user(self.user).clouds_version_restore("cloud:1")
 
     def test_removed_link_is_reported_missing(self):
         att = self.pick("link")

@@ -211,6 +211,11 @@ class SyncCase(TransactionCase):
         finally:
             del self.Queue
             self.emulator.faults.clear()
+        # What the last faulted round left to the queue's retry is done once the server
+        # answers (how much is left depends on the order threads drew the faults in);
+        # after that, nothing is left to do and both trees are the same.
+        self.Queue.search([("state", "=", "pending")]).next_try = False
+        self.sync()
         self.assertSyncOps(self.sync(), 0)
         self.assertTreesEqual(client)
         self.assertEqual(client.state, "connected")
