@@ -30,13 +30,10 @@ class S3ServerCase(SyncCase):
         cls.s3 = cls.emulator.client()
 
 
-@tagged("post_install", "-at_install")
-class TestS3Sync(S3ServerCase):
-    provider_key = "s3"
-    # S3 has no feed: one listing page per 1,000 keys; the provider keeps the snapshot it
-    # stored in memory, so nothing else is read or written when nothing changed.
-    steady_calls = 1
+class S3Case(S3ServerCase):
+    """The sync helpers on the moto server: a connection, the remote tree (no tests)."""
 
+    provider_key = "s3"
 
     def client_vals(self):
         config = self.emulator.provider_config()
@@ -65,6 +62,13 @@ class TestS3Sync(S3ServerCase):
     def put(self, client, path, data):
         self.s3.put_object(Bucket=self.emulator.bucket,
                            Key=client.sudo().remote_root_id + path, Body=data)
+
+
+@tagged("post_install", "-at_install")
+class TestS3Sync(S3Case):
+    # S3 has no feed: one listing page per 1,000 keys; the provider keeps the snapshot it
+    # stored in memory, so nothing else is read or written when nothing changed.
+    steady_calls = 1
 
     def test_open_in_cloud_follows_link_lifetime(self):
         """Link Lifetime: a presigned address valid that long, for every user who may
@@ -330,15 +334,10 @@ print("done", flush=True)
 
 
 @tagged("post_install", "-at_install")
-class TestCrashSafety(S3ServerCase):
+class TestCrashSafety(S3Case):
     """A worker process killed at random points of a 500-file sync, then run again."""
 
-    provider_key = "s3"
     files = 500
-
-
-    client_vals = TestS3Sync.client_vals
-    remote_files = TestS3Sync.remote_files
 
     def worker(self, kill_after=None):
         """Run the queue in another process; SIGKILL it ``kill_after`` s after it starts."""
