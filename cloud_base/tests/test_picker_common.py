@@ -273,8 +273,8 @@ class PickerCase:
     def test_link_follows_a_move_in_the_cloud_by_id(self):
         """A link names the remote id: where the provider keeps an item's id across a
         move (Nextcloud fileids, Drive, OneDrive, Dropbox, Box), the moved file is still
-        linked and read;
-        where the id is the path (WebDAV paths, S3 keys) it is reported missing."""
+        linked and read; where the id is the path (WebDAV paths, S3 keys) it is reported
+        missing."""
         att = self.pick("link")
         elsewhere = self.remote.ensure_folder(self.remote.root_id, "Elsewhere")
         moved = self.remote.move(self.contract.id, elsewhere.id)
