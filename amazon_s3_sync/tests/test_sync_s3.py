@@ -31,13 +31,10 @@ class S3ServerCase(SyncCase):
         cls.bucket = cls.emulator.bucket
 
 
-@tagged("post_install", "-at_install")
-class TestS3Sync(S3ServerCase):
-    provider_key = "s3"
-    # S3 has no feed: one listing page per 1,000 keys; the provider keeps the snapshot it
-    # stored in memory, so nothing else is read or written when nothing changed.
-    steady_calls = 1
+class S3Case(S3ServerCase):
+    """The sync helpers on the moto server: a connection, the remote tree (no tests)."""
 
+    provider_key = "s3"
 
     def client_vals(self):
         config = self.emulator.provider_config()
@@ -66,6 +63,13 @@ class TestS3Sync(S3ServerCase):
     def put(self, client, path, data):
         self.s3.put_object(Bucket=self.bucket,
                            Key=client.sudo().remote_root_id + path, Body=data)
+
+
+@tagged("post_install", "-at_install")
+class TestS3Sync(S3Case):
+    # S3 has no feed: one listing page per 1,000 keys; the provider keeps the snapshot it
+    # stored in memory, so nothing else is read or written when nothing changed.
+    steady_calls = 1
 
     def test_unversioned_bucket_versions_kept_by_odoo(self):
         """A bucket without versioning keeps no versions: Odoo keeps what the sync
@@ -253,13 +257,8 @@ class TestS3Sync(S3ServerCase):
 
 
 @tagged("post_install", "-at_install")
-class TestS3Versions(S3ServerCase):
+class TestS3Versions(S3Case):
     """Object versions of a bucket with versioning."""
-
-    provider_key = "s3"
-    client_vals = TestS3Sync.client_vals
-    remote_files = TestS3Sync.remote_files
-    put = TestS3Sync.put
 
     @classmethod
     def setUpClass(cls):
@@ -364,15 +363,10 @@ print("done", flush=True)
 
 
 @tagged("post_install", "-at_install")
-class TestCrashSafety(S3ServerCase):
+class TestCrashSafety(S3Case):
     """A worker process killed at random points of a 500-file sync, then run again."""
 
-    provider_key = "s3"
     files = 500
-
-
-    client_vals = TestS3Sync.client_vals
-    remote_files = TestS3Sync.remote_files
 
     def worker(self, kill_after=None):
         """Run the queue in another process; SIGKILL it ``kill_after`` s after it starts."""

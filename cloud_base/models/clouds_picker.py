@@ -387,10 +387,15 @@ class IrAttachmentPicked(models.Model):
         self.with_context(clouds_no_reset=True)._clouds_store_spooled(spooled)
 
     def _clouds_copy_remote(self, provider, item, folder):
-        """``provider.copy`` into the folder's remote folder, under the first free name."""
+        """``provider.copy`` into the folder's remote folder, under the first free name.
+        Where siblings may share a name (Drive: ``unique_names`` false, a copy never
+        raises NameTaken) the name is looked up first, else a second copy would be a
+        same-named twin of the first."""
         stem, ext = os.path.splitext(item.name)
         for n in range(1, COPY_TRIES + 1):
             name = item.name if n == 1 else f"{stem} ({n}){ext}"
+            if not provider.unique_names and provider.find_child(folder.clouds_remote_id, name):
+                continue
             try:
                 return provider.copy(item.id, folder.clouds_remote_id, name)
             except NameTaken:

@@ -5,6 +5,7 @@ linked files (streamed, never synced, reported when gone) and copies."""
 
 import base64
 import json
+import re
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user
@@ -15,11 +16,14 @@ from cloud_sync.providers import provider_class
 
 class PickerCase:
     """Mixed before ``HttpCase`` and the provider's ``SyncCase``. ``upload_requests`` and
-    ``write_requests``: patterns of the server's request log (``emulator.faults``)."""
+    ``write_requests``: patterns of the server's request lines (``emulator.faults``); an
+    upload is a request of ``upload_requests`` that carries bytes (an S3 CopyObject is a
+    ``PUT`` of the same key line as a PutObject, but with no body). Both patterns are
+    checked in ``setUp`` against the uploads that make the test's files."""
 
     allow_inherited_tests_method = True  # Odoo's loader runs only a class's own tests else
     upload_requests = "^PUT "
-    write_requests = "^(PUT|POST|PATCH|MOVE|COPY|DELETE) "
+    write_requests = "^(PUT|POST|PATCH|MOVE|COPY|DELETE|MKCOL|PROPPATCH) "
 
     def setUp(self):
         super().setUp()
@@ -36,8 +40,19 @@ class PickerCase:
         self.partner = self.env["res.partner"].create({"name": "Picked Ltd"})
         self.remote = self.client._cloud_provider()
         self.addCleanup(self.remote.close)
+        self.emulator.faults.reset_counts()
         self.library, self.contract = self.in_cloud("Library", {
             "contract.txt": b"the signed contract"})
+        # the patterns see this provider's uploads and writes (else the "nothing written"
+        # assertions below would hold for any provider)
+        self.assertEqual(self.uploads(), 1, self.emulator.faults.log)
+        self.assertGreaterEqual(self.emulator.faults.total(self.write_requests), 2)
+
+    def uploads(self):
+        """Uploads since the last reset of the server's counts."""
+        faults = self.emulator.faults
+        return sum(1 for line, size in zip(faults.log, faults.body_sizes, strict=True)
+                   if size and re.search(self.upload_requests, line))
 
     def in_cloud(self, folder, files):
         """A folder of files made beneath the connection's root, as a user of the cloud
@@ -234,7 +249,8 @@ class PickerCase:
         att.with_user(self.user).name = "renamed in Odoo.txt"
         self.emulator.faults.reset_counts()
         self.assertSyncOps(self.sync(), 0)
-        self.assertEqual(self.emulator.faults.total(self.write_requests), 0)
+        self.assertEqual(self.emulator.faults.total(self.write_requests), 0,
+                         self.emulator.faults.log)
         self.assertEqual(self.remote_files(self.client), before)
         self.assertEqual((att.clouds_state, att.clouds_remote_id), ("linked", remote_id))
         # Its versions belong to the cloud's owners: never restored from Odoo.
@@ -256,6 +272,25 @@ class PickerCase:
         self.assertEqual(response.status_code, 404)
         linked.invalidate_recordset()
         self.assertEqual(linked.clouds_state, "missing")
+
+    def test_link_follows_a_move_in_the_cloud_by_id(self):
+        """A link names the remote id: where the provider keeps an item's id across a
+        move (Nextcloud fileids, Drive, OneDrive, Dropbox, Box), the moved file is still
+        linked and read; where the id is the path (WebDAV paths, S3 keys) it is reported
+        missing."""
+        att = self.pick("link")
+        elsewhere = self.remote.ensure_folder(self.remote.root_id, "Elsewhere")
+        moved = self.remote.move(self.contract.id, elsewhere.id)
+        self.assertEqual(self.remote_files(self.client)["Elsewhere/contract.txt"],
+                         b"the signed contract")
+        self.Attachment._cron_clouds_check_links()
+        if moved.id == self.contract.id:
+            self.assertEqual(att.clouds_state, "linked")
+            self.assertEqual(att.raw, b"the signed contract")
+        else:
+            self.assertEqual((att.clouds_state, att.clouds_remote_id),
+                             ("missing", self.contract.id))
+            self.assertTrue(att.exists())
 
     def test_link_check_is_bounded_oldest_first(self):
         first = self.pick("link")
@@ -286,7 +321,7 @@ class PickerCase:
         # The provider copies on the server where it can; otherwise its copy streams the
         # bytes down and up (one upload), never through Odoo's filestore.
         server_side = provider_class(self.provider_key).server_side_copy
-        self.assertEqual(self.emulator.faults.total(self.upload_requests), 0 if server_side else 1)
+        self.assertEqual(self.uploads(), 0 if server_side else 1, self.emulator.faults.log)
         self.assertEqual(att.clouds_state, "link")
         self.assertFalse(att.store_fname)
         remote = self.remote_files(self.client)
@@ -295,8 +330,7 @@ class PickerCase:
         self.assertEqual(att.raw, b"the signed contract")
         self.emulator.faults.reset_counts()
         self.assertSyncOps(self.sync(), 0)
-        self.assertEqual(self.emulator.faults.total(self.upload_requests), 0,
-                         "nothing uploaded again")
+        self.assertEqual(self.uploads(), 0, "nothing uploaded again")
         # A second copy gets a free name.
         again = self.pick("copy", folder_id=folder.id)
         self.assertEqual(again.name, "contract (2).txt")

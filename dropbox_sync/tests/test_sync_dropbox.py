@@ -11,8 +11,9 @@ from odoo.tests import tagged
 from cloud_sync.emulators.dropbox import DropboxEmulator
 
 
-@tagged("post_install", "-at_install")
-class TestDropboxSync(RealRequestsMixin, SyncCase):
+class DropboxCase(RealRequestsMixin, SyncCase):
+    """The Dropbox emulator, the bare SDK on it and the remote-tree helpers (no tests)."""
+
     provider_key = "dropbox"
 
     @classmethod
@@ -26,28 +27,6 @@ class TestDropboxSync(RealRequestsMixin, SyncCase):
         cls.bare._session.trust_env = False  # the emulator's CA, not REQUESTS_CA_BUNDLE
         host = cls.emulator.netloc
         cls.bare._host_map = {"api": host, "content": host, "notify": host}
-
-    def test_versions_list_download_restore(self):
-        self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
-
-    def test_open_in_cloud_follows_link_mode(self):
-        """Dropbox Links: internal paths, or shared links made only for users who may
-        change the item (readers keep the internal path)."""
-        client = self.make_client(root_name="Links")  # its own remote root
-        file, folder, reader, editor = self.link_setup(client)
-        internal = self.open_in_cloud(file, editor)
-        self.assertIn("/home", internal)
-        self.assertOpens(internal, file)
-        client.db_link_mode = "shared"
-        shared = self.open_in_cloud(file, editor)
-        self.assertIn("/scl/fi/", shared)
-        self.assertOpens(shared, file)
-        self.assertEqual(self.open_in_cloud(file, reader), internal)
-        shared_folder = self.open_in_cloud(folder, editor)
-        self.assertIn("/scl/fo/", shared_folder)
-        self.assertOpens(shared_folder, folder)
-        self.assertOpens(self.open_in_cloud(folder, reader), folder)
-        self.assertLinksRefused(file, folder, reader)
 
     def client_vals(self):
         config = self.emulator.provider_config()
@@ -81,6 +60,31 @@ class TestDropboxSync(RealRequestsMixin, SyncCase):
     def put(self, client, path, data):
         self.bare.files_upload(data, f"{self.root_path(client)}/{path}",
                                mode=dropbox.files.WriteMode.overwrite)
+
+
+@tagged("post_install", "-at_install")
+class TestDropboxSync(DropboxCase):
+    def test_versions_list_download_restore(self):
+        self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
+
+    def test_open_in_cloud_follows_link_mode(self):
+        """Dropbox Links: internal paths, or shared links made only for users who may
+        change the item (readers keep the internal path)."""
+        client = self.make_client(root_name="Links")  # its own remote root
+        file, folder, reader, editor = self.link_setup(client)
+        internal = self.open_in_cloud(file, editor)
+        self.assertIn("/home", internal)
+        self.assertOpens(internal, file)
+        client.db_link_mode = "shared"
+        shared = self.open_in_cloud(file, editor)
+        self.assertIn("/scl/fi/", shared)
+        self.assertOpens(shared, file)
+        self.assertEqual(self.open_in_cloud(file, reader), internal)
+        shared_folder = self.open_in_cloud(folder, editor)
+        self.assertIn("/scl/fo/", shared_folder)
+        self.assertOpens(shared_folder, folder)
+        self.assertOpens(self.open_in_cloud(folder, reader), folder)
+        self.assertLinksRefused(file, folder, reader)
 
     def test_direct_backward_through_cursor_and_reverse(self):
         client = self.round_trip()

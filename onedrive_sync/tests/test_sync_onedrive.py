@@ -87,8 +87,9 @@ class GraphSyncCase(GraphTree, SyncCase):
         cls.graph = graph_session(cls.emulator, cls.config, account=cls.account)
 
 
-@tagged("post_install", "-at_install")
-class TestOneDriveSync(GraphSyncCase):
+class OneDriveCase(GraphSyncCase):
+    """A connection with a user's tokens in OneDrive for Business (no tests)."""
+
     def client_vals(self):
         config = self.emulator.provider_config(drive_type="business")  # fresh tokens
         return {"od_client_id": config["client_id"], "od_client_secret": config["client_secret"],
@@ -98,6 +99,9 @@ class TestOneDriveSync(GraphSyncCase):
                 "token_json": json.dumps({"access_token": config["access_token"],
                                           "refresh_token": config["refresh_token"]})}
 
+
+@tagged("post_install", "-at_install")
+class TestOneDriveSync(OneDriveCase):
     def test_versions_list_download_restore(self):
         self.assertVersionsListDownloadRestore(self.make_client(root_name="Versions"))
 
