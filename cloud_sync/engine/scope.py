@@ -88,57 +88,67 @@ def scoped_states(source: Source, keys: Iterable[str], changes: list[Change] | N
     if root is None or unscopable(changes, root.remote_id):
         return None
     local: dict[str, LocalNode] = {}
-    synced: dict[str, SyncedNode] = {}
+    synced: dict[str, SyncedNode] = {ROOT: root}
     by_remote: dict[str, SyncedNode] = {}
     touched = set(keys) - {ROOT}
     touched_rids = {c.item.id for c in changes}
     want_keys = touched | {ROOT}
     want_rids = touched_rids | {c.item.parent_id for c in changes if c.item.parent_id}
-    asked_keys: set[str] = set()
-    asked_rids: set[str] = set()
+    # what was asked of each side (an item found one way is not asked for again)
+    local_asked: set[str] = set()
+    synced_asked: set[str] = {ROOT}
+    rids_asked: set[str] = set()
     expanded: set[str] = set()
 
     def take_synced(nodes: dict[str, SyncedNode]) -> None:
         synced.update(nodes)
+        synced_asked.update(nodes)
         for node in nodes.values():
             by_remote[node.remote_id] = node
 
+    def wanted() -> tuple[set[str], set[str], set[str]]:
+        return (want_keys - local_asked, want_keys - synced_asked,
+                want_rids - rids_asked - by_remote.keys())
+
     while True:
-        new_keys, new_rids = want_keys - asked_keys, want_rids - asked_rids
-        if new_keys:
-            asked_keys |= new_keys
-            local.update(source.local(new_keys))
-            take_synced(source.synced(new_keys))
-        if new_rids:
-            asked_rids |= new_rids
-            take_synced(source.synced_by_remote(new_rids))
-        if max_keys is not None and len(asked_keys) > max_keys:
+        need_local, need_synced, need_rids = wanted()
+        if need_local:
+            local_asked |= need_local
+            local.update(source.local(need_local))
+        if need_synced:
+            synced_asked.update(need_synced)
+            take_synced(source.synced(need_synced))
+        if need_rids:
+            rids_asked |= need_rids
+            take_synced(source.synced_by_remote(need_rids))
+        if max_keys is not None and len(local_asked) > max_keys:
             return None
         # closure: ancestors, keys and remote ids of the records, touched both ways
         for node in synced.values():
             want_keys.add(node.key)
-            want_rids.add(node.remote_id)
             if node.parent:
                 want_keys.add(node.parent)
         want_keys.update(n.parent for n in local.values() if n.parent)
         touched.update(by_remote[rid].key for rid in touched_rids if rid in by_remote)
         touched_rids.update(synced[k].remote_id for k in touched if k in synced)
-        touched.update(k for k in asked_keys - touched - {ROOT}
-                       if _clean(local.get(k), synced.get(k), synced, asked_keys) is False)
+        known = local_asked & synced_asked  # loaded on both sides
+        touched.update(k for k in known - touched - {ROOT}
+                       if _clean(local.get(k), synced.get(k), synced, synced_asked) is False)
         want_keys |= touched
         want_rids |= touched_rids
         # whole subtrees of the touched folders
-        folders = {k for k in touched & (asked_keys - expanded)
+        folders = {k for k in touched & (known - expanded)
                    if (node := local.get(k) or synced.get(k)) and node.kind == Kind.FOLDER}
         expanded |= folders
         if folders:
             children = source.local_children(folders)
             local.update(children)
+            local_asked.update(children)
             records = source.synced_children(folders)
             take_synced(records)
             touched.update(children, records)
             want_keys.update(children, records)
-        elif not (want_keys - asked_keys or want_rids - asked_rids):
+        elif not any(wanted()):
             break
 
     snapshot = {}
