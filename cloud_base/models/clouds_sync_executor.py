@@ -1194,8 +1194,7 @@ class ScopeSource:
         ids = _ids(keys)
         folders = self._connected(ids["f"], FOLDER_FIELDS)
         atts = self.run.Attachment.search_fetch(
-            [("id", "in", list(ids["a"])), ("type", "=", "binary"),
-             ("clouds_folder_id", "!=", False)], FILE_FIELDS) if ids["a"] \
+            [("id", "in", list(ids["a"])), *FILES], FILE_FIELDS) if ids["a"] \
             else self.run.Attachment
         out.update(self._nodes(folders, atts))
         return out
@@ -1208,12 +1207,15 @@ class ScopeSource:
             [("parent_id", "in", parents.ids), ("active", "=", True),
              ("client_id", "=", self.client_id)], FOLDER_FIELDS)
         atts = self.run.Attachment.search_fetch(
-            [("clouds_folder_id", "in", parents.ids), ("type", "=", "binary")], FILE_FIELDS)
+            [("clouds_folder_id", "in", parents.ids), *FILES], FILE_FIELDS)
         return self.run._nodes(folders, atts, set(parents.ids))
 
 
 FOLDER_FIELDS = ("name", "parent_id", "folder_type", "res_model")  # what a local node reads
 FILE_FIELDS = ("name", "clouds_folder_id", "checksum")
+# The files ``local_state`` searches. Its search names no id, so Odoo adds the
+# ``res_field`` condition itself; a search by id must say it.
+FILES = (("type", "=", "binary"), ("clouds_folder_id", "!=", False), ("res_field", "=", False))
 
 
 def _ids(keys):

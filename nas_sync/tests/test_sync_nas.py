@@ -87,6 +87,10 @@ class TestNasSync(NasCase):
         _rule, people, projects = self.make_tree(client)
         old = self.Folder.create({"name": "Old", "parent_id": projects.id})
         self.Attachment.create({"name": "old.txt", "clouds_folder_id": old.id, "raw": b"old"})
+        gone = self.Folder.create({"name": "Gone", "parent_id": projects.id})
+        deeper = self.Folder.create({"name": "Deeper", "parent_id": gone.id})
+        kept = self.Attachment.create({"name": "kept.txt", "clouds_folder_id": deeper.id,
+                                       "raw": b"kept in Odoo"})
         self.sync()
         self.assertSyncOps(self.sync(), 0)
         plan_bin = self.Attachment.search([("name", "=", "plan.bin")])
@@ -95,6 +99,7 @@ class TestNasSync(NasCase):
         self.Attachment.create({"name": "new.txt", "clouds_folder_id": projects.id,
                                 "raw": b"new in Odoo"})
         self.Attachment.search([("name", "=", "Ann doc 0.txt")]).unlink()
+        gone.action_archive()  # its files stay in Odoo, unmarked; the cloud's copy goes
         self.put(client, "Projects/Alpha/plan.bin", b"edited in the cloud")
         self.put(client, "Projects/notes.md", b"notes edited in the cloud")
         self.put(client, "Projects/remote.txt", b"made in the cloud")
@@ -104,12 +109,14 @@ class TestNasSync(NasCase):
         shutil.rmtree(os.path.join(root, "Projects", "Old"))
         self.env.flush_all()
         ops = self.assertScopedPlanIsTheFullPlan(client)
-        self.assertEqual(len(ops), 9, ops)
+        self.assertEqual(len(ops), 12, ops)
         logs, _queries, planned = self.planned_sync()
-        self.assertSyncOps(logs, 9)
+        self.assertSyncOps(logs, 12)
         self.assertEqual(planned[0][0], "from the changes")
         self.env.invalidate_all()
         self.assertFalse(old.active)
+        self.assertEqual((kept.raw, kept.clouds_state), (b"kept in Odoo", "local"))
+        self.assertNotIn("Projects/Gone", self.remote_files(client))
         self.assertEqual(self.Attachment.search([("name", "=", "notes.md")]).raw,
                          b"notes edited in the cloud")
         self.assertSyncOps(self.sync(), 1)  # the conflict copy goes out
