@@ -6,6 +6,7 @@ import shutil
 import tempfile
 
 import requests
+from odoo.addons.cloud_base.models.clouds_sync_executor import VERIFY_PARAM
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase, disk_tree
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -122,6 +123,12 @@ class TestNasSync(NasCase):
         self.assertSyncOps(self.sync(), 1)  # the conflict copy goes out
         self.assertTreesEqual(client)
         self.assertSyncOps(self.sync(), 0)
+        # verifying: a run planned from its changes plans the whole tree too, and agrees
+        self.env["ir.config_parameter"].set_param(VERIFY_PARAM, "1")
+        kept.clouds_folder_id = projects
+        logs, _queries, planned = self.planned_sync()
+        self.assertSyncOps(logs, 1)
+        self.assertEqual([how for how, *_items in planned], ["from the changes", "the whole tree"])
 
     def test_steady_state_does_not_grow_with_the_tree(self):
         figures, changed, whole = self.assertSteadyStateScales(sizes=(200, 2000))
