@@ -213,8 +213,7 @@ class ClientSync:
 
     def local_state(self):
         folders = self._folders()
-        atts = self.Attachment.search([("clouds_folder_id", "in", folders.ids),
-                                       ("type", "=", "binary")])
+        atts = self.Attachment.search([("clouds_folder_id", "in", folders.ids), *FILES])
         return {ROOT: LOCAL_ROOT, **self._nodes(folders, atts, set(folders.ids))}
 
     def _nodes(self, folders, atts, connected):
@@ -1230,8 +1229,8 @@ class ScopeSource:
 
 FOLDER_FIELDS = ("name", "parent_id", "folder_type", "res_model")  # what a local node reads
 FILE_FIELDS = ("name", "clouds_folder_id", "checksum")
-# The files ``local_state`` searches. Its search names no id, so Odoo adds the
-# ``res_field`` condition itself; a search by id must say it.
+# The files a connection syncs, in its folders (``local_state`` and ``ScopeSource``: one
+# place). ``res_field`` is said because Odoo adds it only to searches that name no id.
 FILES = (("type", "=", "binary"), ("clouds_folder_id", "!=", False), ("res_field", "=", False))
 
 
