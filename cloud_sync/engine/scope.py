@@ -89,7 +89,7 @@ def scoped_states(source: Source, keys: Iterable[str], changes: list[Change] | N
         return None
     local: dict[str, LocalNode] = {}
     synced: dict[str, SyncedNode] = {ROOT: root}
-    by_remote: dict[str, SyncedNode] = {}
+    by_remote: dict[str, SyncedNode] = {root.remote_id: root}
     touched = set(keys) - {ROOT}
     touched_rids = {c.item.id for c in changes}
     want_keys = touched | {ROOT}
