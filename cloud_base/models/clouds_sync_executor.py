@@ -49,6 +49,7 @@ from cloud_sync.engine.planner import (
     apply_changes,
     plan,
 )
+from cloud_sync.engine.scope import scoped_states
 from cloud_sync.hashing import HashingReader, hash_file
 from cloud_sync.naming import unique_name
 from cloud_sync.pool import Skipped, Throttle, TransferPool, run_ordered
@@ -71,6 +72,14 @@ GUARD_MIN = 5  # the deletion guard ignores runs deleting at most this many item
 # the next run finds the remote items again (ensure_folder, adoption, NameTaken checks).
 COMMIT_EVERY = 1.0
 PREFETCH = 200  # attachments read per query during a run (see ClientSync._prefetch_windows)
+# A run plans from the items its changes touch (``cloud_sync.engine.scope``) unless that
+# scope grows past this many keys: the whole tree is then read in fewer queries.
+SCOPE_MAX = 2000
+# ... and plans the whole tree at least this often (seconds) in each process: whatever a
+# change mark may have missed is then found, as it was before planning from the changes.
+FULL_PLAN_EVERY = 24 * 3600
+FULL_PLANS = {}  # (database, connection id) -> time.monotonic() of its last full plan
+VERIFY_PARAM = "cloud_base.verify_scoped_plans"
 RECORD_COLUMNS = ("client_id", "key", "remote_id", "parent_key", "name", "kind",
                   "local_content", "remote_version")
 
@@ -79,6 +88,9 @@ RECORD_COLUMNS = ("client_id", "key", "remote_id", "parent_key", "name", "kind",
 # process: the next run (a folder task of the same run, most often) starts there instead
 # of ramping up again from the provider's cautious start.
 LEARNED_LIMITS = {}
+
+
+LOCAL_ROOT = LocalNode(ROOT, None, "root", Kind.FOLDER, protected=True)
 
 
 class DeletionGuard(CloudError):
@@ -142,7 +154,9 @@ class ClientSync:
         self.Record = self.env["clouds.sync.record"].sudo()
         self.Folder = self.env["clouds.folder"].sudo().with_context(active_test=False)
         self.Attachment = self.env["ir.attachment"].sudo()
-        self.records = {}
+        self.records, self.rid, self.by_remote = {}, {}, {}
+        self.total_records = 0  # the connection's sync records (deletion guard)
+        self.scoped = False  # planned from the changes' scope, not the whole tree
         self.pending = {}  # key -> values of sync records not inserted yet
         self.pending_atts = {}  # attachment id -> sync field values not written yet
         self.window = {}  # attachment id -> the ids read with it (see _prefetch_windows)
@@ -167,41 +181,59 @@ class ClientSync:
 
     # ---------------------------------------------------------------- states
     def _load_records(self):
-        self.records = {r.key: r for r in self.Record.search([("client_id", "=", self.client.id)])}
-        # remote ids by key and keys by remote id, kept in step (no query per lookup)
-        self.rid = {key: rec.remote_id for key, rec in self.records.items()}
-        self.by_remote = {rid: key for key, rid in self.rid.items()}
+        self.records, self.rid, self.by_remote = {}, {}, {}
+        self._take(self.Record.search([("client_id", "=", self.client.id)]))
+        self.total_records = len(self.records)
+
+    def _take(self, records):
+        """Keep these sync records, with remote ids by key and keys by remote id in step
+        (no query per lookup); returns them as :class:`SyncedNode`."""
+        nodes = {}
+        for rec in records:
+            self.records[rec.key], self.rid[rec.key] = rec, rec.remote_id
+            self.by_remote[rec.remote_id] = rec.key
+            nodes[rec.key] = SyncedNode(rec.key, rec.remote_id, rec.parent_key or ROOT,
+                                        rec.name, Kind(rec.kind), rec.local_content or None,
+                                        rec.remote_version or None)
+        return nodes
+
+    def _load(self, domain):
+        """A run planned from its changes reads the other records it needs on the way."""
+        if self.scoped:
+            missing = self.Record.search([("client_id", "=", self.client.id), *domain])
+            self._take(missing.filtered(lambda r: r.key not in self.records))
+
+    def _root_node(self):
+        return SyncedNode(ROOT, self.client.remote_root_id, None, "root", Kind.FOLDER)
 
     def synced_state(self):
-        root = SyncedNode(ROOT, self.client.remote_root_id, None, "root", Kind.FOLDER)
-        synced = {ROOT: root}
-        for key, rec in self.records.items():
-            synced[key] = SyncedNode(key, rec.remote_id, rec.parent_key or ROOT, rec.name,
-                                     Kind(rec.kind), rec.local_content or None,
-                                     rec.remote_version or None)
+        synced = {ROOT: self._root_node()}
+        synced.update(self._take(self.records.values()))
         return synced
 
     def _folders(self):
         return self.Folder.search([("client_id", "=", self.client.id), ("active", "=", True)])
 
     def local_state(self):
-        safe = self.provider.safe_name
         folders = self._folders()
-        local = {ROOT: LocalNode(ROOT, None, "root", Kind.FOLDER, protected=True)}
+        atts = self.Attachment.search([("clouds_folder_id", "in", folders.ids), *FILES])
+        return {ROOT: LOCAL_ROOT, **self._nodes(folders, atts, set(folders.ids))}
+
+    def _nodes(self, folders, atts, connected):
+        """The local nodes of these folders and files; ``connected``: the ids of the
+        active folders of the connection among their parents (another parent is the
+        root's place)."""
+        safe, nodes = self.provider.safe_name, {}
         for folder in folders:
-            parent = folder.parent_id
-            local[f"f{folder.id}"] = LocalNode(
-                f"f{folder.id}", f"f{parent.id}" if parent in folders else ROOT,
+            parent = folder.parent_id.id
+            nodes[f"f{folder.id}"] = LocalNode(
+                f"f{folder.id}", f"f{parent}" if parent in connected else ROOT,
                 safe(folder.name), Kind.FOLDER,
                 protected=folder.folder_type == "rule" or bool(folder.res_model))
-        # files linked from the cloud ("Add from cloud") are never synced
-        atts = self.Attachment.search([("clouds_folder_id", "in", folders.ids),
-                                       ("type", "=", "binary"),
-                                       ("clouds_state", "not in", ("linked", "missing"))])
         for att in atts:
-            local[f"a{att.id}"] = LocalNode(f"a{att.id}", f"f{att.clouds_folder_id.id}",
+            nodes[f"a{att.id}"] = LocalNode(f"a{att.id}", f"f{att.clouds_folder_id.id}",
                                             safe(att.name), Kind.FILE, att.checksum or None)
-        return local
+        return nodes
 
     def snapshot(self, synced):
         """The remote tree as the records last saw it."""
@@ -344,14 +376,12 @@ class ClientSync:
             _logger.info("clouds.client %s: nothing changed (%.2fs)", self.client.id,
                          time.perf_counter() - started)
             return Plan()
-        self._load_records()
-        remote, new_cursor = self.remote_state(changes, new_cursor)
+        polled = time.perf_counter()
+        remote, new_cursor = self.states(marks, changes, new_cursor)
         listed = time.perf_counter()
-        synced = self.synced = self.synced_state()
-        self.local = self.local_state()
-        the_plan = plan(self.local, synced, remote,
-                        name_key=self.provider.name_rules.key,
-                        content_matches=self._content_matches)
+        the_plan = self.plan(remote)
+        if self.scoped and self._verifying():
+            remote, the_plan = self._verified_plan(the_plan, marks, changes, new_cursor)
         self._guard(the_plan)
         self.remote = remote
         inline, parts = self._split(the_plan.ops, detach)
@@ -374,12 +404,87 @@ class ClientSync:
             self._end(new_cursor, marks, direct, checked=self._checked(inline))
         _logger.info(
             "clouds.client %s: %s operations (%s failed, %s handed to %s folder tasks) in "
-            "%.2fs: remote state %.2fs, plan %.2fs, operations %.2fs, cursor %.2fs",
+            "%.2fs: feed %.2fs, states %.2fs, plan %.2fs, operations %.2fs, cursor %.2fs",
             self.client.id, self.stats["ops"], self.stats["failed"],
             sum(len(p["ops"]) for p in parts.values()), len(parts),
-            time.perf_counter() - started, listed - started, planned - listed,
+            time.perf_counter() - started, polled - started, listed - polled, planned - listed,
             executed - planned, time.perf_counter() - executed)
         return the_plan
+
+    def states(self, marks, changes, new_cursor, scoped=True):
+        """Load the local and synced states (``local``, ``synced``): only the part the
+        changes touch when they can be scoped (``scoped`` allows it), else the whole
+        tree; returns (remote state, next cursor)."""
+        scope = self._scope(marks, changes) if scoped else None
+        self.scoped = scope is not None
+        if scope is not None:
+            remote, self.synced, self.local = scope.remote, scope.synced, scope.local
+        else:
+            FULL_PLANS[self.env.cr.dbname, self.client.id] = time.monotonic()
+            self._load_records()
+            remote, new_cursor = self.remote_state(changes, new_cursor)
+            self.synced = self.synced_state()
+            self.local = self.local_state()
+        _logger.info("clouds.client %s: planning %s (%s local, %s synced, %s remote items)",
+                     self.client.id, "from the changes" if scope else "the whole tree",
+                     len(self.local), len(self.synced), len(remote))
+        return remote, new_cursor
+
+    def plan(self, remote):
+        return plan(self.local, self.synced, remote, name_key=self.provider.name_rules.key,
+                    content_matches=self._content_matches)
+
+    def _verifying(self):
+        """``cloud_base.verify_scoped_plans`` (a system parameter): every run planned
+        from its changes plans the whole tree too, and executes that plan."""
+        return bool(self.env["ir.config_parameter"].sudo().get_param(VERIFY_PARAM))
+
+    def _verified_plan(self, scoped, marks, changes, new_cursor):
+        """(remote state, plan) of the whole tree; a plan that differs from the scoped
+        one is logged as an error (a bug of the scope: please report it)."""
+        remote, _cursor = self.states(marks, changes, new_cursor, scoped=False)
+        full = self.plan(remote)
+        if full.ops != scoped.ops:
+            _logger.error("clouds.client %s: the plan from the changes differs from the whole "
+                          "tree's, which runs: %s against %s", self.client.id,
+                          scoped.ops, full.ops)
+        return remote, full
+
+    def _scope(self, marks, changes):
+        """The part of the states the changes touch (``cloud_sync.engine.scope``), its
+        records loaded; ``None``: plan the whole tree."""
+        last_full = FULL_PLANS.get((self.env.cr.dbname, self.client.id))
+        if changes is None or last_full is None or time.monotonic() - last_full > FULL_PLAN_EVERY:
+            return None
+        keys = {f"f{i}" for i, _mark in marks["clouds_folder"]}
+        keys.update(f"a{i}" for i, _mark in marks["ir_attachment"])
+        tombstones = [i for i, _mark in marks["clouds_sync_record"]]
+        if tombstones:
+            keys.update(key for (key,) in self.env.execute_query(SQL(
+                "SELECT key FROM clouds_sync_record WHERE id = ANY(%s)", tombstones)))
+        if self._crossed_connections(_ids(keys)["f"]):
+            _logger.info("clouds.client %s: a folder changed connection, whole tree planned",
+                         self.client.id)
+            return None
+        scope = scoped_states(ScopeSource(self), keys, changes, max_keys=SCOPE_MAX)
+        if scope is None:
+            return None
+        self.total_records = self.Record.search_count([("client_id", "=", self.client.id)])
+        return scope
+
+    def _crossed_connections(self, folder_ids):
+        """Whether one of these changed folders moved between two connections (or a
+        rule sent it elsewhere): it is now in another connection, or another connection
+        has a sync record of it. Such a run plans the whole tree (one query or two, only
+        when folders changed)."""
+        if not folder_ids:
+            return False
+        ids = list(folder_ids)
+        return bool(self.env.execute_query(SQL(
+            "SELECT 1 FROM clouds_folder WHERE id = ANY(%s) AND client_id IS NOT NULL "
+            "AND client_id != %s LIMIT 1", ids, self.client.id)) or self.env.execute_query(SQL(
+            "SELECT 1 FROM clouds_sync_record WHERE key = ANY(%s) AND client_id != %s LIMIT 1",
+            [f"f{i}" for i in ids], self.client.id)))
 
     def _end(self, cursor, marks, direct, checked=None):
         """The end of a run: without failures, the cursor past its own writes and the
@@ -523,11 +628,11 @@ class ClientSync:
     def _guard(self, the_plan):
         deletions = the_plan.remote_deletions
         share = self.client.deletion_guard / 100.0
-        if deletions > GUARD_MIN and deletions > share * max(len(self.records), 1):
+        if deletions > GUARD_MIN and deletions > share * max(self.total_records, 1):
             raise DeletionGuard(_(
                 "this run would delete %(n)s of the %(total)s synced items in Odoo because "
                 "they vanished from the cloud; check the remote storage, then reconnect.",
-                n=deletions, total=len(self.records)))
+                n=deletions, total=self.total_records))
 
     def _execute_all(self, ops):
         """The plan's operations, transfers side by side in the connection's pool (plan
@@ -638,6 +743,8 @@ class ClientSync:
                 size = remote.size or 0
             self.stats["bytes_up" if op.direction == DIRECT else "bytes_down"] += size
         gone = kind in ("delete", "forget") and op.direction != DIRECT
+        # an item deleted in Odoo has no row left to point at
+        deleted = kind == "delete" and op.direction == DIRECT and not self._target(key).exists()
         is_folder = key.startswith("f") or getattr(op, "kind", None) == Kind.FOLDER
         self.lines.append({
             "client_id": self.client.id, "task_id": self.env.context.get("clouds_task_id"),
@@ -646,8 +753,9 @@ class ClientSync:
             "name": (after or before or getattr(op, "name", "") or "").rsplit("/", 1)[-1]
             or (remote.name if remote else key),
             "is_folder": is_folder, "path_before": before, "path_after": after, "size": size,
-            "attachment_id": int(key[1:]) if key.startswith("a") and not gone else False,
-            "folder_id": int(key[1:]) if key.startswith("f") else False,
+            "attachment_id": int(key[1:]) if key.startswith("a") and not (gone or deleted)
+            else False,
+            "folder_id": int(key[1:]) if key.startswith("f") and not deleted else False,
         })
 
     # ---------------------------------------------------------------- helpers
@@ -663,6 +771,8 @@ class ClientSync:
         node the run planned with (what was written remotely), unless the operation
         ``moved`` it or created it."""
         node = (not moved and self.local.get(key)) or self._local_node(key)
+        if item.id not in self.by_remote:
+            self._load([("remote_id", "=", item.id)])
         stale = self.by_remote.get(item.id)
         if stale and stale != key:
             self._forget(stale)
@@ -860,6 +970,7 @@ class ClientSync:
         else:
             item = self.provider.move(old_id, parent_id, op.name)
         if item.id != old_id and item.is_folder:  # path ids: the subtree's ids changed too
+            self._load([("remote_id", "=like", _like_prefix(old_id))])
             for other, rid in list(self.rid.items()):
                 if rid.startswith(old_id) and rid != old_id:
                     self._set_remote_id(other, item.id + rid[len(old_id):])
@@ -916,7 +1027,7 @@ class ClientSync:
                 "mimetype": mimetypes.guess_type(op.name)[0] or "application/octet-stream"})
             att._clouds_store_spooled(spooled)
 
-        return self._download(op.remote_id), kept
+        return self._download(self._remote_item(key, op.remote_id).id), kept
 
     def _op_create_local(self, op, key):
         parent_key = self.keymap.get(op.parent, op.parent)
@@ -948,8 +1059,15 @@ class ClientSync:
         self.created[new] = (parent_key, op.name)
         self._record(new, item)
 
+    def _remote_item(self, key, remote_id):
+        """The planned remote item of ``key`` under the id it has now: a folder above it
+        renamed by this run on a provider with path ids (S3, WebDAV) changed it."""
+        item = self.remote[remote_id]
+        current = self.rid.get(key, remote_id)
+        return item if current == remote_id else item.evolve(id=current)
+
     def _op_update_local(self, op, key):
-        item = self.remote[op.remote_id]
+        item = self._remote_item(key, op.remote_id)
         att = self._target(key)
         if self.keep_versions is None:  # read here, in the worker's thread
             self.keep_versions = bool(self.env["clouds.file.version"]._clouds_keep_limit())
@@ -960,7 +1078,7 @@ class ClientSync:
 
             return (lambda: None), relinked
 
-        download, odoo_keeps = self._download(op.remote_id), self._odoo_keeps_versions
+        download, odoo_keeps = self._download(item.id), self._odoo_keeps_versions
 
         def downloaded(result):
             keep, spooled = result
@@ -969,7 +1087,7 @@ class ClientSync:
             att.with_context(clouds_no_reset=True)._clouds_store_spooled(spooled)
             self._record(key, item, local_content=att.checksum)
 
-        return (lambda: (odoo_keeps(op.remote_id), download())), downloaded
+        return (lambda: (odoo_keeps(item.id), download())), downloaded
 
     def _odoo_keeps_versions(self, remote_id):
         """Whether Odoo keeps the content a backward update replaces (in a pool thread):
@@ -1014,6 +1132,7 @@ class ClientSync:
             tree = target._subtree()
             keys = {f"f{f.id}" for f in tree}
             atts = self.Attachment.search([("clouds_folder_id", "in", tree.ids)])
+            self._load([("key", "in", [f"a{a.id}" for a in atts] + list(keys))])
             synced = atts.filtered(lambda a: f"a{a.id}" in self.records)
             keys |= {f"a{a.id}" for a in synced}
             synced.unlink()
@@ -1073,6 +1192,87 @@ def _dump_change(change):
 
 def _load_change(data):
     return Change(ChangeType(data["type"]), _load_item(data["item"]), old_id=data["old_id"])
+
+
+def _like_prefix(text):
+    """A ``=like`` pattern for the strings that start with ``text``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class ScopeSource:
+    """The items of a run's scope (``cloud_sync.engine.scope.Source``) from Odoo: the
+    connection's sync records (kept by the run) and its active folders and their files,
+    as ``ClientSync.local_state`` sees them."""
+
+    def __init__(self, run):
+        self.run = run
+        self.client_id = run.client.id
+
+    def _records(self, domain):
+        return self.run._take(self.run.Record.search_fetch(
+            [("client_id", "=", self.client_id), *domain], RECORD_COLUMNS))
+
+    def synced(self, keys):
+        out = {ROOT: self.run._root_node()} if ROOT in keys else {}
+        if keys - {ROOT}:
+            out.update(self._records([("key", "in", list(keys - {ROOT}))]))
+        return out
+
+    def synced_by_remote(self, remote_ids):
+        return self._records([("remote_id", "in", list(remote_ids))])
+
+    def synced_children(self, keys):
+        return self._records([("parent_key", "in", list(keys))])
+
+    def _connected(self, folder_ids, fetch=()):
+        """The active folders of the connection among these ids."""
+        return self.run.Folder.search_fetch(
+            [("id", "in", list(folder_ids)), ("active", "=", True),
+             ("client_id", "=", self.client_id)], fetch) if folder_ids else self.run.Folder
+
+    def _nodes(self, folders, atts):
+        parents = self._connected(set(folders.parent_id.ids) | set(atts.clouds_folder_id.ids))
+        atts = atts.filtered(lambda a: a.clouds_folder_id in parents)
+        return self.run._nodes(folders, atts, set(parents.ids))
+
+    def local(self, keys):
+        out = {ROOT: LOCAL_ROOT} if ROOT in keys else {}
+        ids = _ids(keys)
+        folders = self._connected(ids["f"], FOLDER_FIELDS)
+        atts = self.run.Attachment.search_fetch(
+            [("id", "in", list(ids["a"])), *FILES], FILE_FIELDS) if ids["a"] \
+            else self.run.Attachment
+        out.update(self._nodes(folders, atts))
+        return out
+
+    def local_children(self, keys):
+        parents = self._connected(_ids(keys)["f"])
+        if not parents:
+            return {}
+        folders = self.run.Folder.search_fetch(
+            [("parent_id", "in", parents.ids), ("active", "=", True),
+             ("client_id", "=", self.client_id)], FOLDER_FIELDS)
+        atts = self.run.Attachment.search_fetch(
+            [("clouds_folder_id", "in", parents.ids), *FILES], FILE_FIELDS)
+        return self.run._nodes(folders, atts, set(parents.ids))
+
+
+FOLDER_FIELDS = ("name", "parent_id", "folder_type", "res_model")  # what a local node reads
+FILE_FIELDS = ("name", "clouds_folder_id", "checksum")
+# The files a connection syncs, in its folders (``local_state`` and ``ScopeSource``: one
+# place). ``res_field`` is said because Odoo adds it only to searches that name no id.
+# The files a connection syncs; files linked from the cloud ("Add from cloud") never are.
+FILES = (("type", "=", "binary"), ("clouds_folder_id", "!=", False), ("res_field", "=", False),
+         ("clouds_state", "not in", ("linked", "missing")))
+
+
+def _ids(keys):
+    """{"f": folder ids, "a": attachment ids} of local keys."""
+    out = {"f": set(), "a": set()}
+    for key in keys:
+        if key[:1] in out and key[1:].isdigit():
+            out[key[0]].add(int(key[1:]))
+    return out
 
 
 def _size(raw):

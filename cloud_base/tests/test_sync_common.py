@@ -10,7 +10,9 @@ import gc
 import hashlib
 import html
 import json
+import logging
 import os
+import re
 import threading
 import time
 import tracemalloc
@@ -20,6 +22,11 @@ from urllib.parse import urlparse
 import requests
 from odoo import Command, fields
 from odoo.addons.bus.models.bus import json_dump
+from odoo.addons.cloud_base.models.clouds_sync_executor import (
+    FULL_PLANS,
+    VERIFY_PARAM,
+    ClientSync,
+)
 from odoo.api import Transaction
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.tests import TransactionCase, new_test_user
@@ -29,6 +36,9 @@ from cloud_sync.emulators.tls import ca_bundle
 from cloud_sync.retry import RetryPolicy
 
 FAST_RETRY = RetryPolicy(max_attempts=8, initial_delay=0.01, max_delay=0.05, max_total=10)
+EXECUTOR_LOG = "odoo.addons.cloud_base.models.clouds_sync_executor"
+PLANNING = re.compile(r"planning (from the changes|the whole tree) \((\d+) local, (\d+) synced, "
+                      r"(\d+) remote items\)")
 
 
 def disk_tree(top):
@@ -156,22 +166,77 @@ class SyncCase(TransactionCase):
         self.assertFalse(written, "a cycle with nothing changed wrote to folders")
         return queries, calls
 
+    def planned_sync(self):
+        """(logs, SQL queries, (how, local, synced, remote) of each planned run) of a
+        sync: ``how`` says whether a run planned from its changes or the whole tree."""
+        lines = []
+        handler = logging.Handler(logging.INFO)
+        handler.emit = lambda record: lines.append(record.getMessage())
+        logger = logging.getLogger(EXECUTOR_LOG)
+        level = logger.level
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+        before = self.env.cr.sql_log_count
+        try:
+            logs = self.sync()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        queries = self.env.cr.sql_log_count - before
+        planned = [(m[1], *map(int, m.groups()[1:])) for line in lines
+                   if (m := PLANNING.search(line))]
+        return logs, queries, planned
+
+    def change_cycle(self, top, scoped=True):
+        """(SQL queries, seconds, (local, synced, remote) items planned) of a sync after
+        one file deep in ``top``'s last folder was edited; asserts that it planned from
+        the change, or (``scoped`` false: the process forgets its last full plan) from
+        the whole tree."""
+        folder = self.Folder.search([("parent_id", "=", top.id)], order="id desc", limit=1)
+        att = self.Attachment.search([("clouds_folder_id", "=", folder.id)], limit=1)
+        att.raw = b"one change, %d, %s" % (att.id, str(scoped).encode())
+        self.env.flush_all()
+        # the run writes last_sync whatever the second it ends in (same queries each time)
+        self.env.cr.execute("UPDATE clouds_client SET last_sync = '2000-01-01' WHERE id = %s",
+                            [top.client_id.id])
+        self.env.invalidate_all()
+        if not scoped:
+            FULL_PLANS.clear()
+        # the run reads this cached parameter: from the cache at every size
+        self.env["ir.config_parameter"].sudo().get_param(VERIFY_PARAM)
+        started = time.perf_counter()
+        logs, queries, planned = self.planned_sync()
+        seconds = round(time.perf_counter() - started, 3)
+        self.assertSyncOps(logs, 1)
+        self.assertEqual(len(planned), 1, (planned, logs.mapped("message")))
+        self.assertEqual(planned[0][0], "from the changes" if scoped else "the whole tree")
+        self.sync()  # real change feeds read the run's own write back once
+        return queries, seconds, planned[0][1:]
+
     def assertSteadyStateScales(self, sizes=(200, 2000), per_folder=20, max_queries=30):
         """A cycle with nothing changed costs the same SQL queries and API requests at
-        every tree size, and a change deep in the big tree is still found."""
+        every tree size, and a change deep in the big tree is still found. A cycle with
+        one change costs the same queries and plans the same few items at every size
+        (planning from the changes, issue 14)."""
         client = self.make_client(root_name="Steady state")
         top = self.Folder.create({"name": "Tree", "own_client_id": client.id})
-        figures, made = [], 0
+        figures, changed, whole, made = [], [], [], 0
         for size in sizes:
             self.add_files(top, made, size, per_folder)
             made = size
             self.sync()  # the new files go out
             self.sync()  # real change feeds read the run's own writes back once
             figures.append((size, *self.steady_cycle(client)))
+            whole.append((size, *self.change_cycle(top, scoped=False)))
+            changed.append((size, *self.change_cycle(top)))
         for _size, queries, calls in figures:
             self.assertLessEqual(queries, max_queries, figures)
             self.assertLessEqual(calls, self.steady_calls, figures)
         self.assertEqual(len({queries for _s, queries, _c in figures}), 1, figures)
+        # one change: the same queries and items at every size (seconds are printed)
+        self.assertEqual(len({(f[1], f[3]) for f in changed}), 1, changed)
+        self.assertLessEqual(changed[0][3][0], 4, changed)  # root, Tree, its folder, the file
+        self.assertLess(changed[-1][3][0] * 100, whole[-1][3][0], (changed, whole))
         # one rename and one edit deep in the big tree
         first, last = f"file-{made * 3 // 4:05d}.txt", f"file-{made - 1:05d}.txt"
         renamed, edited = self.Attachment.search([("name", "in", (first, last))]).sorted("name")
@@ -185,7 +250,28 @@ class SyncCase(TransactionCase):
         self.assertNotIn(f"Tree/{renamed.clouds_folder_id.name}/{first}", remote)
         self.sync()
         self.assertLessEqual(self.steady_cycle(client)[0], max_queries)
-        return figures
+        return figures, changed, whole
+
+    def planned_both_ways(self, client):
+        """The operations the next run would plan from its changes' scope, then from the
+        whole tree (nothing executed): ((scoped, ops), (scoped, ops))."""
+        provider = client._cloud_shared_provider()
+        out = []
+        for scoped in (True, False):
+            runner = ClientSync(client, provider)
+            changes, cursor = runner.poll(client.cursor)
+            remote, _cursor = runner.states(runner.marks(), changes, cursor, scoped=scoped)
+            out.append((runner.scoped, runner.plan(remote).ops, len(runner.local)))
+        return out
+
+    def assertScopedPlanIsTheFullPlan(self, client):
+        """The next run plans from its changes, exactly what the whole tree plans."""
+        (scoped, ops, loaded), (full, full_ops, everything) = self.planned_both_ways(client)
+        self.assertEqual((scoped, full), (True, False))
+        self.assertTrue(ops)
+        self.assertEqual(ops, full_ops)
+        self.assertLess(loaded, everything)
+        return ops
 
     def assertSyncOps(self, logs, expected):
         self.assertEqual(logs.mapped("level"), ["info"] * len(logs), logs.mapped("message"))

@@ -272,18 +272,20 @@ class _Planner:
         difference is still synced), so their children pair up too.
         """
         adopted: dict[str, str] = {}
-        stack = list(self.local_children.get(ROOT, []))
+        # In key order, whatever the order of the states (a partial state, see ``scope``,
+        # adopts exactly what the full one does).
+        stack = sorted(self.local_children.get(ROOT, []), reverse=True)
         while stack:
             key = stack.pop()
             node = self.local[key]
-            stack.extend(self.local_children.get(key, []))
+            stack.extend(sorted(self.local_children.get(key, []), reverse=True))
             if key in self.synced:
                 continue
             parent = self.synced.get(node.parent) or (
                 self.by_remote.get(adopted.get(node.parent, "")))
             if parent is None:
                 continue
-            for rid in self.remote_children.get(parent.remote_id, []):
+            for rid in sorted(self.remote_children.get(parent.remote_id, [])):
                 item = self.remote[rid]
                 if (rid in self.by_remote or item.kind != node.kind
                         or self.name_key(item.name) != self.name_key(node.name)):

@@ -2,9 +2,11 @@
 
 import logging
 import os
+import shutil
 import tempfile
 
 import requests
+from odoo.addons.cloud_base.models.clouds_sync_executor import VERIFY_PARAM
 from odoo.addons.cloud_base.tests.test_sync_common import SyncCase, disk_tree
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
@@ -78,9 +80,61 @@ class TestNasSync(NasCase):
         self.assertTrue(client.cursor and snapshots, "the cursor's snapshot is not there")
         self.assertIn(client.cursor.rsplit(".", 1)[1] + ".json.gz", snapshots)
 
+    def test_a_cycle_plans_only_what_its_changes_touch(self):
+        """Changes on both sides (edits, a conflict, a rename, new and deleted files, a
+        folder deleted remotely): the run plans from them exactly what the whole tree
+        plans, then both trees are equal."""
+        client = self.make_client(root_name="Scoped")
+        _rule, people, projects = self.make_tree(client)
+        old = self.Folder.create({"name": "Old", "parent_id": projects.id})
+        self.Attachment.create({"name": "old.txt", "clouds_folder_id": old.id, "raw": b"old"})
+        gone = self.Folder.create({"name": "Gone", "parent_id": projects.id})
+        deeper = self.Folder.create({"name": "Deeper", "parent_id": gone.id})
+        kept = self.Attachment.create({"name": "kept.txt", "clouds_folder_id": deeper.id,
+                                       "raw": b"kept in Odoo"})
+        self.sync()
+        self.assertSyncOps(self.sync(), 0)
+        plan_bin = self.Attachment.search([("name", "=", "plan.bin")])
+        plan_bin.raw = b"edited in Odoo"
+        plan_bin.clouds_folder_id.name = "Alpha renamed"
+        self.Attachment.create({"name": "new.txt", "clouds_folder_id": projects.id,
+                                "raw": b"new in Odoo"})
+        self.Attachment.search([("name", "=", "Ann doc 0.txt")]).unlink()
+        gone.action_archive()  # its files stay in Odoo, unmarked; the cloud's copy goes
+        self.put(client, "Projects/Alpha/plan.bin", b"edited in the cloud")
+        self.put(client, "Projects/notes.md", b"notes edited in the cloud")
+        self.put(client, "Projects/remote.txt", b"made in the cloud")
+        root = os.path.join(self.files, client.root_name)
+        bob = next(path for path in disk_tree(root) if path.endswith("Bob doc 1.txt"))
+        os.remove(os.path.join(root, bob))
+        shutil.rmtree(os.path.join(root, "Projects", "Old"))
+        self.env.flush_all()
+        ops = self.assertScopedPlanIsTheFullPlan(client)
+        self.assertEqual(len(ops), 12, ops)
+        logs, _queries, planned = self.planned_sync()
+        self.assertSyncOps(logs, 12)
+        self.assertEqual(planned[0][0], "from the changes")
+        self.env.invalidate_all()
+        self.assertFalse(old.active)
+        self.assertEqual((kept.raw, kept.clouds_state), (b"kept in Odoo", "local"))
+        self.assertNotIn("Projects/Gone", self.remote_files(client))
+        self.assertEqual(self.Attachment.search([("name", "=", "notes.md")]).raw,
+                         b"notes edited in the cloud")
+        self.assertSyncOps(self.sync(), 1)  # the conflict copy goes out
+        self.assertTreesEqual(client)
+        self.assertSyncOps(self.sync(), 0)
+        # verifying: a run planned from its changes plans the whole tree too, and agrees
+        self.env["ir.config_parameter"].set_param(VERIFY_PARAM, "1")
+        kept.clouds_folder_id = projects
+        logs, _queries, planned = self.planned_sync()
+        self.assertSyncOps(logs, 1)
+        self.assertEqual([how for how, *_items in planned], ["from the changes", "the whole tree"])
+
     def test_steady_state_does_not_grow_with_the_tree(self):
-        figures = self.assertSteadyStateScales(sizes=(200, 2000))
+        figures, changed, whole = self.assertSteadyStateScales(sizes=(200, 2000))
         _logger.info("no-change cycle (files, queries, requests): %s", figures)
+        _logger.info("one-change cycle planned from the change (files, queries, seconds, "
+                     "(local, synced, remote) items): %s; planned whole: %s", changed, whole)
 
     def test_conflict_keeps_the_remote_version_as_a_new_file(self):
         """Edited on both sides: Odoo's version wins, the cloud's comes back (streamed
