@@ -82,6 +82,9 @@ class TestNasSync(NasCase):
         figures = self.assertSteadyStateScales(sizes=(200, 2000))
         _logger.info("no-change cycle (files, queries, requests): %s", figures)
 
+    def test_a_failed_poll_keeps_the_cursor(self):
+        self.assertFailedPollKeepsTheCursor()
+
     def test_conflict_keeps_the_remote_version_as_a_new_file(self):
         """Edited on both sides: Odoo's version wins, the cloud's comes back (streamed
         into the filestore) as a new file beside it, then both are synced."""
