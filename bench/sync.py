@@ -238,6 +238,10 @@ STEADY_LIMITS = {
     "webdav": "the WebDAV change feed is a listing diff: one PROPFIND Depth: infinity whose "
               "answer (server side) and diff (client side) grow with the tree; Odoo's side "
               "of the cycle does not",
+    "webdav-apache": "Apache refuses Depth: infinity and its folder ETags are shallow (they "
+                     "do not change when something deeper does): the feed walks the tree "
+                     "with one PROPFIND Depth: 1 per folder, and no subtree can be skipped "
+                     "safely",
 }
 
 
