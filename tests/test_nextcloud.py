@@ -115,6 +115,10 @@ def test_fileid_is_stable_and_folder_etags_propagate(client):
     assert moved["{DAV:}getetag"] == after[f"{top}/inner/f.txt"]["{DAV:}getetag"]
     assert moved[f"{OC}permissions"] == "RGDNVW"
     assert info(client, top)["{DAV:}getetag"] != after[top]["{DAV:}getetag"]
+    # folder sizes are kept per ETag (not walked on each PROPFIND) and follow writes
+    assert [info(client, p)[f"{OC}size"] for p in (top, f"{top}/inner")] == ["3", "0"]
+    client.put_file_contents(f"{top}/inner/h.txt", b"three")
+    assert [info(client, p)[f"{OC}size"] for p in (top, f"{top}/inner")] == ["8", "5"]
 
 
 def test_both_files_endpoints_serve_one_tree(server, client):
