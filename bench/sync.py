@@ -35,9 +35,17 @@ once): time, SQL queries (both cron transactions, commits included) and API requ
 Goal: queries <= 30, requests <= 2, time at the largest size <= 1.5 x the smallest.
 Default providers webdav and s3 (``--providers`` for others, e.g. onedrive); S3 and
 WebDAV report a ``limit`` when their listing-based feeds miss a goal. 20,000 files cost
-a few minutes per provider here (creation and the initial upload dominate).
+a few minutes per provider here (creation and the initial upload dominate). A WebDAV
+server other than the default wsgidav is named like its conformance target:
+``webdav-apache`` (Apache mod_dav, which refuses ``Depth: infinity``); its lines carry
+``"server"``.
 
-    python bench/sync.py --steady [2000 20000] [--providers webdav s3 onedrive]
+    python bench/sync.py --steady [2000 20000] [--providers webdav webdav-apache s3]
+
+Once the tree of a size is synced, the tables a cycle reads are vacuumed and analysed, as
+autovacuum would (see :func:`vacuum`). ``BENCH_PROFILE=N`` profiles one more no-change
+cycle per size (cProfile, in this process, so the local server's side too) and prints
+its N costliest calls to stderr.
 
 With ``--workers N`` (and ``--latency``), N Odoo cron workers (processes, as Odoo's
 cron workers are) run one connection's initial sync side by side, against one worker:
@@ -58,10 +66,12 @@ Prints a table, then one JSON line per provider and case. Without Odoo: a ``skip
 from __future__ import annotations
 
 import argparse
+import cProfile
 import importlib.util
 import json
 import logging
 import os
+import pstats
 import shutil
 import subprocess
 import sys
@@ -230,7 +240,34 @@ STEADY_LIMITS = {
     "webdav": "the WebDAV change feed is a listing diff: one PROPFIND Depth: infinity whose "
               "answer (server side) and diff (client side) grow with the tree; Odoo's side "
               "of the cycle does not",
+    "webdav-apache": "Apache refuses Depth: infinity and its folder ETags are shallow (they "
+                     "do not change when something deeper does): the feed walks the tree "
+                     "with one PROPFIND Depth: 1 per folder, and no subtree can be skipped "
+                     "safely",
 }
+
+
+def vacuum(dbname: str) -> None:
+    """VACUUM ANALYZE the tables a cycle reads, as autovacuum does on a production
+    database after a big sync: the sync just cleared 20,000 change marks, whose dead
+    entries in the marks' partial indexes a no-change cycle would otherwise scan (30-40
+    ms at 20,000 files), and PostgreSQL runs with autovacuum off on this machine."""
+    import psycopg2
+    from odoo.sql_db import connection_info_for
+
+    connection = psycopg2.connect(**connection_info_for(dbname)[1])
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cr:
+            for table in ("ir_attachment", "clouds_folder", "clouds_sync_record"):
+                cr.execute(f"VACUUM ANALYZE {table}")
+    finally:
+        connection.close()
+
+
+def provider_key(target_id: str) -> str:
+    """The provider key of a key or of a target id with its server (``webdav-apache``)."""
+    return target_id if target_id in ADDONS else target_id.partition("-")[0]
 
 
 def counted_crons(registry):
@@ -248,17 +285,19 @@ def counted_crons(registry):
     return ops, failed, prepare_cr.sql_log_count + cr.sql_log_count
 
 
-def bench_steady(registry, key: str, sizes: list[int], cycles: int = 3) -> dict:
+def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3) -> dict:
     """A no-change cycle (prepare + run crons) at each tree size: time (median of
     ``cycles``), SQL queries, API requests. The tree grows in place: files in folders of
-    ``STEADY_PER_FOLDER``, bulk-created, then one sync uploads them."""
+    ``STEADY_PER_FOLDER``, bulk-created, then one sync uploads them. ``target_id`` is a
+    provider key or a conformance target id naming a server (``webdav-apache``)."""
     from odoo import SUPERUSER_ID, api
 
     from cloud_sync.conformance import open_target
 
+    key = provider_key(target_id)
     figures, complete = [], True
-    with tempfile.TemporaryDirectory(prefix=f"bench-steady-{key}-") as tmp, \
-            open_target(key, Path(tmp)) as target:
+    with tempfile.TemporaryDirectory(prefix=f"bench-steady-{target_id}-") as tmp, \
+            open_target(target_id, Path(tmp)) as target:
         faults = target.emulator.faults
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
@@ -295,6 +334,7 @@ def bench_steady(registry, key: str, sizes: list[int], cycles: int = 3) -> dict:
                 synced = env["ir.attachment"].search_count([
                     ("clouds_client_id", "=", client_id), ("clouds_state", "=", "synced")])
             complete &= failed == 0 and synced == size
+            vacuum(registry.db_name)
             runs = []
             for _cycle in range(cycles):
                 faults.reset_counts()
@@ -302,6 +342,12 @@ def bench_steady(registry, key: str, sizes: list[int], cycles: int = 3) -> dict:
                 steady_ops, steady_failed, queries = counted_crons(registry)
                 runs.append((time.perf_counter() - started, queries, faults.total()))
                 complete &= steady_ops == 0 and steady_failed == 0
+            if os.environ.get("BENCH_PROFILE"):  # where a no-change cycle's time goes
+                profile = cProfile.Profile()
+                profile.runcall(counted_crons, registry)
+                print(f"--- {target_id} at {size} files: a no-change cycle", file=sys.stderr)
+                pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(
+                    int(os.environ["BENCH_PROFILE"]))
             runs.sort()
             seconds, queries, calls = runs[len(runs) // 2]
             figures.append({"files": size, "folders": size // STEADY_PER_FOLDER + 1,
@@ -315,12 +361,15 @@ def bench_steady(registry, key: str, sizes: list[int], cycles: int = 3) -> dict:
     time_ratio = figures[-1]["seconds"] / max(figures[0]["seconds"], 1e-6)
     queries = max(f["queries"] for f in figures)
     calls = max(f["calls"] for f in figures)
-    record = {"bench": BENCH, "mode": "steady", "provider": key, "sizes": figures,
+    record = {"bench": BENCH, "mode": "steady", "provider": key,
+              **({"server": target_id.partition("-")[2]} if target_id != key else {}),
+              "sizes": figures,
               "queries": queries, "calls": calls, "time_ratio": round(time_ratio, 2),
               "complete": complete, "goal": STEADY_GOAL,
               "ok": complete and queries <= 30 and calls <= 2 and time_ratio <= 1.5}
-    if (calls > 2 or time_ratio > 1.5) and key in STEADY_LIMITS:
-        record["limit"] = STEADY_LIMITS[key]
+    limit = STEADY_LIMITS.get(target_id, STEADY_LIMITS.get(key))
+    if (calls > 2 or time_ratio > 1.5) and limit:
+        record["limit"] = limit
     return record
 
 
@@ -596,6 +645,12 @@ def bench_workers(runner, registry, dbname: str, key: str, files: int, size: int
             "ok": complete and ratio <= 0.6, **limit}
 
 
+def _label(record: dict) -> str:
+    """``webdav (apache)`` for a line measured against a named server."""
+    server = record.get("server")
+    return f"{record['provider']} ({server})" if server else record["provider"]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=None,
@@ -632,7 +687,7 @@ def main() -> int:
         return 0
     runner = odoo_runner()
     dbname = f"cloud_bench_{uuid.uuid4().hex[:8]}"
-    addons = [ADDONS[k] for k in args.providers]
+    addons = sorted({ADDONS[provider_key(k)] for k in args.providers})
     print(f"installing {', '.join(addons)} (no demo) in {dbname}...", flush=True)
     results = []
     try:
@@ -673,7 +728,7 @@ def main() -> int:
                "folders", "steady_calls", "ok"]
     if steady:
         columns = ["provider", "files", "folders", "sync_s", "seconds", "queries", "calls"]
-        rows = [[r["provider"], *(f[c] for c in columns[1:])] for r in results
+        rows = [[_label(r), *(f[c] for c in columns[1:])] for r in results
                 for f in r.get("sizes", ())]
         print_table(columns, rows)
         columns = ["provider", "time_ratio", "queries", "calls", "complete", "ok"]
@@ -684,7 +739,8 @@ def main() -> int:
     elif latency:
         columns = ["provider", "latency", "files", "pool8_s", "pool1_s", "speedup",
                    "baseline", "baseline_s", "ratio", "ok"]
-    print_table(columns, [[r.get(c, r.get("error", "")) for c in columns] for r in results])
+    print_table(columns, [[_label(r) if c == "provider" else r.get(c, r.get("error", ""))
+                           for c in columns] for r in results])
     for record in results:
         if "limit" in record:
             print(f"{record['provider']}: {record['limit']}")

@@ -54,3 +54,20 @@ def picker_calls():
             assert provider.restore_version(item.id, version).id == item.id
 
     return run
+
+
+@pytest.fixture
+def called():
+    """``called(module, fn, *args)``: (fn's result, the names of ``module``'s functions it
+    ran), observed with cProfile: what a call did, without replacing anything."""
+    import cProfile
+    import pstats
+
+    def run(module, fn, *args):
+        profile = cProfile.Profile()
+        result = profile.runcall(fn, *args)
+        names = {name for (path, _line, name) in pstats.Stats(profile).stats
+                 if path == module.__file__}
+        return result, names
+
+    return run

@@ -25,6 +25,7 @@ from cloud_sync.emulators.tls import ca_bundle
 from cloud_sync.hashing import hash_bytes
 from cloud_sync.providers import (
     ChangeType,
+    CursorExpired,
     Fatal,
     NameTaken,
     NotFound,
@@ -32,6 +33,7 @@ from cloud_sync.providers import (
     ReauthRequired,
     RetryLater,
 )
+from cloud_sync.providers import dropbox as dropbox_module
 from cloud_sync.providers.dropbox import DropboxProvider, OAuthFlow, dropbox_client
 from cloud_sync.retry import RetryPolicy
 
@@ -113,6 +115,33 @@ def test_steady_state_change_poll_costs_one_call_even_in_a_fresh_instance(emu, p
     assert fresh.changes(cursor)[0] == []
     assert emu.faults.total() == 2
     assert emu.faults.total(r"^POST /2/files/list_folder/continue$") == 2
+
+
+def test_a_poll_of_an_unchanged_tree_leaves_the_cursor_map_undecoded(emu, provider, called):
+    """The cursor's map grows with the tree: a poll with nothing new neither decodes nor
+    re-encodes it in the instance that learnt it; a change after that is still seen with
+    its old path, and a fresh instance still learns the map."""
+    folder = provider.create_folder(provider.root_id, "Kept")
+    doomed = provider.upload(folder.id, "doomed.txt", io.BytesIO(b"doomed"))
+    cursor = provider.initial_cursor()
+    (changes, again), ran = called(dropbox_module, provider.changes, cursor)
+    assert changes == [] and again.split(".")[-1] == cursor.split(".")[-1]
+    assert not ran & {"_decode", "_encode", "_changes"}, ran
+    fresh = DropboxProvider(provider.config, retry=FAST)
+    (changes, _cursor), ran = called(dropbox_module, fresh.changes, again)
+    assert changes == [] and "_decode" in ran  # it learns the paths once
+    provider.delete(doomed.id)
+    changes, _cursor = provider.changes(again)
+    assert [(c.type, c.item.id, c.item.extra["path_display"]) for c in changes] == [
+        (ChangeType.DELETED, doomed.id, "/".join((folder.extra["path_display"], "doomed.txt")))]
+
+
+def test_unreadable_cursors_expire(provider):
+    good = provider.initial_cursor()
+    garbled_map = good.rpartition(".")[0] + ".bm90LXpsaWI="
+    for garbled in ("", "dbx1.eJwrSS0qBgAEXQG7", "dbx2.", "dbx2.YWJj", garbled_map):
+        with pytest.raises(CursorExpired):
+            DropboxProvider(provider.config, retry=FAST).changes(garbled)
 
 
 def test_a_fresh_instance_learns_paths_from_the_cursor(emu, provider):

@@ -22,6 +22,7 @@ import requests
 from cloud_sync.conformance.targets.nextcloud import open_target
 from cloud_sync.emulators.nextcloud import APP_PASSWORD, USER
 from cloud_sync.providers import ChangeType, make_provider
+from cloud_sync.providers import nextcloud as nextcloud_module
 from cloud_sync.providers.errors import (
     CursorExpired,
     Fatal,
@@ -114,6 +115,10 @@ def test_fileid_is_stable_and_folder_etags_propagate(client):
     assert moved["{DAV:}getetag"] == after[f"{top}/inner/f.txt"]["{DAV:}getetag"]
     assert moved[f"{OC}permissions"] == "RGDNVW"
     assert info(client, top)["{DAV:}getetag"] != after[top]["{DAV:}getetag"]
+    # folder sizes are kept per ETag (not walked on each PROPFIND) and follow writes
+    assert [info(client, p)[f"{OC}size"] for p in (top, f"{top}/inner")] == ["3", "0"]
+    client.put_file_contents(f"{top}/inner/h.txt", b"three")
+    assert [info(client, p)[f"{OC}size"] for p in (top, f"{top}/inner")] == ["8", "5"]
 
 
 def test_both_files_endpoints_serve_one_tree(server, client):
@@ -556,6 +561,27 @@ def test_an_unchanged_tree_costs_one_request(server, provider):
     server.faults.reset_counts()
     assert provider.changes(cursor) == ([], cursor)
     assert server.faults.total() == 1
+
+
+def test_a_poll_of_an_unchanged_tree_decodes_no_snapshot(target, server, provider, called):
+    """The cursor's snapshot grows with the tree: the instance that made or read a cursor
+    polls an unchanged tree with one request and no decoding; a change is still found,
+    and a fresh instance reads the cursor once."""
+    folder = provider.create_folder(provider.root_id, "kept")
+    provider.upload_bytes(folder.id, "a.txt", b"a")
+    cursor = provider.initial_cursor()
+    server.faults.reset_counts()
+    result, ran = called(nextcloud_module, provider.changes, cursor)
+    assert result == ([], cursor) and server.faults.total() == 1
+    assert "_decode" not in ran and "_encode" not in ran, ran
+    fresh = target.new_provider(config={"root": provider.root_path}, retry=fast())
+    (changes, _same), ran = called(nextcloud_module, fresh.changes, cursor)
+    assert changes == [] and "_decode" in ran
+    added = provider.upload_bytes(folder.id, "b.txt", b"b")
+    for each in (provider, fresh):
+        changes, _next = each.changes(cursor)
+        assert [(c.type, c.item.id) for c in changes] == [(ChangeType.CREATED, added.id)]
+    fresh.close()
 
 
 def test_unreadable_or_foreign_cursors_expire(target, provider):

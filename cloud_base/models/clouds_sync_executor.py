@@ -4,8 +4,9 @@ records and the provider. The conflict policy is the planner's; this file only e
 
 Every operation is idempotent or recognised on the next run (``ensure_folder``, the
 planner's adoption, ``NameTaken`` checked by content), so a crash anywhere is recovered by
-running again. The change-feed cursor is cleared when a run starts and stored when it
-ends, so a run that did not finish is followed by a full listing.
+running again. The change-feed cursor is cleared when a run that has something to do
+starts (after the poll) and stored when it ends, so a run that did not finish is
+followed by a full listing.
 
 Transfers run side by side in the connection's pool (``cloud_sync.pool``, its size the
 connection's ``transfer_pool``): only the provider calls go to pool threads; reading the
@@ -365,17 +366,22 @@ class ClientSync:
         executes only its other operations: the transfers are left in ``parts`` for
         folder tasks, and the end of the run (cursor, marks) in ``pending_end``."""
         started = time.perf_counter()
-        cursor, self.client.cursor = self.client.cursor, False
-        self.commit()
+        cursor = self.client.cursor
         marks = self.marks()
         changes, new_cursor = self.poll(cursor)
         if changes == [] and not any(marks.values()):
-            # Nothing changed on either side: nothing to load, plan or write but the cursor.
-            self.client.write({"cursor": new_cursor, "last_sync": fields.Datetime.now()})
+            # Nothing changed on either side: nothing to load, plan or write but the
+            # cursor, and only if the feed moved it (a snapshot cursor is big).
+            vals = {"last_sync": fields.Datetime.now()}
+            if new_cursor != cursor:
+                vals["cursor"] = new_cursor
+            self.client.write(vals)
             self.commit()
             _logger.info("clouds.client %s: nothing changed (%.2fs)", self.client.id,
                          time.perf_counter() - started)
             return Plan()
+        self.client.cursor = False  # until the run ends: a crash then lists everything
+        self.commit()
         polled = time.perf_counter()
         remote, new_cursor = self.states(marks, changes, new_cursor)
         listed = time.perf_counter()

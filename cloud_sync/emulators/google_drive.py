@@ -22,6 +22,7 @@ Everything lives in memory under one lock.
 from __future__ import annotations
 
 import base64
+import bisect
 import functools
 import hashlib
 import html
@@ -1225,10 +1226,11 @@ class GoogleDriveEmulator(Emulator):
                 raise DriveError(404, f"Shared drive not found: {drive_id}", "notFound",
                                  "driveId")
             latest: dict[str, tuple] = {}
-            for entry in self.changes:
-                no, file_id, entry_drive = entry[0], entry[1], entry[2]
-                if no < int(token):
-                    continue
+            # the journal is in number order: start at the token, as Drive's cost is the
+            # changes since it, not the account's whole history
+            start = bisect.bisect_left(self.changes, int(token), key=lambda e: e[0])
+            for entry in itertools.islice(self.changes, start, None):
+                file_id, entry_drive = entry[1], entry[2]
                 if drive_id and entry_drive != drive_id:
                     continue
                 if not drive_id and entry_drive and not all_items:

@@ -108,6 +108,7 @@ class Store:
         self.etags: dict[str, str] = {}
         self.meta: dict[str, dict] = {}  # path -> {"checksum": str, "props": {name: xml}}
         self.trash: dict[str, dict] = {}
+        self.sizes: dict[str, tuple[str, int]] = {}  # folder -> (its ETag, bytes below)
         self.next_id = 1
         self.instance = ""
         self._journal = None
@@ -398,9 +399,18 @@ class _File(_Live, FileResource):
 
 class _Folder(_Live, FolderResource):
     def oc_size(self) -> int:
+        """The bytes below, kept per folder ETag as Nextcloud keeps folder sizes in its
+        file cache (propagated on each write, as the ETag is): a PROPFIND of a folder
+        does not walk its tree while nothing below changed through the server."""
+        store = self.provider.store
+        etag = store.etag(self.path)
+        known = store.sizes.get(self.path)
+        if known and known[0] == etag:
+            return known[1]
         total = 0
         for top, _dirs, files in os.walk(self._file_path):
             total += sum(os.path.getsize(os.path.join(top, f)) for f in files)
+        store.sizes[self.path] = (etag, total)
         return total
 
 

@@ -28,6 +28,7 @@ service; hashes follow the drive type (quickXorHash everywhere, sha1Hash on pers
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import itertools
 import json
@@ -1116,8 +1117,11 @@ class OneDriveEmulator(Emulator):
             if len(parts) == 4:
                 upto, offset = int(parts[2]), int(parts[3])
         latest: dict[str, int] = {}
-        for seq, item_id, scope in self.log:
-            if since < seq <= upto and folder.id in scope and self.items[item_id].drive is drive:
+        # the log is in sequence order: start after the token, as Graph's cost is the
+        # changes since it, not the drive's whole history
+        start = bisect.bisect_right(self.log, since, key=lambda entry: entry[0])
+        for seq, item_id, scope in itertools.islice(self.log, start, None):
+            if seq <= upto and folder.id in scope and self.items[item_id].drive is drive:
                 latest.pop(item_id, None)
                 latest[item_id] = seq
         alive = {item_id: not self.items[item_id].deleted

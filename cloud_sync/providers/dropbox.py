@@ -24,8 +24,10 @@ a path cached for a folder that someone else moved, unseen by this instance, is 
 
 Change feed: ``list_folder/continue`` on the root (recursive). Dropbox reports a deletion
 (and the old path of a move) by path only, so the cursor this provider hands out is
-``dbx1.`` + compressed JSON of the SDK cursor and the map id -> (path, rev) of the items
-beneath the root as of that cursor; each poll diffs Dropbox's entries against it.
+``dbx2.`` + the SDK cursor + compressed JSON of the map id -> (path, rev) of the items
+beneath the root as of that cursor; each poll diffs Dropbox's entries against it. A poll
+with no entries keeps the map's part untouched and decodes it only if this instance has
+not learnt it yet (a fresh worker), so an unchanged tree costs nothing that grows with it.
 :meth:`initial_cursor` (``get_latest_cursor``, no enumeration) seeds the map with what
 the instance knows: walk the tree first in the same instance (the engine does, after an
 expired cursor). A deleted path the map never knew (created and deleted between two
@@ -68,7 +70,7 @@ DEFAULT_HOSTS = {"api_host": "api.dropboxapi.com", "content_host": "content.drop
 # Names the Dropbox apps refuse to sync ("ignored files") and the API refuses to write.
 RESERVED_NAMES = frozenset({"desktop.ini", "thumbs.db", ".ds_store", "icon\r", ".dropbox",
                             ".dropbox.attr"})
-CURSOR_PREFIX = "dbx1."
+CURSOR_PREFIX = "dbx2."
 SEARCH_PAGES = 10  # search/continue_v2 calls at most, when Dropbox's matches are not ours
 
 
@@ -225,6 +227,7 @@ class DropboxProvider(Provider):
         self._ids: dict[str, str] = {}  # path_lower -> id
         self._root_path: str | None = "" if not self._root else None
         self._not_before = 0.0  # longpoll backoff
+        self._applied: str | None = None  # the last cursor map this instance learnt
 
     # -- errors and tokens -----------------------------------------------------------
     def translate(self, exc: Exception) -> Exception:
@@ -631,20 +634,35 @@ class DropboxProvider(Provider):
 
     def _encode(self, cursor: str, known: dict) -> str:
         """The SDK cursor plus the map id -> (path, rev) of the items beneath the root as
-        of that cursor."""
-        blob = json.dumps({"c": cursor, "k": known},
-                          separators=(",", ":")).encode()
-        return CURSOR_PREFIX + base64.urlsafe_b64encode(zlib.compress(blob)).decode()
+        of that cursor, encoded apart: a poll with nothing new keeps the map's part as it
+        is (it grows with the tree)."""
+        blob = base64.urlsafe_b64encode(zlib.compress(json.dumps(
+            known, separators=(",", ":")).encode())).decode()
+        self._applied = blob
+        return self._join(cursor, blob)
 
-    def _decode(self, cursor: str) -> tuple[str, dict]:
-        if not cursor.startswith(CURSOR_PREFIX):
+    @staticmethod
+    def _join(cursor: str, blob: str) -> str:
+        return f"{CURSOR_PREFIX}{base64.urlsafe_b64encode(cursor.encode()).decode()}.{blob}"
+
+    def _split(self, cursor: str) -> tuple[str, str]:
+        """(SDK cursor, the map's encoded part), the map not decoded."""
+        text = str(cursor or "")
+        head, dot, blob = text.removeprefix(CURSOR_PREFIX).partition(".")
+        if not text.startswith(CURSOR_PREFIX) or not dot:
             raise CursorExpired("not a cursor of this provider")
         try:
-            state = json.loads(zlib.decompress(base64.urlsafe_b64decode(
-                cursor[len(CURSOR_PREFIX):])))
-        except (ValueError, zlib.error) as exc:
+            return base64.urlsafe_b64decode(head).decode(), blob
+        except (ValueError, UnicodeDecodeError) as exc:
             raise CursorExpired("unreadable cursor") from exc
-        return state["c"], {i: tuple(v) for i, v in state["k"].items()}
+
+    def _decode(self, cursor: str) -> tuple[str, dict]:
+        sdk_cursor, blob = self._split(cursor)
+        try:
+            known = json.loads(zlib.decompress(base64.urlsafe_b64decode(blob)))
+            return sdk_cursor, {i: tuple(v) for i, v in known.items()}
+        except (ValueError, TypeError, AttributeError, zlib.error) as exc:
+            raise CursorExpired("unreadable cursor") from exc
 
     def changes(self, cursor: str) -> tuple[list[Change], str]:
         """Dropbox's entries since the cursor, as id-based changes.
@@ -653,7 +671,7 @@ class DropboxProvider(Provider):
         the map does not know (an item created and deleted between two polls, or one
         the instance that made the initial cursor had not seen) is not reported.
         """
-        sdk_cursor, known = self._decode(cursor)
+        sdk_cursor, blob = self._split(cursor)
         entries = []
         while True:
             result = self.call(
@@ -662,6 +680,10 @@ class DropboxProvider(Provider):
             sdk_cursor = result.cursor
             if not result.has_more:
                 break
+        if not entries and blob == self._applied:
+            # Nothing new, and this instance learnt the map already: keep it as it is.
+            return [], self._join(sdk_cursor, blob)
+        _sdk_cursor, known = self._decode(cursor)
         changes, after = self._changes(entries, known)
         for item_id, (display, rev) in after.items():  # the freshest paths there are
             self._remember(item_id, display, rev)
@@ -718,7 +740,7 @@ class DropboxProvider(Provider):
     def wait_for_changes(self, cursor: str, timeout: float = 30) -> bool:
         """Block until the feed has news after ``cursor`` (Dropbox's longpoll, no auth),
         or ``timeout`` seconds (30-480) pass; honours the server's backoff."""
-        sdk_cursor, _known = self._decode(cursor)
+        sdk_cursor, _blob = self._split(cursor)
         wait = self._not_before - time.monotonic()
         if wait > 0:
             time.sleep(wait)

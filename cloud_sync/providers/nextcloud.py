@@ -151,6 +151,9 @@ class NextcloudProvider(Provider):
         self._root_id: str | None = None
         self._paths: dict[str, str] = {}  # fileid -> path (cache, verified before use)
         self._ids: dict[str, str] = {}  # path -> fileid
+        # (cursor, instance, root ETag) of the last cursor made or read: a poll of an
+        # unchanged tree with it decodes nothing (the snapshot grows with the tree)
+        self._cursor_head: tuple[str, str, str | None] | None = None
 
     # -- plumbing ---------------------------------------------------------------------
     def _session(self) -> requests.Session:
@@ -789,12 +792,15 @@ class NextcloudProvider(Provider):
         return self._encode(instance, snapshot)
 
     def changes(self, cursor: str) -> tuple[list[Change], str]:
-        instance_was, old = self._decode(cursor)
+        if self._cursor_head is None or self._cursor_head[0] != cursor:
+            self._decode(cursor)  # checks it, and remembers its head
+        _cursor, instance_was, root_etag = self._cursor_head
         root, instance = self._root_state()
         if instance != instance_was:
             raise CursorExpired("the Nextcloud instance changed since this cursor")
-        if old.get(self.root_id, [None, None, None, None])[3] == _etag(root):
+        if root_etag is not None and root_etag == _etag(root):
             return [], cursor
+        _instance, old = self._decode(cursor)
         new, listed = self._snapshot(root, old)
         return self._diff(old, new, listed), self._encode(instance, new)
 
@@ -889,8 +895,13 @@ class NextcloudProvider(Provider):
     def _encode(self, instance: str, snapshot: dict) -> str:
         payload = json.dumps({"root": self.root_id, "instance": instance, "items": snapshot},
                              separators=(",", ":"))
-        return CURSOR_PREFIX + base64.urlsafe_b64encode(zlib.compress(payload.encode())
-                                                        ).decode()
+        cursor = CURSOR_PREFIX + base64.urlsafe_b64encode(zlib.compress(payload.encode())
+                                                          ).decode()
+        self._remember_head(cursor, instance, snapshot)
+        return cursor
+
+    def _remember_head(self, cursor: str, instance: str, snapshot: dict) -> None:
+        self._cursor_head = (cursor, instance, (snapshot.get(self.root_id) or [None] * 4)[3])
 
     def _decode(self, cursor: str) -> tuple[str, dict]:
         try:
@@ -905,6 +916,7 @@ class NextcloudProvider(Provider):
             raise CursorExpired(f"unreadable Nextcloud cursor: {exc}") from exc
         if root != self.root_id:
             raise CursorExpired("the cursor belongs to another root folder")
+        self._remember_head(cursor, instance, items)
         return instance, items
 
 

@@ -2,6 +2,8 @@
 operation lines written by real runs, the dashboard's reads bounded with a long history,
 an attachment's history across sync, share download and reset, and who may read it."""
 
+import threading
+
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -67,6 +69,32 @@ class TestDashboardNas(NasCase):
             lazy=False)
         self.assertEqual(sorted((g["direction"], g["__count"]) for g in groups),
                          [("down", 1), ("up", log.operations + 1)])
+
+    def test_a_run_with_nothing_to_do_takes_the_counts_of_the_row_before(self):
+        """Counting the connection's files grows with the tree: a run that did nothing
+        writes its row with the counts of the one before, and no counting query."""
+        client = self.make_client(root_name="idle stats")
+        self.make_tree(client)
+        self.sync()
+        self.sync()
+        before = client.last_stat_id
+        self.assertTrue(before.files_synced)
+        queries = []
+        thread = threading.current_thread()
+        thread.query_hooks = (*getattr(thread, "query_hooks", ()),
+                              lambda _cr, query, *_args: queries.append(str(query)))
+        try:
+            self.assertSyncOps(self.sync(), 0)
+        finally:
+            thread.query_hooks = thread.query_hooks[:-1]
+        idle = client.last_stat_id
+        self.assertNotEqual(idle, before)
+        fields = ["files_synced", "bytes_synced", "files_waiting", "bytes_waiting",
+                  "bytes_cloud_only"]
+        self.assertEqual(idle.read(fields)[0] | {"id": 0}, before.read(fields)[0] | {"id": 0})
+        self.assertTrue(queries)
+        counting = [q for q in queries if "ir_attachment" in q and "GROUP BY" in q]
+        self.assertFalse(counting, "a run with nothing to do counted the files")
 
     def test_a_failed_operation_has_its_line_with_the_reason(self):
         client = self.make_client(root_name="fails")

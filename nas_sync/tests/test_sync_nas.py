@@ -136,6 +136,9 @@ class TestNasSync(NasCase):
         _logger.info("one-change cycle planned from the change (files, queries, seconds, "
                      "(local, synced, remote) items): %s; planned whole: %s", changed, whole)
 
+    def test_a_failed_poll_keeps_the_cursor(self):
+        self.assertFailedPollKeepsTheCursor()
+
     def test_conflict_keeps_the_remote_version_as_a_new_file(self):
         """Edited on both sides: Odoo's version wins, the cloud's comes back (streamed
         into the filestore) as a new file beside it, then both are synced."""
