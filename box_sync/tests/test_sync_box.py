@@ -38,6 +38,11 @@ class BoxSyncCase(RealRequestsMixin, SyncCase):
         cls.addClassCleanup(cls.emulator.stop)
         cls.bare = cls.bare_client(cls.emulator.issue_tokens()["access_token"])
 
+    def setUp(self):
+        super().setUp()
+        # A fresh token for each test: some tests expire every token the server issued.
+        self.bare = self.bare_client(self.emulator.issue_tokens()["access_token"])
+
     @classmethod
     def bare_client(cls, token):
         config = cls.emulator.provider_config()
