@@ -143,7 +143,9 @@ class CloudsClient(models.Model):
                                                      json.loads(row[0] or "{}"))
                 self.invalidate_recordset(["token_json"])
                 return token
-            except psycopg2.errors.LockNotAvailable:
+            except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+                # held by another worker, or it committed a new pair between our snapshot
+                # and our lock: a new transaction sees (and adopts) that pair
                 time.sleep(min(0.02 * (attempt + 1), 0.5))
         raise RetryLater("another worker is refreshing this connection's Box tokens")
 
