@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from cloud_sync.emulators.box import CLIENT_ID, BoxEmulator
-from cloud_sync.providers import ChangeType, NameTaken, NotFound, ReauthRequired
+from cloud_sync.providers import ChangeType, NameTaken, ReauthRequired
 from cloud_sync.providers.box import BoxProvider
 from cloud_sync.retry import RetryPolicy
 
@@ -247,18 +247,6 @@ def test_search_finds_names_containing_the_words_beneath_the_root(emulator, prov
     assert {i.name for i in provider.search("REPORT")} == {"Quarterly Report 2026.pdf",
                                                           "Report.pdf"}
     assert {i.id for i in provider.search("Quarterly")} == {folder.id, wanted.id}
-
-
-def test_a_version_of_another_file_is_not_found(emulator, provider):
-    one = provider.upload_bytes(provider.root_id, "one.txt", b"one")
-    two = provider.upload_bytes(provider.root_id, "two.txt", b"two")
-    provider.update(two.id, io.BytesIO(b"two, again"), 10)
-    older = provider.versions(two.id)[-1].id
-    with pytest.raises(NotFound):
-        list(provider.download_version(one.id, older))
-    with pytest.raises(NotFound):
-        provider.restore_version(one.id, older)
-    assert provider.read_bytes(one.id) == b"one"
 
 
 def test_copy_is_one_request_and_a_taken_name_is_refused(emulator, provider):

@@ -576,17 +576,6 @@ def test_include_deleted_lists_what_is_gone(emu, bare):
 
 
 # -- picker and versions ------------------------------------------------------------------
-def test_a_rev_of_another_file_is_not_found(emu, provider):
-    mine = provider.upload_bytes(provider.root_id, "mine.txt", b"mine")
-    other = provider.upload_bytes(provider.root_id, "other.txt", b"other secret")
-    other_rev = provider.versions(other.id)[0].id
-    with pytest.raises(NotFound):
-        list(provider.download_version(mine.id, other_rev))
-    with pytest.raises(NotFound):
-        provider.restore_version(mine.id, other_rev)
-    assert provider.read_bytes(mine.id) == b"mine"
-
-
 def test_versions_cost_and_restore_keep_the_id(emu, provider):
     item = provider.upload_bytes(provider.root_id, "v.txt", b"one")
     provider.update(item.id, io.BytesIO(b"two!"), 4)

@@ -963,4 +963,26 @@ def test_versions_list_download_and_restore(target, provider):
         list(provider.download_version(item.id, "no-such-version"))
 
 
+
+def test_a_version_of_another_file_is_not_found(provider):
+    """A version id of another file (Dropbox revs, S3 version ids, Box version ids and
+    Drive revision ids are not numbered per file) is no version of this one: read or
+    restored, it is NotFound, and this file keeps its content."""
+    if not provider.has_versions:
+        with pytest.raises(Unsupported):
+            provider.versions(provider.root_id)
+        return
+    one = provider.upload_bytes(provider.root_id, "one.txt", b"one")
+    two = provider.upload_bytes(provider.root_id, "two.txt", b"two")
+    provider.update(two.id, io.BytesIO(b"two, again"), 10)
+    # Graph ("1.0", "2.0") and Nextcloud (timestamps) number versions per file: an id
+    # of the other file that is also one of this file's names this file's own version.
+    mine = {v.id for v in provider.versions(one.id)}
+    for other in {v.id for v in provider.versions(two.id)} - mine:
+        with pytest.raises(NotFound):
+            list(provider.download_version(one.id, other))
+        with pytest.raises(NotFound):
+            provider.restore_version(one.id, other)
+    assert provider.read_bytes(one.id) == b"one"
+
 __all__ = [name for name in dir() if name.startswith("test_")]
