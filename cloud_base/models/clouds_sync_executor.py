@@ -50,7 +50,7 @@ from cloud_sync.engine.planner import (
     apply_changes,
     plan,
 )
-from cloud_sync.engine.scope import scoped_states
+from cloud_sync.engine.scope import renamed_ids, scoped_states
 from cloud_sync.hashing import HashingReader, hash_file
 from cloud_sync.naming import unique_name
 from cloud_sync.pool import Skipped, Throttle, TransferPool, run_ordered
@@ -472,11 +472,23 @@ class ClientSync:
             _logger.info("clouds.client %s: a folder changed connection, whole tree planned",
                          self.client.id)
             return None
+        self._follow_renames(changes)
         scope = scoped_states(ScopeSource(self), keys, changes, max_keys=SCOPE_MAX)
         if scope is None:
             return None
         self.total_records = self.Record.search_count([("client_id", "=", self.client.id)])
         return scope
+
+    def _follow_renames(self, changes):
+        """The records of ids the feed renamed (and of the new ids: one may be taken)
+        loaded, and made to follow the new ids, as ``remote_state`` does for the whole
+        tree: one query, only when the feed renamed ids."""
+        renamed = renamed_ids(changes)
+        if renamed:
+            self._take(self.Record.search_fetch(
+                [("client_id", "=", self.client.id),
+                 ("remote_id", "in", [*renamed, *renamed.values()])], RECORD_COLUMNS))
+            self._rekey(changes)
 
     def _crossed_connections(self, folder_ids):
         """Whether one of these changed folders moved between two connections (or a

@@ -24,10 +24,14 @@ An untouched item in the scope is clean on all three sides, and so is every ance
 it: the planner plans nothing for it and reads nothing below it.
 
 The remote state is the last snapshot of the records in the scope with the feed's
-changes applied (:func:`planner.apply_changes`), as the full plan does. There is no
-scope, and the caller plans the whole tree, when the remote side is a walk (no feed),
-when a change renames ids (S3 keys, WebDAV paths: the records follow the new ids first)
-or concerns the root itself, or when the scope grows past ``max_keys``.
+changes applied (:func:`planner.apply_changes`), as the full plan does. A change that
+renames ids (``old_id``: S3 keys, WebDAV paths after a remote rename or move, reported
+for every item of a moved subtree) needs its sync record to follow the new id first, as
+for the full plan: the caller does that before asking (:func:`renamed_ids`), and both
+ids are seeds (a record keeps the old id when another still holds the new one). There
+is no scope, and the caller plans the whole tree, when the remote side is a walk (no
+feed), when a change concerns the root itself, or when the scope grows past
+``max_keys``.
 """
 
 from __future__ import annotations
@@ -72,18 +76,22 @@ def unscopable(changes: Iterable[Change] | None, root_id: str | None) -> str | N
     if changes is None:
         return "no change feed (a walk)"
     for change in changes:
-        if change.old_id and change.old_id != change.item.id:
-            return "a change renames ids"
         if root_id in (change.item.id, change.old_id):
             return "a change concerns the root"
     return None
+
+
+def renamed_ids(changes: Iterable[Change]) -> dict[str, str]:
+    """{old id: new id} of the changes that rename ids (path-id providers)."""
+    return {c.old_id: c.item.id for c in changes if c.old_id and c.old_id != c.item.id}
 
 
 def scoped_states(source: Source, keys: Iterable[str], changes: list[Change] | None,
                   max_keys: int | None = None) -> Scope | None:
     """The part of the states that the local ``keys`` (change marks: new, changed,
     moved and deleted items, tombstones included) and the remote ``changes`` (the feed
-    since the last run) touch, or ``None`` when the whole tree must be planned."""
+    since the last run) touch, or ``None`` when the whole tree must be planned. The
+    ``source``'s sync records already follow the ids the changes renamed."""
     root = source.synced({ROOT}).get(ROOT)
     if root is None or unscopable(changes, root.remote_id):
         return None
@@ -91,7 +99,7 @@ def scoped_states(source: Source, keys: Iterable[str], changes: list[Change] | N
     synced: dict[str, SyncedNode] = {ROOT: root}
     by_remote: dict[str, SyncedNode] = {root.remote_id: root}
     touched = set(keys) - {ROOT}
-    touched_rids = {c.item.id for c in changes}
+    touched_rids = {c.item.id for c in changes} | set(renamed_ids(changes))
     want_keys = touched | {ROOT}
     want_rids = touched_rids | {c.item.parent_id for c in changes if c.item.parent_id}
     # what was asked of each side (an item found one way is not asked for again)

@@ -130,6 +130,39 @@ class TestNasSync(NasCase):
         self.assertSyncOps(logs, 1)
         self.assertEqual([how for how, *_items in planned], ["from the changes", "the whole tree"])
 
+    def test_a_remote_folder_move_is_planned_from_the_changes(self):
+        """A folder renamed and moved on the server changes the paths (ids) of its whole
+        subtree: the records follow the new paths first, then the run plans from the
+        changes exactly what the whole tree plans."""
+        client = self.make_client(root_name="Moved remotely")
+        _rule, _people, projects = self.make_tree(client)
+        alpha = self.Folder.search([("name", "=", "Alpha"), ("parent_id", "=", projects.id)])
+        self.Attachment.create({"name": "more.txt", "clouds_folder_id": alpha.id,
+                                "raw": b"more"})
+        done = self.Folder.create({"name": "Done", "parent_id": projects.id})
+        self.sync()
+        self.sync()
+        root = os.path.join(self.files, client.root_name)
+        os.rename(os.path.join(root, "Projects", "Alpha"),
+                  os.path.join(root, "Projects", "Done", "Alpha moved"))
+        ops = self.assertScopedPlanIsTheFullPlan(client)
+        self.assertEqual(len(ops), 1, ops)  # the folder moves in Odoo; its files follow
+        logs, _queries, planned = self.planned_sync()
+        self.assertSyncOps(logs, 1)
+        self.assertEqual(planned[0][0], "from the changes")
+        self.assertEqual(planned[0][1], 6, planned)  # root, Projects, Done, Alpha, 2 files
+        self.env.invalidate_all()
+        self.assertEqual((alpha.name, alpha.parent_id), ("Alpha moved", done))
+        moved = f"/{client.root_name}/Projects/Done/Alpha moved"
+        self.assertEqual(alpha.clouds_remote_id, moved)
+        plan_bin = self.Attachment.search([("name", "=", "plan.bin")])
+        self.assertEqual(plan_bin.clouds_remote_id, f"{moved}/plan.bin")
+        self.assertTreesEqual(client)
+        plan_bin.raw = b"edited after the move"  # the new ids work
+        self.assertSyncOps(self.sync(), 1)
+        self.assertEqual(self.remote_files(client)["Projects/Done/Alpha moved/plan.bin"],
+                         b"edited after the move")
+
     def test_steady_state_does_not_grow_with_the_tree(self):
         figures, changed, whole = self.assertSteadyStateScales(sizes=(200, 2000))
         _logger.info("no-change cycle (files, queries, requests): %s", figures)
