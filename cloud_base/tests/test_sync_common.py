@@ -155,6 +155,10 @@ class SyncCase(TransactionCase):
         self.env.flush_all()
         self.env.cr.execute("UPDATE clouds_folder SET write_date = '2000-01-01' "
                             "WHERE id = ANY(%s)", [folders.ids])
+        # the run writes last_sync, to the second: Odoo skips the UPDATE when the last
+        # run ended in the same second; from a past date it is written every time
+        self.env.cr.execute("UPDATE clouds_client SET last_sync = '2000-01-01' WHERE id = %s",
+                            [client.id])
         self.env.invalidate_all()
         self.emulator.faults.reset_counts()
         before = self.env.cr.sql_log_count
@@ -229,9 +233,7 @@ class SyncCase(TransactionCase):
             # a listing feed's snapshot may differ from the one its run's own writes
             # made in what it does not report (a folder's date): stored once, here
             self.sync()
-            # the fewest of two cycles: a cache of Odoo's emptied by an earlier test
-            # costs one cycle a query more, at any size (growth shows in both)
-            figures.append((size, *min(self.steady_cycle(client), self.steady_cycle(client))))
+            figures.append((size, *self.steady_cycle(client)))
             whole.append((size, *self.change_cycle(top, scoped=False)))
             changed.append((size, *self.change_cycle(top)))
         for _size, queries, calls in figures:
