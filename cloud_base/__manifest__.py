@@ -2,7 +2,7 @@
     "name": "Cloud Storage: Folders, Rules and Sync Core",
     "summary": "Organise attachments into rule-generated folder trees; the core of the "
     "Cloud Storage suite",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "category": "Productivity/Documents",
     "license": "LGPL-3",
     "author": "Cloud Storage Suite",

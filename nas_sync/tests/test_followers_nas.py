@@ -119,6 +119,30 @@ class TestFollowersNas(NasCase):
         self.assertNotified(digest)
         self.assertFalse(self.messages(fine, "mt_clouds_digest"), "nothing failed there")
 
+        # The cron run again the same day (twice a day, or by hand): nothing twice.
+        cron.method_direct_trigger()
+        self.assertEqual(self.messages(failing, "mt_clouds_digest"), digest)
+        # Two hours later, one more failure: the next digest reports it alone.
+        self.env.flush_all()
+        for table, column in (("clouds_sync_stat", "date"), ("clouds_log", "create_date"),
+                              ("clouds_log_operation", "create_date"),
+                              ("clouds_client", "digest_sent_at")):
+            self.env.cr.execute(
+                f"UPDATE {table} SET {column} = {column} - interval '2 hours'")  # noqa: S608
+        self.env.invalidate_all()
+        self.emulator.faults.clear()  # a.txt goes out now; b.txt fails
+        self.emulator.faults.inject(400, count=1000, match=r"^PUT .*/digest/.*b\.txt")
+        self.Attachment.create({"name": "b.txt", "clouds_folder_id": self.Folder.search(
+            [("own_client_id", "=", failing.id)]).id, "raw": b"b"})
+        self.Queue.search([("state", "=", "pending")]).next_try = False  # retried now
+        self.sync()
+        cron.method_direct_trigger()
+        second = self.messages(failing, "mt_clouds_digest") - digest
+        self.assertEqual(len(second), 1)
+        self.assertIn("1 runs failed or had failures, 1 operations failed", second.body)
+        self.assertIn("b.txt", second.body)
+        self.assertNotIn("a.txt", second.body)
+
         # Failures older than 24 hours are not repeated.
         self.env.flush_all()
         for table, column in (("clouds_sync_stat", "date"), ("clouds_log", "create_date"),
