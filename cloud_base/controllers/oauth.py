@@ -9,6 +9,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.http import request
 from werkzeug.exceptions import NotFound
 
+from ..models.clouds_client_oauth import ConnectFailed
+
 BACK = "/odoo/action-cloud_base.action_clouds_clients"
 
 
@@ -50,5 +52,8 @@ class CloudsOAuthController(http.Controller):
         except UserError as exc:
             _logger.info("OAuth callback refused: %s", exc)
             request.env.cr.rollback()
+            if isinstance(exc, ConnectFailed):  # kept on the connection
+                request.env["clouds.client"].browse(exc.client_id)._cloud_connect_failed(
+                    str(exc))
             return _page(_("Not connected"), str(exc), 400)
         return request.redirect(f"{BACK}/{client.id}")

@@ -32,6 +32,16 @@ class _NeedsReconnect(Exception):
         self.client, self.reason = client, reason
 
 
+class ConnectFailed(UserError):
+    """A trusted connect request the provider could not finish (code refused, server
+    unreachable): the callback rolls its transaction back, then keeps the reason on the
+    connection (``_cloud_connect_failed``)."""
+
+    def __init__(self, client, message):
+        super().__init__(message)
+        self.client_id = client.id
+
+
 class CloudsClientOAuth(models.Model):
     _inherit = "clouds.client"
 
@@ -162,6 +172,11 @@ class CloudsClientOAuth(models.Model):
         else:
             message = _("%(provider)s refused the connection: %(reason)s",
                         provider=provider, reason=params.get("error_description") or error)
+        self._cloud_connect_failed(message)
+
+    def _cloud_connect_failed(self, message):
+        """Why connecting failed, on the form (the alert that also shows why a sync
+        paused) and in the chatter, so it is still there after the error page."""
         self.sudo().write({"pause_reason": message})
         self.message_post(body=message)
 
@@ -189,11 +204,11 @@ class CloudsClientOAuth(models.Model):
             tokens, account = client._cloud_oauth_finish(
                 params, self._cloud_oauth_redirect_uri(), pending.get("data"))
         except CloudError as exc:
-            raise UserError(client._cloud_unreachable(exc) or _(
+            raise ConnectFailed(client, client._cloud_unreachable(exc) or _(
                 "The provider refused the code: %s", exc)) from exc
         except Exception as exc:
             if reason := client._cloud_unreachable(exc):
-                raise UserError(reason) from exc
+                raise ConnectFailed(client, reason) from exc
             raise
         client.sudo().write({"token_json": json.dumps(tokens), "oauth_account": account})
         client.with_context(clouds_oauth_done=True).action_connect()

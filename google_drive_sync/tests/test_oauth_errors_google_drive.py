@@ -3,6 +3,7 @@ and readable pages (not "Internal Server Error") when the token address is close
 misspelled, or answers with a certificate this server does not trust."""
 
 import certifi
+from markupsafe import escape
 from odoo.addons.cloud_base.tests.test_oauth_common import CALLBACK, OAuthCase
 from odoo.tests import Form, tagged
 
@@ -47,6 +48,11 @@ class TestGoogleDriveConnectErrors(OAuthCase):
         self.assertNotIn("Internal Server Error", response.text)
         self.assertEqual(client.state, "draft")
         self.assertFalse(client.sudo().token_json)
+        # kept on the connection: its form's alert and its chatter
+        reason = client.sudo().pause_reason
+        self.assertTrue(reason)
+        self.assertIn(str(escape(reason)), response.text)
+        self.assertIn(reason, client.message_ids[0].body)
         return response.text
 
     def test_closed_port(self):
