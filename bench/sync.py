@@ -58,7 +58,8 @@ from the start signal to the last worker's end. Goal: N workers <= 0.6 x one (fo
 It also times the bare SDK from 8 and from 2 x 8 threads against the same server (does
 the server itself serve more requests in flight faster?), and reports the CPU seconds of
 the workers and of this process (the WebDAV server). ``BENCH_TIMELINE=1`` prints when
-each task ran.
+each task ran; ``BENCH_PROFILE=N`` profiles each worker's run (cProfile in every
+thread, which inflates the workers' time and CPU) and prints its N costliest calls.
 
 Prints a table, then one JSON line per provider and case. Without Odoo: a ``skipped`` line.
 """
@@ -489,7 +490,7 @@ WORKERS_GOAL = "ratio <= 0.6"
 # One cron worker: runs the queue as the cron does until the connection has no task left
 # (the cron is triggered again when folder tasks are queued; here it loops instead).
 WORKER = """
-import sys, time
+import os, sys, time
 import odoo
 from odoo import api
 from odoo.modules.registry import Registry
@@ -501,6 +502,18 @@ with registry.cursor() as cr:  # a cron worker lives long: its SDK is loaded, lo
     env["clouds.client"].browse(client_id)._cloud_shared_provider()
 print("ready", flush=True)
 sys.stdin.readline()
+started_cpu = time.process_time()  # loading Odoo and the SDK is not the run's work
+profiles = []
+if os.environ.get("BENCH_PROFILE"):  # every thread: the pool's transfers too
+    import cProfile, threading
+
+    def profile_thread(*_args):
+        sys.setprofile(None)
+        profiles.append(cProfile.Profile())
+        profiles[-1].enable()
+
+    threading.setprofile(profile_thread)
+    profile_thread()
 deadline = time.monotonic() + 1800
 with registry.cursor() as cr:
     env = api.Environment(cr, odoo.SUPERUSER_ID, {})
@@ -515,14 +528,25 @@ with registry.cursor() as cr:
             break
         if not done:
             time.sleep(0.05)
-print("done", time.process_time(), flush=True)
+cpu = time.process_time() - started_cpu
+if profiles:
+    import io, pstats
+    profiles[0].disable()
+    out = io.StringIO()
+    stats = pstats.Stats(*profiles, stream=out)
+    out.write(f"--- worker {os.getpid()} of client {sys.argv[2]}: its run, all threads\\n")
+    for order in ("tottime", "cumulative"):
+        stats.sort_stats(order).print_stats(int(os.environ["BENCH_PROFILE"]))
+    sys.stderr.write(out.getvalue())
+print("done", cpu, flush=True)
 """
 
 
 def run_workers(runner, dbname: str, client_id: int, workers: int) -> tuple[float, float]:
     """Seconds for ``workers`` worker processes to run the connection's queue dry, from
     the start signal (they are loaded and logged in) to the last one's "done"; and the
-    CPU seconds the workers used (their start included)."""
+    CPU seconds the workers used from the start signal (loading Odoo and logging in
+    excluded: a cron worker does that once, not per run)."""
     args = [*runner.db_args(), f"--addons-path={runner.odoo_addons_path()}",
             "--log-level=warn", "--data-dir", str(ROOT / ".odoo-data")]
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, dbname, str(client_id), *args],

@@ -77,15 +77,18 @@ class S3Emulator(Emulator):
             "root": root,
         }
 
-    def client(self):
-        """A bare boto3 client on this server (the independent path of the tests)."""
+    def client(self, threads: int = 10):
+        """A bare boto3 client on this server (the independent path of the tests), with
+        a connection for each of the ``threads`` it is used from (botocore keeps 10: more
+        threads would open and discard connections)."""
         import boto3
         from botocore.config import Config
 
         return boto3.client(
             "s3", endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY,
-            config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1}),
+            config=Config(s3={"addressing_style": "path"}, retries={"total_max_attempts": 1},
+                          max_pool_connections=max(10, threads)),
         )
 
     def expire_cursors(self) -> None:
