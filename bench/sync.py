@@ -62,7 +62,8 @@ cloud-only file is what an uploaded one becomes once the cleaner drops its binar
 Once the tree of a size is synced, the tables a cycle reads are vacuumed and analysed, as
 autovacuum would (see :func:`vacuum`). ``BENCH_PROFILE=N`` profiles one more no-change
 cycle per size (cProfile, in this process, so the local server's side too) and prints
-its N costliest calls to stderr.
+its N costliest calls to stderr; ``BENCH_REQUESTS=1`` prints the requests of each
+one-change cycle.
 
 With ``--workers N`` (and ``--latency``), N Odoo cron workers (processes, as Odoo's
 cron workers are) run one connection's initial sync side by side, against one worker:
@@ -362,6 +363,9 @@ def one_change(registry, target, client_id: int, size: int, side: str,
         started = time.perf_counter()
         ops, failed, queries = counted_crons(registry)
         runs.append((time.perf_counter() - started, queries, faults.total()))
+        if os.environ.get("BENCH_REQUESTS"):  # which requests a one-change cycle made
+            print(f"--- {side} change at {size} files:", *faults.log, sep="\n  ",
+                  file=sys.stderr)
         with registry.cursor() as cr:
             att = api.Environment(cr, SUPERUSER_ID, {})["ir.attachment"].browse(att_id)
             if side == "local":
