@@ -35,17 +35,36 @@ once): time, SQL queries (both cron transactions, commits included) and API requ
 Goal: queries <= 30, requests <= 2, time at the largest size <= 1.5 x the smallest.
 Default providers webdav and s3 (``--providers`` for others, e.g. onedrive); S3 and
 WebDAV report a ``limit`` when their listing-based feeds miss a goal. 20,000 files cost
-a few minutes per provider here (creation and the initial upload dominate). A WebDAV
+a few minutes per provider here (creation and the first sync dominate). A WebDAV
 server other than the default wsgidav is named like its conformance target:
 ``webdav-apache`` (Apache mod_dav, which refuses ``Depth: infinity``); its lines carry
 ``"server"``.
 
     python bench/sync.py --steady [2000 20000] [--providers webdav webdav-apache s3]
 
+At each size it also measures 3 cycles with exactly one file changed in Odoo (its content
+written through the ORM, as a user would) and 3 with one file changed in the cloud (the
+target's ``write_direct``: the raw SDK or plain HTTP, not the suite): time (median),
+queries, requests, and whether each change arrived on the other side with equal content
+(``"case": "one_local_change"`` / ``"one_remote_change"``; only then ``complete``). Goal:
+queries <= 60, requests <= 6, time at the largest size <= 1.5 x the smallest; S3 and
+WebDAV report a ``limit`` as for no change, and so does Nextcloud (its feed walks the
+changed folders' listings).
+
+How the tree was built is in each line's ``"built"``: ``"uploaded"`` (created in Odoo,
+uploaded by the first sync) for every provider but Box, whose tree is ``"downloaded"``:
+its folders are created through the SDK and its files seeded into the emulator's store
+(with the upload events Box's change feed carries), then the suite's first sync brings
+them into Odoo as cloud-only files. The suite paces Box uploads at Box's published 240 a
+minute, so uploading 20,000 files would take 80 minutes; the synced tree (folders,
+attachments, sync records) and the cycles measured afterwards are the same, and a
+cloud-only file is what an uploaded one becomes once the cleaner drops its binary.
+
 Once the tree of a size is synced, the tables a cycle reads are vacuumed and analysed, as
 autovacuum would (see :func:`vacuum`). ``BENCH_PROFILE=N`` profiles one more no-change
 cycle per size (cProfile, in this process, so the local server's side too) and prints
-its N costliest calls to stderr.
+its N costliest calls to stderr; ``BENCH_REQUESTS=1`` prints the requests of each
+one-change cycle.
 
 With ``--workers N`` (and ``--latency``), N Odoo cron workers (processes, as Odoo's
 cron workers are) run one connection's initial sync side by side, against one worker:
@@ -248,6 +267,24 @@ STEADY_LIMITS = {
 }
 
 
+# A cycle with one file changed on one side (see one_change): a bounded cost too.
+ONE_CHANGE_QUERIES, ONE_CHANGE_CALLS = 60, 6
+ONE_CHANGE_GOAL = (f"queries <= {ONE_CHANGE_QUERIES}, calls <= {ONE_CHANGE_CALLS}, "
+                   "time at the largest size <= 1.5 x the smallest")
+ONE_CHANGE_LIMITS = {
+    **STEADY_LIMITS,
+    "nextcloud": "Nextcloud has no change feed: a poll walks down the folders whose ETag "
+                 "changed (one PROPFIND Depth: 1 each, listing all their children: the "
+                 "bench's Tree folder holds one subfolder per 20 files) and the cursor "
+                 "holds the whole snapshot, decoded, diffed and encoded again on a change",
+}
+# Providers whose steady tree is built on the server and downloaded by the initial sync
+# rather than uploaded: Box paces uploads at its published 240 a minute (20,000 files
+# would take 80 minutes) but downloads at its 1,000 requests a minute. The tree synced and
+# the cycles measured afterwards are the same; only the first sync's direction differs.
+BUILT_REMOTE = frozenset({"box"})
+
+
 def vacuum(dbname: str) -> None:
     """VACUUM ANALYZE the tables a cycle reads, as autovacuum does on a production
     database after a big sync: the sync just cleared 20,000 change marks, whose dead
@@ -286,17 +323,89 @@ def counted_crons(registry):
     return ops, failed, prepare_cr.sql_log_count + cr.sql_log_count
 
 
-def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3) -> dict:
-    """A no-change cycle (prepare + run crons) at each tree size: time (median of
-    ``cycles``), SQL queries, API requests. The tree grows in place: files in folders of
-    ``STEADY_PER_FOLDER``, bulk-created, then one sync uploads them. ``target_id`` is a
-    provider key or a conformance target id naming a server (``webdav-apache``)."""
+def seed_remote(target, key: str, parent_id: str, start: int, stop: int) -> None:
+    """Files ``start``..``stop`` of the steady tree created on the server, not by the suite:
+    their folders through the provider's SDK (a plain client, no pacing), their files by
+    the target's ``seed_files`` (straight into the emulator's store, with the change
+    events an upload makes)."""
+    from cloud_sync.providers import make_provider
+
+    provider = make_provider(key, target.emulator.provider_config(""))
+    seed = target.extra["seed_files"]
+    for first in range(start, stop, STEADY_PER_FOLDER):
+        folder = provider.create_folder(parent_id, f"Folder {first // STEADY_PER_FOLDER:05d}")
+        seed(folder.id, [(f"file-{i:05d}.txt", f"file {i}\n".encode())
+                         for i in range(first, min(stop, first + STEADY_PER_FOLDER))])
+
+
+def one_change(registry, target, client_id: int, size: int, side: str,
+               cycles: int) -> dict:
+    """``cycles`` cycles each with one file changed on ``side`` ("local": its content
+    written through the ORM; "remote": through the target's ``write_direct``, the raw
+    SDK or HTTP): the median time, the most queries and requests, and whether every
+    change arrived on the other side (content equal; a remote change must be downloaded
+    into Odoo, not read through from the cloud). The remote side edits the files the
+    local side edited just before: Odoo keeps their content in either way of building
+    the tree (a downloaded tree's files are cloud-only links), so the cycle downloads.
+    Each cycle is followed by one unmeasured cycle, as after the initial sync: change
+    feeds read the run's own write back once."""
+    from odoo import SUPERUSER_ID, api
+
+    from cloud_sync.providers import Item, Kind
+
+    faults = target.emulator.faults
+    runs, arrived, complete = [], 0, True
+    for cycle in range(cycles):
+        index = size // 3 + cycle
+        name = f"file-{index:05d}.txt"
+        data = f"{side} edit {cycle} of {name} at {size} files\n".encode()
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            att = env["ir.attachment"].search([("clouds_client_id", "=", client_id),
+                                               ("name", "=", name)])
+            att_id = att.id
+            if side == "local":
+                att.write({"raw": data})
+            else:
+                target.extra["write_direct"](att.clouds_remote_id, data)
+        faults.reset_counts()
+        started = time.perf_counter()
+        ops, failed, queries = counted_crons(registry)
+        runs.append((time.perf_counter() - started, queries, faults.total()))
+        if os.environ.get("BENCH_REQUESTS"):  # which requests a one-change cycle made
+            print(f"--- {side} change at {size} files:", *faults.log, sep="\n  ",
+                  file=sys.stderr)
+        with registry.cursor() as cr:
+            att = api.Environment(cr, SUPERUSER_ID, {})["ir.attachment"].browse(att_id)
+            if side == "local":
+                there = target.read_direct(Item(att.clouds_remote_id, name, Kind.FILE))
+            else:
+                there = None if att._clouds_link_only() else att.raw
+        arrived += there == data
+        complete &= ops >= 1 and failed == 0
+        run_crons(registry)  # the feed's echo of the run's own write, unmeasured
+    runs.sort()
+    return {"files": size, "seconds": round(runs[len(runs) // 2][0], 3),
+            "queries": max(r[1] for r in runs), "calls": max(r[2] for r in runs),
+            "arrived": arrived, "changes": cycles, "complete": complete}
+
+
+def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3) -> list[dict]:
+    """At each tree size: a no-change cycle (prepare + run crons; time: median of
+    ``cycles``, SQL queries, API requests), then ``cycles`` cycles with one local change
+    and ``cycles`` with one remote change (see :func:`one_change`). The tree grows in
+    place: files in folders of ``STEADY_PER_FOLDER``, bulk-created in Odoo then uploaded
+    by one sync, or for providers in ``BUILT_REMOTE`` created on the server then
+    downloaded by one sync. ``target_id`` is a provider key or a conformance target id
+    naming a server (``webdav-apache``). One record per case."""
     from odoo import SUPERUSER_ID, api
 
     from cloud_sync.conformance import open_target
 
     key = provider_key(target_id)
+    built = "downloaded" if key in BUILT_REMOTE else "uploaded"
     figures, complete = [], True
+    changes = {"local": [], "remote": []}
     with tempfile.TemporaryDirectory(prefix=f"bench-steady-{target_id}-") as tmp, \
             open_target(target_id, Path(tmp)) as target:
         faults = target.emulator.faults
@@ -309,31 +418,41 @@ def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3) ->
             client.action_connect()
             top = env["clouds.folder"].create({"name": "Tree", "own_client_id": client.id})
             client_id, top_id = client.id, top.id
+        if built == "downloaded":
+            run_crons(registry)  # the empty Tree goes out: the server's tree grows in it
+            with registry.cursor() as cr:
+                top_remote = api.Environment(cr, SUPERUSER_ID, {})["clouds.folder"].browse(
+                    top_id).clouds_remote_id
         made = 0
         for size in sizes:
             started = time.perf_counter()
-            with registry.cursor() as cr:
-                env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
-                for start in range(made, size, 2000):
-                    stop = min(size, start + 2000)
-                    folders = env["clouds.folder"].create([
-                        {"name": f"Folder {i // STEADY_PER_FOLDER:05d}", "parent_id": top_id}
-                        for i in range(start, stop, STEADY_PER_FOLDER)])
-                    env["ir.attachment"].create([
-                        {"name": f"file-{i:05d}.txt", "raw": f"file {i}\n".encode(),
-                         "clouds_folder_id": folders[(i - start) // STEADY_PER_FOLDER].id}
-                        for i in range(start, stop)])
-                    cr.commit()
+            if built == "downloaded":
+                seed_remote(target, key, top_remote, made, size)
+            else:
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+                    for start in range(made, size, 2000):
+                        stop = min(size, start + 2000)
+                        folders = env["clouds.folder"].create([
+                            {"name": f"Folder {i // STEADY_PER_FOLDER:05d}",
+                             "parent_id": top_id}
+                            for i in range(start, stop, STEADY_PER_FOLDER)])
+                        env["ir.attachment"].create([
+                            {"name": f"file-{i:05d}.txt", "raw": f"file {i}\n".encode(),
+                             "clouds_folder_id": folders[(i - start) // STEADY_PER_FOLDER].id}
+                            for i in range(start, stop)])
+                        cr.commit()
             created = time.perf_counter() - started
             started = time.perf_counter()
-            ops, failed = run_crons(registry)  # the new files and folders go out
+            ops, failed = run_crons(registry)  # the new files and folders go across
             run_crons(registry)  # change feeds read the run's own writes back once
             synced_s = time.perf_counter() - started
             made = size
             with registry.cursor() as cr:
                 env = api.Environment(cr, SUPERUSER_ID, {})
-                synced = env["ir.attachment"].search_count([
-                    ("clouds_client_id", "=", client_id), ("clouds_state", "=", "synced")])
+                synced = env["ir.attachment"].search_count([  # a downloaded file is a link
+                    ("clouds_client_id", "=", client_id), ("clouds_remote_id", "!=", False),
+                    ("clouds_state", "in", ("synced", "link"))])
             complete &= failed == 0 and synced == size
             vacuum(registry.db_name)
             runs = []
@@ -356,22 +475,46 @@ def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3) ->
                             "synced": synced, "seconds": round(seconds, 3),
                             "queries": max(r[1] for r in runs),
                             "calls": max(r[2] for r in runs)})
+            for side, measured in changes.items():
+                if side == "local" or "write_direct" in target.extra:
+                    measured.append(one_change(registry, target, client_id, size, side,
+                                               cycles))
         with registry.cursor() as cr:
             api.Environment(cr, SUPERUSER_ID, {})["clouds.client"].browse(client_id).write(
                 {"state": "draft"})
     time_ratio = figures[-1]["seconds"] / max(figures[0]["seconds"], 1e-6)
     queries = max(f["queries"] for f in figures)
     calls = max(f["calls"] for f in figures)
-    record = {"bench": BENCH, "mode": "steady", "provider": key,
-              **({"server": target_id.partition("-")[2]} if target_id != key else {}),
+    server = {"server": target_id.partition("-")[2]} if target_id != key else {}
+    limit = STEADY_LIMITS.get(target_id, STEADY_LIMITS.get(key))
+    record = {"bench": BENCH, "mode": "steady", "provider": key, **server, "built": built,
               "sizes": figures,
               "queries": queries, "calls": calls, "time_ratio": round(time_ratio, 2),
               "complete": complete, "goal": STEADY_GOAL,
               "ok": complete and queries <= 30 and calls <= 2 and time_ratio <= 1.5}
-    limit = STEADY_LIMITS.get(target_id, STEADY_LIMITS.get(key))
     if (calls > 2 or time_ratio > 1.5) and limit:
         record["limit"] = limit
-    return record
+    records = [record]
+    for side, measured in changes.items():
+        line = {"bench": BENCH, "mode": "steady", "case": f"one_{side}_change",
+                "provider": key, **server, "built": built, "goal": ONE_CHANGE_GOAL}
+        if not measured:
+            records.append({**line, "skipped": "the target has no write_direct hook",
+                            "ok": False})
+            continue
+        queries = max(m["queries"] for m in measured)
+        calls = max(m["calls"] for m in measured)
+        time_ratio = measured[-1]["seconds"] / max(measured[0]["seconds"], 1e-6)
+        done = all(m["complete"] and m["arrived"] == m["changes"] for m in measured)
+        line.update(sizes=measured, queries=queries, calls=calls,
+                    time_ratio=round(time_ratio, 2), complete=done,
+                    ok=done and queries <= ONE_CHANGE_QUERIES and calls <= ONE_CHANGE_CALLS
+                    and time_ratio <= 1.5)
+        why = ONE_CHANGE_LIMITS.get(target_id, ONE_CHANGE_LIMITS.get(key))
+        if (calls > ONE_CHANGE_CALLS or time_ratio > 1.5) and why:
+            line["limit"] = why
+        records.append(line)
+    return records
 
 
 LATENCY_GOAL = {"sdk": "ratio <= 1.2", "rclone": "ratio <= 1.0"}
@@ -735,7 +878,7 @@ def main() -> int:
                                                  args.size, args.folders, latency,
                                                  args.workers))
                 elif steady:
-                    results.append(bench_steady(registry, key, steady))
+                    results += bench_steady(registry, key, steady)
                 elif latency:
                     results += bench_latency(registry, key, args.files, args.size, latency)
                 else:
@@ -751,11 +894,12 @@ def main() -> int:
     columns = ["provider", "files", "suite_s", "bare_s", "ratio", "calls_per_file",
                "folders", "steady_calls", "ok"]
     if steady:
-        columns = ["provider", "files", "folders", "sync_s", "seconds", "queries", "calls"]
-        rows = [[_label(r), *(f[c] for c in columns[1:])] for r in results
-                for f in r.get("sizes", ())]
+        columns = ["provider", "case", "files", "folders", "sync_s", "seconds", "queries",
+                   "calls", "arrived"]
+        rows = [[_label(r), r.get("case", "no_change"), *(f.get(c, "") for c in columns[2:])]
+                for r in results for f in r.get("sizes", ())]
         print_table(columns, rows)
-        columns = ["provider", "time_ratio", "queries", "calls", "complete", "ok"]
+        columns = ["provider", "case", "time_ratio", "queries", "calls", "complete", "ok"]
     elif args.workers:
         columns = ["provider", "latency", "files", "folders", "one_s",
                    f"workers{args.workers}_s", "folder_tasks", "server_ratio", "ratio",
@@ -763,11 +907,14 @@ def main() -> int:
     elif latency:
         columns = ["provider", "latency", "files", "pool8_s", "pool1_s", "speedup",
                    "baseline", "baseline_s", "ratio", "ok"]
-    print_table(columns, [[_label(r) if c == "provider" else r.get(c, r.get("error", ""))
-                           for c in columns] for r in results])
+    print_table(columns, [[_label(r) if c == "provider" else
+                           r.get(c, "no_change") if c == "case" and steady else
+                           r.get(c, r.get("error", r.get("skipped", ""))) for c in columns]
+                          for r in results])
     for record in results:
         if "limit" in record:
-            print(f"{record['provider']}: {record['limit']}")
+            case = f" ({record['case']})" if "case" in record else ""
+            print(f"{record['provider']}{case}: {record['limit']}")
     for record in results:
         print(json.dumps(record), flush=True)
     return 0

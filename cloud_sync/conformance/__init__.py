@@ -18,6 +18,9 @@ Optional hooks in ``Target.extra``:
 
 - ``"seed_files"(parent_id, files)``: create ``files`` (a list of ``(name, bytes)``)
   under the folder ``parent_id`` by a fast direct path (the 1,050-children test);
+- ``"write_direct"(item_id, data)``: replace the content of the existing file ``item_id``
+  through the independent path (as a user of the cloud would: raw SDK or plain HTTP),
+  for the benchmark's one-remote-change cycle;
 - ``"bare_upload"(folder_name, files, threads=1)``: the benchmark baseline
   (``bench/upload.py``, ``bench/sync.py``): upload ``files`` with the raw SDK into a fresh
   folder ``folder_name`` on the same server, the way a plain SDK user would: one file

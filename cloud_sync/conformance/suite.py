@@ -16,7 +16,9 @@ What a target must offer (see :mod:`cloud_sync.conformance`):
 - optional ``extra["web_session"]()``: a ``requests.Session`` signed in as the owner, for
   servers whose internal links need credentials a browser would hold (WebDAV's Basic auth);
 - optional ``extra["seed_files"](parent_id, [(name, bytes), ...])``: a fast direct way to
-  create many files for the pagination test (else the provider uploads them).
+  create many files for the pagination test (else the provider uploads them);
+- ``extra["write_direct"](item_id, bytes)``: another client's edit of a file (the
+  benchmark's remote change), checked here to be one the provider sees.
 
 What every provider must honour:
 
@@ -462,6 +464,19 @@ def test_change_feed_reports_each_kind_once(provider):
 
 def _keys(changes):
     return sorted((change.type.value, change.item.id) for change in changes)
+
+
+def test_write_direct_is_an_edit_the_provider_sees(target, provider):
+    """The benchmark's remote change (``extra["write_direct"]``, the raw SDK or HTTP) is a
+    real edit of the file in place: the change feed reports it updated under the same id,
+    and the provider and the independent path read the new content."""
+    item = provider.upload_bytes(provider.root_id, "edited.txt", b"before")
+    cursor = provider.initial_cursor()
+    target.extra["write_direct"](item.id, b"after, and longer")
+    changes, _ = provider.changes(cursor)
+    assert ("updated", item.id) in _keys(changes)
+    assert b"".join(provider.download(item.id)) == b"after, and longer"
+    assert target.read_direct(item) == b"after, and longer"
 
 
 def test_change_feed_cursor_resumes(provider):

@@ -41,6 +41,10 @@ def open_target(tmp_path):
         answer.raise_for_status()
         return answer.content
 
+    def write_direct(item_id: str, data: bytes) -> None:
+        path = bare.files_get_metadata(item_id).path_display
+        bare.files_upload(data, path, mode=dbx_files.WriteMode.overwrite)
+
     def seed_files(parent_id: str, items) -> None:
         for name, data in items:
             emulator.seed_file(parent_id, name, data)
@@ -71,7 +75,8 @@ def open_target(tmp_path):
     try:
         yield Target(key="dropbox", emulator=emulator, new_provider=new_provider,
                      read_direct=read_direct, expire_cursors=emulator.expire_cursors,
-                     extra={"bare_upload": bare_upload, "seed_files": seed_files})
+                     extra={"bare_upload": bare_upload, "seed_files": seed_files,
+                            "write_direct": write_direct})
     finally:
         bare.close()
         emulator.stop()

@@ -58,6 +58,10 @@ def open_target(tmp_path):
     def read_direct(item) -> bytes:
         return bare.files().get_media(fileId=item.id, supportsAllDrives=True).execute()
 
+    def write_direct(item_id: str, data: bytes) -> None:
+        bare.files().update(fileId=item_id, supportsAllDrives=True, media_body=MediaIoBaseUpload(
+            io.BytesIO(data), mimetype="application/octet-stream")).execute()
+
     def seed_files(parent_id: str, files) -> None:
         for name, data in files:
             emulator.seed_file(parent_id, name, data)
@@ -73,6 +77,7 @@ def open_target(tmp_path):
     try:
         yield Target(key="google_drive", emulator=emulator, new_provider=new_provider,
                      read_direct=read_direct, expire_cursors=emulator.expire_cursors,
-                     extra={"bare_upload": bare_upload, "seed_files": seed_files})
+                     extra={"bare_upload": bare_upload, "seed_files": seed_files,
+                            "write_direct": write_direct})
     finally:
         emulator.stop()

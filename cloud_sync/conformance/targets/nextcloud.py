@@ -49,6 +49,9 @@ def open_target(tmp_path):
     def read_direct(item) -> bytes:
         return raw("GET", path_of(item.id)).content
 
+    def write_direct(item_id: str, data: bytes) -> None:
+        raw("PUT", path_of(item_id), data)
+
     def seed_files(parent_id: str, files) -> None:
         folder = path_of(parent_id)
         with ThreadPoolExecutor(8) as pool:
@@ -78,7 +81,7 @@ def open_target(tmp_path):
             read_direct=read_direct,
             expire_cursors=emulator.expire_cursors,
             extra={"bare_upload": bare_upload, "seed_files": seed_files,
-                   "web_session": web_session},
+                   "write_direct": write_direct, "web_session": web_session},
         )
     finally:
         emulator.stop()

@@ -76,6 +76,9 @@ def open_target(tmp_path, variant: str = VARIANTS[0]):
             settings["drive_id"] = ""  # resolved from site_id
         return OneDriveProvider(settings, **kwargs)
 
+    def write_direct(item_id: str, data: bytes) -> None:
+        bare.request("PUT", f"{bare.base}/items/{item_id}/content", data=data)
+
     def seed_files(parent_id: str, files) -> None:
         emulator.seed_files(bare.config["drive_id"], parent_id, files)
 
@@ -88,7 +91,8 @@ def open_target(tmp_path, variant: str = VARIANTS[0]):
         yield Target(key="onedrive", emulator=emulator, new_provider=new_provider,
                      read_direct=lambda item: bare.read(item.id),
                      expire_cursors=emulator.expire_cursors,
-                     extra={"bare_upload": bare_upload, "seed_files": seed_files})
+                     extra={"bare_upload": bare_upload, "seed_files": seed_files,
+                            "write_direct": write_direct})
     finally:
         bare.session.close()
         emulator.stop()

@@ -54,6 +54,9 @@ def open_target(tmp_path):
     def read_direct(item) -> bytes:
         return client.get_object(Bucket=bucket, Key=item.id)["Body"].read()
 
+    def write_direct(item_id: str, data: bytes) -> None:
+        client.put_object(Bucket=bucket, Key=item_id, Body=data)
+
     def put_all(prefix: str, files) -> None:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda f: client.put_object(Bucket=bucket, Key=prefix + f[0],
@@ -78,7 +81,8 @@ def open_target(tmp_path):
             new_provider=new_provider,
             read_direct=read_direct,
             expire_cursors=expire_cursors,
-            extra={"bare_upload": bare_upload, "seed_files": put_all},
+            extra={"bare_upload": bare_upload, "seed_files": put_all,
+                   "write_direct": write_direct},
         )
     finally:
         emulator.stop()

@@ -62,6 +62,9 @@ def open_target(tmp_path, variant: str = VARIANTS[0]):
     def read_direct(item) -> bytes:
         return raw("GET", item.id).content
 
+    def write_direct(item_id: str, data: bytes) -> None:
+        raw("PUT", item_id, data)
+
     def seed_files(parent_id: str, files) -> None:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda f: raw("PUT", f"{parent_id}/{f[0]}", f[1]), files))
@@ -96,6 +99,7 @@ def open_target(tmp_path, variant: str = VARIANTS[0]):
             read_direct=read_direct,
             expire_cursors=emulator.expire_cursors,
             extra={"bare_upload": bare_upload, "seed_files": seed_files, "variant": variant,
+                   "write_direct": write_direct,
                    "web_session": web_session},
         )
     finally:
