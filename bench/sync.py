@@ -42,6 +42,10 @@ server other than the default wsgidav is named like its conformance target:
 
     python bench/sync.py --steady [2000 20000] [--providers webdav webdav-apache s3]
 
+With ``--latency`` as well, the measured no-change cycles (only those: creating and
+syncing the tree runs without it) wait that long per request, so a feed's round trips
+show in its time (Apache's Depth-1 walk: one PROPFIND per folder, several in flight).
+
 Once the tree of a size is synced, the tables a cycle reads are vacuumed and analysed, as
 autovacuum would (see :func:`vacuum`). ``BENCH_PROFILE=N`` profiles one more no-change
 cycle per size (cProfile, in this process, so the local server's side too) and prints
@@ -285,11 +289,13 @@ def counted_crons(registry):
     return ops, failed, prepare_cr.sql_log_count + cr.sql_log_count
 
 
-def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3) -> dict:
+def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3,
+                 latency: float = 0.0) -> dict:
     """A no-change cycle (prepare + run crons) at each tree size: time (median of
     ``cycles``), SQL queries, API requests. The tree grows in place: files in folders of
     ``STEADY_PER_FOLDER``, bulk-created, then one sync uploads them. ``target_id`` is a
-    provider key or a conformance target id naming a server (``webdav-apache``)."""
+    provider key or a conformance target id naming a server (``webdav-apache``);
+    ``latency``: seconds added to each request of the measured cycles only."""
     from odoo import SUPERUSER_ID, api
 
     from cloud_sync.conformance import open_target
@@ -336,12 +342,16 @@ def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3) ->
             complete &= failed == 0 and synced == size
             vacuum(registry.db_name)
             runs = []
-            for _cycle in range(cycles):
-                faults.reset_counts()
-                started = time.perf_counter()
-                steady_ops, steady_failed, queries = counted_crons(registry)
-                runs.append((time.perf_counter() - started, queries, faults.total()))
-                complete &= steady_ops == 0 and steady_failed == 0
+            faults.latency = latency
+            try:
+                for _cycle in range(cycles):
+                    faults.reset_counts()
+                    started = time.perf_counter()
+                    steady_ops, steady_failed, queries = counted_crons(registry)
+                    runs.append((time.perf_counter() - started, queries, faults.total()))
+                    complete &= steady_ops == 0 and steady_failed == 0
+            finally:
+                faults.latency = 0.0
             if os.environ.get("BENCH_PROFILE"):  # where a no-change cycle's time goes
                 profile = cProfile.Profile()
                 profile.runcall(counted_crons, registry)
@@ -363,6 +373,7 @@ def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3) ->
     calls = max(f["calls"] for f in figures)
     record = {"bench": BENCH, "mode": "steady", "provider": key,
               **({"server": target_id.partition("-")[2]} if target_id != key else {}),
+              **({"latency": latency} if latency else {}),
               "sizes": figures,
               "queries": queries, "calls": calls, "time_ratio": round(time_ratio, 2),
               "complete": complete, "goal": STEADY_GOAL,
@@ -711,7 +722,7 @@ def main() -> int:
                                                  args.size, args.folders, latency,
                                                  args.workers))
                 elif steady:
-                    results.append(bench_steady(registry, key, steady))
+                    results.append(bench_steady(registry, key, steady, latency=latency))
                 elif latency:
                     results += bench_latency(registry, key, args.files, args.size, latency)
                 else:
