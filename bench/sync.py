@@ -246,8 +246,8 @@ STEADY_LIMITS = {
               "of the cycle does not",
     "webdav-apache": "Apache refuses Depth: infinity and its folder ETags are shallow (they "
                      "do not change when something deeper does): the feed walks the tree "
-                     "with one PROPFIND Depth: 1 per folder, and no subtree can be skipped "
-                     "safely",
+                     "with one PROPFIND Depth: 1 per folder (8 in flight), and no subtree can "
+                     "be skipped safely",
 }
 
 
