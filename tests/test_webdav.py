@@ -11,13 +11,17 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+from urllib.parse import quote
 
 import pytest
+import requests
 from urllib3.exceptions import InsecureRequestWarning
+from webdav3.client import WebDavXmlUtils
 
 from cloud_sync.conformance.suite import fast_retry
 from cloud_sync.conformance.targets.webdav import VARIANTS, open_target
@@ -34,9 +38,12 @@ from cloud_sync.providers.errors import (
     RetryLater,
 )
 from cloud_sync.providers.webdav import (
+    _PROPFIND_BODY,
     KEEP_SNAPSHOTS,
     MAX_NAME_BYTES,
+    WALK_THREADS,
     WebDAVProvider,
+    _parse_multistatus,
     _retry_after,
 )
 from cloud_sync.retry import NO_RETRY, RetryPolicy
@@ -435,3 +442,135 @@ def test_unusable_state_dir_is_a_clear_error(target, tmp_path):
             provider.initial_cursor()
     finally:
         provider.close()
+
+
+# -- the Depth-1 walk, side by side -------------------------------------------------------
+def _refuse_depth_infinity(target, faults) -> None:
+    """Make the next snapshot walk: wsgidav allows Depth: infinity, so refuse it once
+    (403, as Apache does); Apache refuses it by itself."""
+    if target.extra["variant"] == "wsgidav":
+        faults.inject(403, match="PROPFIND", count=1)
+
+
+def _tree(provider, folders: int = 12):
+    for n in range(folders):
+        folder = provider.create_folder(provider.root_id, f"d{n:02d}")
+        provider.create_folder(folder.id, "inner")
+        provider.upload_bytes(folder.id, f"f{n}.txt", b"x" * n)
+
+
+def test_the_depth_1_walk_lists_folders_side_by_side(target, provider):
+    _tree(provider)
+    deep = provider.initial_cursor()  # wsgidav: Depth: infinity; Apache: the walk
+    walker = target.new_provider(config={"root": provider.root_id}, retry=fast_retry())
+    faults = _faults(target)
+    try:
+        _refuse_depth_infinity(target, faults)
+        faults.latency = 0.2  # every request lasts long enough for the others to join
+        walked = walker.initial_cursor()
+    finally:
+        faults.latency = 0.0
+        walker.close()
+    # one PROPFIND Depth 1 per folder (1 + 12 + 12), several in flight, never more than
+    # the bound; the same snapshot as one Depth: infinity (the cursor is its digest)
+    assert sum(line.startswith("PROPFIND") for line in faults.log) == 25 + 1
+    assert 2 <= faults.most_in_flight <= WALK_THREADS
+    assert walked == deep
+
+
+def test_the_walk_retries_a_throttled_folder_and_raises_the_first_error(target, provider):
+    _tree(provider, folders=4)
+    expected = provider.initial_cursor()
+    faults = _faults(target)
+    _refuse_depth_infinity(target, faults)
+    faults.throttle(retry_after=0.01, match="PROPFIND .*/d02/$")
+    faults.inject(503, match="PROPFIND .*/d01/inner/$")
+    walker = target.new_provider(config={"root": provider.root_id}, retry=fast_retry())
+    try:
+        assert walker.initial_cursor() == expected  # retried under self.call, same result
+        assert faults.injected["status"] == 2 + (target.extra["variant"] == "wsgidav")
+        for fault, error in ((lambda: faults.inject(400, match="PROPFIND .*/d03/$"), Fatal),
+                             (lambda: faults.inject(404, match="PROPFIND .*/d00/inner/$"),
+                              NotFound)):
+            fault()
+            with pytest.raises(error):
+                walker.initial_cursor()
+    finally:
+        faults.clear()
+        walker.close()
+
+
+# -- the multistatus parser ---------------------------------------------------------------
+_ODD = ["a b.txt", "100% sure.txt", "été ü 日本.txt", "hash#tag.txt", "what?.txt",
+        "plus+semi;colon.txt", "amp&'quote.txt", "%41%2F.txt"]
+
+
+def _sdk_view(infos) -> list[dict]:
+    """The SDK's dicts (or ours) reduced to the fields ``_item`` reads, empty = None."""
+    keys = ("path", "isdir", "size", "modified", "etag", "content_type")
+    return [{k: (i.get(k).strip() if isinstance(i.get(k), str) else i.get(k)) or None
+             for k in keys} for i in infos]
+
+
+def test_parser_reads_real_answers_as_the_sdk_does(target, provider):
+    odd = provider.create_folder(provider.root_id, "odd dir %# é")
+    target.extra["seed_files"](odd.id, [(name, name.encode()) for name in _ODD])
+    target.extra["seed_files"](provider.root_id, [("x?y#z %25.txt", b"")])
+    url = target.emulator.direct_url
+    session = requests.Session()
+    session.auth = (webdav_emulators.USER, webdav_emulators.PASSWORD)
+    answers = []
+    for path, depth, body in [(odd.id + "/", "1", _PROPFIND_BODY),
+                              (odd.id + "/", "1", None),  # allprop: every live property
+                              (provider.root_id + "/", "1", _PROPFIND_BODY),
+                              (odd.id + "/" + _ODD[4], "0", _PROPFIND_BODY)]:
+        answer = session.request("PROPFIND", url + quote(path), data=body,
+                                 headers={"Depth": depth})
+        assert answer.status_code == 207, answer.text[:200]
+        answers.append(answer.content)
+    session.close()
+    for content in answers:
+        ours = _parse_multistatus(content)
+        assert ours and _sdk_view(ours) == _sdk_view(
+            WebDavXmlUtils.parse_get_list_info_response(content))
+    names = {os.path.basename(i["path"]) for i in _parse_multistatus(answers[0])}
+    assert names == {"", *_ODD}  # the folder itself ends with "/"
+    listed = {child.name for child in provider.list_children(odd.id)}
+    assert listed == set(_ODD)
+    assert "x?y#z %25.txt" in {c.name for c in provider.list_children(provider.root_id)}
+
+
+def test_parser_prefixes_propstats_hrefs_and_garbage():
+    answer = b"""<?xml version="1.0"?>
+<multistatus xmlns="DAV:" xmlns:x="urn:other">
+ <response>
+  <href>
+   http://nas.example:5006/home/a%20b/
+  </href>
+  <propstat><prop><getcontentlength/><getetag/></prop>
+   <status>HTTP/1.1 404 Not Found</status></propstat>
+  <propstat><prop><resourcetype><collection/></resourcetype><x:getetag>"x"</x:getetag>
+   <getlastmodified>Mon, 07 Dec 2026 10:00:00 GMT</getlastmodified></prop>
+   <status>HTTP/1.1 200 OK</status></propstat>
+ </response>
+ <response><href>/home/a%20b/f%23%3F.txt</href>
+  <propstat><prop><getetag>"e1"</getetag><resourcetype/></prop>
+   <status>HTTP/1.1 404 Not Found</status></propstat>
+  <propstat><prop><getetag>"e2"</getetag><getcontentlength>12</getcontentlength>
+   <getcontenttype>text/plain</getcontenttype><resourcetype/></prop>
+   <status>HTTP/1.1 200 OK</status></propstat>
+ </response>
+ <response><href></href></response>
+</multistatus>"""
+    prefixed = re.sub(rb"<(/?)(?!x:)([a-z])", rb"<\1Z:\2", answer).replace(b"xmlns=", b"xmlns:Z=")
+    assert b"<Z:multistatus xmlns:Z=" in prefixed and b"</Z:href>" in prefixed
+    for content in (answer, prefixed):  # a default namespace, then the prefix Z:
+        assert _parse_multistatus(content) == [
+            {"path": "/home/a b/", "isdir": True,
+             "modified": "Mon, 07 Dec 2026 10:00:00 GMT"},
+            {"path": "/home/a b/f#?.txt", "isdir": False, "etag": '"e2"', "size": "12",
+             "content_type": "text/plain"},
+        ]
+    for garbage in (b"", b"<html>login</html>", b"<D:multistatus xmlns:D='DAV:'><D:response>",
+                    b"not xml at all"):
+        assert _parse_multistatus(garbage) == []

@@ -5,7 +5,9 @@ moto and wsgidav) to count requests per endpoint and to answer chosen requests w
 429 + Retry-After, a 5xx, an expired-token answer, a delay longer than the client's
 timeout, a slow response, or a response cut in the middle of its body (the connection
 closes after some bytes: :meth:`FaultInjector.cut_response`), and to add a fixed latency
-to every request (what a real cloud costs per request: ``latency``). Each emulator passes
+to every request (what a real cloud costs per request: ``latency``); it also records the
+most requests answered at once (``most_in_flight``: does a client really send requests
+side by side?). Each emulator passes
 how its provider words those answers, so the SDK under test sees exactly what the real
 service would send.
 """
@@ -70,6 +72,8 @@ class FaultInjector:
         self.body_sizes: list[int] = []  # Content-Length of each request (0 if none)
         self.times: list[float] = []  # when each request arrived (time.monotonic())
         self.latency = 0.0  # seconds added before answering every request (benchmarks)
+        # requests being answered now (arrival until the app returned), and the most so far
+        self.in_flight = self.most_in_flight = 0
         self.injected: Counter[str] = Counter()
         self.faulted: list[int] = []  # positions in ``log`` of the requests faulted
         self._random: tuple[float, random.Random, tuple[str, ...]] | None = None
@@ -134,6 +138,7 @@ class FaultInjector:
             self.times.clear()
             self.injected.clear()
             self.faulted.clear()
+            self.most_in_flight = self.in_flight
 
     def total(self, match: str | None = None) -> int:
         """Requests seen (since the last reset) whose request line matches ``match``."""
@@ -170,6 +175,16 @@ class FaultInjector:
         return None
 
     def __call__(self, environ, start_response):
+        with self._lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return self._answer(environ, start_response)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _answer(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         query = environ.get("QUERY_STRING", "")
         line = f"{environ.get('REQUEST_METHOD', 'GET')} {path}" + (f"?{query}" if query else "")

@@ -34,6 +34,7 @@ USER = "odoo"
 PASSWORD = "webdav-secret"
 APACHE_BIN = "/usr/sbin/apache2"
 APACHE_MODULES = "/usr/lib/apache2/modules"
+PROXY_IDLE = 10.0  # seconds a proxy connection to Apache may idle (its KeepAliveTimeout: 15)
 
 
 class _WebDAVBase(Emulator):
@@ -222,7 +223,9 @@ class ReverseProxy:
     """A streaming WSGI reverse proxy to one HTTP backend (fault injection in front of it).
 
     The client's Host header is forwarded, so with ``UseCanonicalName Off`` Apache checks
-    MOVE/COPY ``Destination`` URLs against the proxy's address the client used.
+    MOVE/COPY ``Destination`` URLs against the proxy's address the client used. A
+    connection idle for :data:`PROXY_IDLE` seconds is not reused: Apache closes it after
+    its ``KeepAliveTimeout`` (15 s), and a request sent on it would fail.
     """
 
     def __init__(self, host: str, port: int):
@@ -231,8 +234,13 @@ class ReverseProxy:
 
     def _connection(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
+        now = time.monotonic()
+        if conn is not None and now - self._local.used > PROXY_IDLE:
+            conn.close()
+            conn = None
         if conn is None:
             conn = self._local.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        self._local.used = now
         return conn
 
     def __call__(self, environ, start_response):
