@@ -195,6 +195,40 @@ class TestS3Sync(S3Case):
                                  for p, d in remote_before.items()})
         self.assertEqual(self.remote_files(client), remote_before)
 
+    def test_a_remote_folder_move_is_planned_from_the_changes(self):
+        """Another client moves a folder (copies its keys under a new prefix, deletes the
+        old ones): every key of the subtree changed; the records follow the new keys,
+        and the run plans from the changes what the whole tree plans."""
+        client = self.make_client(root_name="Moved in the bucket")
+        _rule, _people, projects = self.make_tree(client)
+        alpha = self.Folder.search([("name", "=", "Alpha"), ("parent_id", "=", projects.id)])
+        done = self.Folder.create({"name": "Done", "parent_id": projects.id})
+        self.sync()
+        self.sync()
+        root = client.sudo().remote_root_id
+        old, new = f"{root}Projects/Alpha/", f"{root}Projects/Done/Alpha moved/"
+        keys = [o["Key"] for o in self.s3.list_objects_v2(
+            Bucket=self.bucket, Prefix=old)["Contents"]]
+        for key in keys:
+            self.s3.copy_object(Bucket=self.bucket, Key=new + key[len(old):],
+                                CopySource={"Bucket": self.bucket, "Key": key})
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+        ops = self.assertScopedPlanIsTheFullPlan(client)
+        self.assertEqual(len(ops), 1, ops)  # the folder moves in Odoo; its file follows
+        logs, _queries, planned = self.planned_sync()
+        self.assertSyncOps(logs, 1)
+        self.assertEqual(planned[0][0], "from the changes")
+        self.env.invalidate_all()
+        self.assertEqual((alpha.name, alpha.parent_id), ("Alpha moved", done))
+        self.assertEqual(alpha.clouds_remote_id, new)
+        plan_bin = self.Attachment.search([("name", "=", "plan.bin")])
+        self.assertEqual(plan_bin.clouds_remote_id, new + "plan.bin")
+        self.assertTreesEqual(client)
+        plan_bin.raw = b"edited after the move"  # the new keys work
+        self.assertSyncOps(self.sync(), 1)
+        self.assertEqual(self.remote_files(client)["Projects/Done/Alpha moved/plan.bin"],
+                         b"edited after the move")
+
     def test_deletion_guard_pauses(self):
         client = self.make_client(root_name="Guarded")
         folder = self.Folder.create({"name": "Many", "own_client_id": client.id})
