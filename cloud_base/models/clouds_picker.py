@@ -41,6 +41,7 @@ LINKED = ("linked", "missing")  # states of files linked from the cloud (never s
 PAGE_LIMIT = 100
 SEARCH_LIMIT = 50
 ANCESTOR_BUDGET = 200  # provider requests a search may spend finding its results' parents
+LINK_DEPTH = 64  # folders a link check climbs to find the connection's root
 COPY_TRIES = 20  # "name (2)", "name (3)"... when the target folder has the name
 
 
@@ -59,6 +60,25 @@ def _report_missing(registry, att_id):
             "UPDATE ir_attachment SET clouds_state = 'missing', "
             "clouds_checked = now() at time zone 'UTC' "
             "WHERE id = %s AND clouds_state = 'linked'", att_id))
+
+
+def _beneath_root(provider, item, parents):
+    """Whether ``item`` lies beneath the provider's root folder: its parents are asked
+    of the provider (each folder once per ``parents``) up to the root. A chain deeper
+    than :data:`LINK_DEPTH` raises ``CloudError`` (not decided: checked again later)."""
+    current = item.parent_id
+    for _level in range(LINK_DEPTH):
+        if current == provider.root_id:
+            return True
+        if not current:
+            return False
+        if current not in parents:
+            try:
+                parents[current] = provider.metadata(current).parent_id
+            except NotFound:
+                parents[current] = None
+        current = parents[current]
+    raise CloudError(f"{item.id}: more than {LINK_DEPTH} folders above it")
 
 
 class CloudsClientPicker(models.Model):
@@ -97,16 +117,21 @@ class IrAttachmentLinked(models.Model):
     def _cron_clouds_check_links(self, limit=200):
         """Check the remote items of up to ``limit`` linked files, the longest unchecked
         first: gone ones become "Missing in the cloud", found ones "Linked" again (with
-        their current size). Connections that are not connected are skipped; other
-        errors leave the file as it was (it is checked again later)."""
+        their current size). An item moved out of the connection's root folder (where
+        its id survives a move) is no longer offered: missing too. Connections that are
+        not connected are skipped; other errors leave the file as it was (it is checked
+        again later)."""
         atts = self.sudo().search([
             ("clouds_state", "in", LINKED), ("clouds_client_id.state", "=", "connected")],
             limit=limit, order="clouds_checked asc nulls first, id")
         for client in atts.clouds_client_id:
             provider = client._cloud_shared_provider()
+            parents = {}  # folder id -> its parent id, asked once per run
             for att in atts.filtered(lambda a, c=client: a.clouds_client_id == c):
                 try:
                     item = provider.metadata(att.clouds_remote_id)
+                    if not _beneath_root(provider, item, parents):
+                        item = None
                 except NotFound:
                     item = None
                 except CloudError as exc:

@@ -12,6 +12,7 @@ from odoo.tests import new_test_user
 from odoo.tests.common import JsonRpcException
 
 from cloud_sync.providers import provider_class
+from cloud_sync.providers.errors import NotFound
 
 
 class PickerCase:
@@ -291,6 +292,28 @@ class PickerCase:
             self.assertEqual((att.clouds_state, att.clouds_remote_id),
                              ("missing", self.contract.id))
             self.assertTrue(att.exists())
+
+    def test_link_moved_out_of_the_root_is_no_longer_offered(self):
+        """An item moved out of the connection's root folder (where its id survives the
+        move) is reported missing by the check, and linked again once it is back."""
+        att = self.pick("link")
+        other = self.make_client(root_name=f"{self._testMethodName} (not offered)")
+        outside = other._cloud_shared_provider().root_id  # another root, beside this one
+        try:
+            moved = self.remote.move(self.contract.id, outside)
+        except NotFound:
+            # a provider confined to its root (Nextcloud finds file ids beneath it only):
+            # what lies outside is not found, so a link to it is reported missing
+            with self.assertRaises(NotFound):
+                self.remote.metadata(outside)
+            return
+        self.addCleanup(self.remote.delete, moved.id)
+        self.Attachment._cron_clouds_check_links()
+        self.assertEqual(att.clouds_state, "missing")
+        if moved.id == self.contract.id:  # back beneath the root
+            self.remote.move(moved.id, self.library.id)
+            self.Attachment._cron_clouds_check_links()
+            self.assertEqual(att.clouds_state, "linked")
 
     def test_link_check_is_bounded_oldest_first(self):
         first = self.pick("link")

@@ -326,6 +326,8 @@ class DropboxProvider(Provider):
         parent = _parent(path_lower)
         if parent == self._root_lower():
             return self.root_id
+        if not parent:  # the account's top, outside the connection's root
+            return None
         if parent not in self._ids:
             self._get_metadata(parent)
         return self._ids[parent]
