@@ -36,3 +36,16 @@ class TestPickerNas(PickerCase, HttpCase, NasCase):
         self.assertEqual((att.name, att.clouds_state, att.clouds_folder_id),
                          ("contract.txt", "linked", folder))
         self.assertEqual(att.raw, b"the signed contract")
+
+    def test_picker_tour_record_without_folder(self):
+        """In Odoo's attachment box of a partner without a suite folder nor files: Add
+        from cloud, Link; the file is on the partner, in no folder, and listed."""
+        self.env.ref("base.user_admin").groups_id |= self.pickers
+        self.assertFalse(self.Folder.clouds_fm_record_root("res.partner", self.partner.id))
+        self.start_tour(f"/odoo/res.partner/{self.partner.id}",
+                        "cloud_base_cloud_picker_record", login="admin", timeout=180)
+        att = self.Attachment.search([("res_model", "=", "res.partner"),
+                                      ("res_id", "=", self.partner.id)])
+        self.assertEqual((att.name, att.clouds_state, att.clouds_folder_id.id),
+                         ("contract.txt", "linked", False))
+        self.assertEqual(att.raw, b"the signed contract")

@@ -21,3 +21,22 @@ registry.category("web_tour.tours").add("cloud_base_cloud_picker", {
         { trigger: ".o-FileViewer" },
     ],
 });
+
+/**
+ * "Add from cloud" in Odoo's own attachment box, on a record without a suite folder and
+ * without files yet: the paperclip opens the box, the picker links a file onto the
+ * record, and the box lists it. Made by nas_sync's TestPickerNas.
+ */
+registry.category("web_tour.tours").add("cloud_base_cloud_picker_record", {
+    steps: () => [
+        { trigger: ".o-mail-Chatter-attachFiles", run: "click" },
+        { trigger: ".o-mail-AttachmentBox .o_clouds_chatter_add_cloud", run: "click" },
+        { trigger: ".o_clouds_cloud_picker .o_clouds_cp_folder:contains(Library)", run: "click" },
+        { trigger: ".o_clouds_cp_item[data-name='contract.txt'] .o_clouds_cp_check", run: "click" },
+        { trigger: ".o_clouds_cp_add:contains(1):enabled" },
+        { trigger: ".modal-footer label[for=o_clouds_cp_link]", run: "click" },
+        { trigger: ".o_clouds_cp_add", run: "click" },
+        { trigger: ".o_notification:contains(1 file(s) linked from the cloud.)" },
+        { trigger: ".o-mail-AttachmentBox .o-mail-AttachmentCard:contains(contract.txt)" },
+    ],
+});
