@@ -327,6 +327,25 @@ def counted_crons(registry):
     return ops, failed, prepare_cr.sql_log_count + cr.sql_log_count
 
 
+def seed_local(registry, parent_id: int, start: int, stop: int) -> None:
+    """Files ``start``..``stop`` of the steady tree created in Odoo (bulk creates, a
+    commit per 2,000 files), for the first sync to upload."""
+    from odoo import SUPERUSER_ID, api
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+        for first in range(start, stop, 2000):
+            last = min(stop, first + 2000)
+            folders = env["clouds.folder"].create([
+                {"name": f"Folder {i // STEADY_PER_FOLDER:05d}", "parent_id": parent_id}
+                for i in range(first, last, STEADY_PER_FOLDER)])
+            env["ir.attachment"].create([
+                {"name": f"file-{i:05d}.txt", "raw": f"file {i}\n".encode(),
+                 "clouds_folder_id": folders[(i - first) // STEADY_PER_FOLDER].id}
+                for i in range(first, last)])
+            cr.commit()
+
+
 def seed_remote(target, key: str, parent_id: str, start: int, stop: int) -> None:
     """Files ``start``..``stop`` of the steady tree created on the server, not by the suite:
     their folders through the provider's SDK (a plain client, no pacing), their files by
@@ -435,19 +454,7 @@ def bench_steady(registry, target_id: str, sizes: list[int], cycles: int = 3,
             if built == "downloaded":
                 seed_remote(target, key, top_remote, made, size)
             else:
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
-                    for start in range(made, size, 2000):
-                        stop = min(size, start + 2000)
-                        folders = env["clouds.folder"].create([
-                            {"name": f"Folder {i // STEADY_PER_FOLDER:05d}",
-                             "parent_id": top_id}
-                            for i in range(start, stop, STEADY_PER_FOLDER)])
-                        env["ir.attachment"].create([
-                            {"name": f"file-{i:05d}.txt", "raw": f"file {i}\n".encode(),
-                             "clouds_folder_id": folders[(i - start) // STEADY_PER_FOLDER].id}
-                            for i in range(start, stop)])
-                        cr.commit()
+                seed_local(registry, top_id, made, size)
             created = time.perf_counter() - started
             started = time.perf_counter()
             ops, failed = run_crons(registry)  # the new files and folders go across

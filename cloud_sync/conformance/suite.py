@@ -978,7 +978,6 @@ def test_versions_list_download_and_restore(target, provider):
         list(provider.download_version(item.id, "no-such-version"))
 
 
-
 def test_a_version_of_another_file_is_not_found(provider):
     """A version id of another file (Dropbox revs, S3 version ids, Box version ids and
     Drive revision ids are not numbered per file) is no version of this one: read or
@@ -999,5 +998,6 @@ def test_a_version_of_another_file_is_not_found(provider):
         with pytest.raises(NotFound):
             provider.restore_version(one.id, other)
     assert provider.read_bytes(one.id) == b"one"
+
 
 __all__ = [name for name in dir() if name.startswith("test_")]
